@@ -1,0 +1,453 @@
+// Client connection lifecycle: reading, writing, closing, timers and monitoring snapshots.
+// The protocol verbs are in client_proto.cpp.
+#include "client_conn.hpp"
+
+#include <random>
+
+#include "account.hpp"
+#include "protocol/encoder.hpp"
+#include "protocol/errors.hpp"
+#include "server.hpp"
+
+namespace forest::broker {
+namespace {
+
+constexpr std::size_t kStartReadBuffer = 512;
+constexpr std::size_t kMaxReadBuffer = 64 * 1024;
+constexpr std::size_t kMinReadBuffer = 64;
+constexpr int kShortsToShrink = 2;
+// After a burst, do not keep a huge write buffer around for an idle connection.
+constexpr std::size_t kKeepWriteCapacity = 256 * 1024;
+// The first PING goes out early so the RTT is known (nats-server: 2s for clients).
+constexpr auto kFirstPingInterval = std::chrono::seconds(2);
+constexpr auto kRttInterval = std::chrono::hours(1);
+constexpr auto kMaxCloseFlush = std::chrono::seconds(2);
+
+int64_t now_system_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::steady_clock::duration jitter(std::chrono::steady_clock::duration d) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  const auto max = d.count() / 5;
+  if (max <= 0) return d;
+  return d + std::chrono::steady_clock::duration(static_cast<int64_t>(rng() % static_cast<uint64_t>(max)));
+}
+
+}  // namespace
+
+const char* close_reason_text(CloseReason r) {
+  switch (r) {
+    case CloseReason::none: return "";
+    case CloseReason::client_closed: return "Client Closed";
+    case CloseReason::authentication_timeout: return "Authentication Timeout";
+    case CloseReason::authentication_violation: return "Authentication Failure";
+    case CloseReason::slow_consumer_pending_bytes: return "Slow Consumer (Pending Bytes)";
+    case CloseReason::slow_consumer_write_deadline: return "Slow Consumer (Write Deadline)";
+    case CloseReason::write_error: return "Write Error";
+    case CloseReason::read_error: return "Read Error";
+    case CloseReason::parse_error: return "Parse Error";
+    case CloseReason::stale_connection: return "Stale Connection";
+    case CloseReason::protocol_violation: return "Protocol Violation";
+    case CloseReason::bad_client_protocol_version: return "Bad Client Protocol Version";
+    case CloseReason::max_connections_exceeded: return "Maximum Connections Exceeded";
+    case CloseReason::max_payload_exceeded: return "Maximum Message Payload Exceeded";
+    case CloseReason::max_control_line_exceeded: return "Maximum Control Line Exceeded";
+    case CloseReason::server_shutdown: return "Server Shutdown";
+    case CloseReason::no_responders_requires_headers: return "No Responders Requires Headers";
+  }
+  return "Unknown State";
+}
+
+ClientConn::ClientConn(Server& server, IoThread& io, tcp::socket socket, uint64_t cid)
+    : server_(server), io_(io), socket_(std::move(socket)), cid_(cid), parser_(protocol::PeerKind::client) {
+  error_code ec;
+  const auto ep = socket_.remote_endpoint(ec);
+  if (!ec) {
+    ip_ = ep.address().to_string();
+    port_ = ep.port();
+  }
+  socket_.set_option(tcp::no_delay(true), ec);
+  start_time_ = std::chrono::system_clock::now();
+  last_activity_ns_.store(now_system_ns(), std::memory_order_relaxed);
+  account_ = &server_.global_account();
+  load_limits();
+}
+
+ClientConn::~ClientConn() = default;
+
+void ClientConn::apply_options() {
+  asio::post(io_.context(), [self = shared_from_this()] { self->load_limits(); });
+}
+
+void ClientConn::load_limits() {
+  const auto opts = server_.options();
+  {
+    // Read by publishers on other threads under this lock.
+    std::lock_guard lock(out_mu_);
+    max_pending_ = opts->max_pending;
+  }
+  parser_.set_limits({opts->max_control_line, opts->max_payload});
+  max_subs_ = opts->max_subscriptions;
+  ping_interval_ = std::chrono::duration_cast<Clock::duration>(opts->ping_interval);
+  ping_max_ = opts->ping_max;
+  write_deadline_ = std::chrono::duration_cast<Clock::duration>(opts->write_deadline);
+  trace_ = opts->trace;
+}
+
+std::string ClientConn::describe() const { return ip_ + ":" + std::to_string(port_) + " - cid:" + std::to_string(cid_); }
+
+void ClientConn::start() {
+  const auto opts = server_.options();
+  auth_required_ = opts->auth_required();
+  const auto now = Clock::now();
+  last_activity_steady_ = now;
+  next_ping_ = now + jitter(std::min<Clock::duration>(ping_interval_, kFirstPingInterval));
+  io_.add_tickable(this);
+  server_.log().debug("{} - Client connection created", describe());
+
+  send(server_.info_line(cid_, ip_));
+  if (server_.num_clients() > static_cast<std::size_t>(opts->max_connections) && opts->max_connections > 0) {
+    server_.log().error("{} - Client connection error: maximum connections exceeded", describe());
+    send_err(protocol::err::kMaxConnections);
+    close(CloseReason::max_connections_exceeded);
+    return;
+  }
+  if (auth_required_) {
+    // With a no-auth user configured, a client may skip CONNECT (nats-server allows it).
+    parser_.set_connect_required(opts->no_auth_user.empty());
+    auth_deadline_ = now + std::chrono::duration_cast<Clock::duration>(opts->auth_timeout);
+  }
+  read_buf_.resize(kStartReadBuffer);
+  read_some();
+  start_write();
+}
+
+void ClientConn::read_some() {
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(read_buf_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void ClientConn::on_read(const error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (closing_) return;
+  if (n > 0) {
+    batch_in_msgs_ = 0;
+    batch_in_bytes_ = 0;
+    const auto st = parser_.feed(std::string_view(read_buf_.data(), n), *this);
+    if (batch_in_msgs_ > 0) {
+      in_msgs_.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
+      in_bytes_.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
+      server_.counters().in_msgs.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
+      server_.counters().in_bytes.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
+    }
+    // One flush per read batch for every receiver this batch produced data for.
+    io_.flush_pending();
+    if (st != protocol::ParseStatus::ok) {
+      handle_parse_status(st);
+      return;
+    }
+    if (closing_) return;
+    // Grow when the buffer filled up, shrink after repeated short reads (nats-server's policy).
+    if (n == read_buf_.size() && read_buf_.size() < kMaxReadBuffer) {
+      read_buf_.resize(read_buf_.size() * 2);
+      short_reads_ = 0;
+    } else if (n < read_buf_.size() / 2 && read_buf_.size() > kMinReadBuffer) {
+      if (++short_reads_ > kShortsToShrink) {
+        read_buf_.resize(read_buf_.size() / 2);
+        read_buf_.shrink_to_fit();
+        short_reads_ = 0;
+      }
+    } else {
+      short_reads_ = 0;
+    }
+  }
+  if (ec) {
+    close(ec == asio::error::eof ? CloseReason::client_closed : CloseReason::read_error);
+    return;
+  }
+  read_some();
+}
+
+void ClientConn::handle_parse_status(protocol::ParseStatus st) {
+  using protocol::ParseStatus;
+  namespace err = protocol::err;
+  switch (st) {
+    case ParseStatus::ok:
+    case ParseStatus::stopped_by_handler:
+      break;
+    case ParseStatus::unknown_operation:
+      send_err(err::kUnknownOperation);
+      server_.log().error("{} - Client parser ERROR", describe());
+      close(CloseReason::protocol_violation);
+      break;
+    case ParseStatus::max_control_line:
+      send_err(err::kMaxControlLine);
+      close(CloseReason::max_control_line_exceeded);
+      break;
+    case ParseStatus::max_payload:
+      send_err(err::kMaxPayload);
+      close(CloseReason::max_payload_exceeded);
+      break;
+    case ParseStatus::auth_violation:
+      send_err(err::kAuthorizationViolation);
+      close(CloseReason::authentication_violation);
+      break;
+    case ParseStatus::bad_arguments:
+    case ParseStatus::headers_not_supported:
+      server_.log().error("{} - Client protocol error: bad arguments", describe());
+      close(CloseReason::protocol_violation);
+      break;
+  }
+}
+
+void ClientConn::send(std::string_view bytes) {
+  {
+    std::lock_guard lock(out_mu_);
+    if (out_closed_) return;
+    out_pending_.append(bytes);
+  }
+  if (io_.in_this_thread()) {
+    io_.mark_for_flush(shared_from_this());
+  } else {
+    post_flush();
+  }
+}
+
+void ClientConn::send_err(std::string_view text) {
+  if (trace_) server_.log().trace("{} - ->> [-ERR '{}']", describe(), text);
+  std::string line;
+  protocol::append_err(line, text);
+  send(line);
+}
+
+bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
+  bool reached_max = false;
+  bool became_slow = false;
+  std::size_t bytes = 0;
+  {
+    std::lock_guard lock(out_mu_);
+    if (out_closed_ || slow_consumer_) return false;
+    const int64_t max = sub.max_msgs.load(std::memory_order_relaxed);
+    const uint64_t n = sub.delivered.load(std::memory_order_relaxed) + 1;
+    if (max > 0 && n > static_cast<uint64_t>(max)) return false;
+    sub.delivered.store(n, std::memory_order_relaxed);
+    reached_max = max > 0 && n == static_cast<uint64_t>(max);
+    if (msg.header_size >= 0 && !headers_) {
+      // A receiver without header support gets the body only, as nats-server does.
+      const std::string_view body = msg.payload.substr(static_cast<std::size_t>(msg.header_size));
+      protocol::append_client_msg(out_pending_, msg.subject, sub.sid, msg.reply, -1, body);
+      bytes = body.size();
+    } else {
+      protocol::append_client_msg(out_pending_, msg.subject, sub.sid, msg.reply, msg.header_size, msg.payload);
+      bytes = msg.payload.size();
+    }
+    ++out_msgs_;
+    out_bytes_ += bytes;
+    if (static_cast<int64_t>(out_pending_.size()) > max_pending_) {
+      slow_consumer_ = true;
+      became_slow = true;
+    }
+  }
+  if (IoThread* t = IoThread::current()) {
+    t->count_out(bytes);
+  } else {
+    server_.counters().out_msgs.fetch_add(1, std::memory_order_relaxed);
+    server_.counters().out_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  if (became_slow) {
+    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+    server_.log().info("{} - Slow Consumer Detected: MaxPending of {} Exceeded", describe(), max_pending_);
+    request_close(CloseReason::slow_consumer_pending_bytes);
+    return true;
+  }
+  if (reached_max) auto_unsubscribed(sub);
+  schedule_flush(shared_from_this());
+  return true;
+}
+
+void ClientConn::post_flush() {
+  if (wake_posted_.exchange(true, std::memory_order_acq_rel)) return;
+  asio::post(io_.context(), [self = shared_from_this()] {
+    self->wake_posted_.store(false, std::memory_order_release);
+    self->start_write();
+  });
+}
+
+void ClientConn::start_write() {
+  if (write_in_flight_ || closed_) return;
+  bool drained = false;
+  {
+    std::lock_guard lock(out_mu_);
+    drained = out_pending_.empty();
+    if (!drained) out_writing_.swap(out_pending_);
+  }
+  if (drained) {
+    if (closing_) finish_close();
+    return;
+  }
+  write_in_flight_ = true;
+  write_started_ = Clock::now();
+  asio::async_write(socket_, asio::buffer(out_writing_),
+                    [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
+}
+
+void ClientConn::on_write(const error_code& ec, std::size_t) {
+  write_in_flight_ = false;
+  if (out_writing_.capacity() > kKeepWriteCapacity) {
+    std::string().swap(out_writing_);
+  } else {
+    out_writing_.clear();
+  }
+  if (closed_) return;
+  if (ec) {
+    if (!closing_) server_.log().debug("{} - Write error: {}", describe(), ec.message());
+    close(CloseReason::write_error);
+    finish_close();
+    return;
+  }
+  start_write();
+}
+
+void ClientConn::request_close(CloseReason reason) {
+  asio::post(io_.context(), [self = shared_from_this(), reason] { self->close(reason); });
+}
+
+void ClientConn::close(CloseReason reason) {
+  if (closing_) return;
+  closing_ = true;
+  close_reason_ = reason;
+  for (auto& [sid, sub] : subs_) {
+    sub->closed.store(true, std::memory_order_relaxed);
+    account_->sublist().remove(sub);
+  }
+  {
+    std::lock_guard lock(info_mu_);
+    subs_.clear();
+  }
+  bool nothing_to_send;
+  {
+    std::lock_guard lock(out_mu_);
+    out_closed_ = true;
+    nothing_to_send = out_pending_.empty();
+  }
+  const bool can_flush = reason != CloseReason::write_error && reason != CloseReason::slow_consumer_write_deadline &&
+                         reason != CloseReason::slow_consumer_pending_bytes;
+  if (!can_flush || (nothing_to_send && !write_in_flight_)) {
+    finish_close();
+    return;
+  }
+  // Let the last bytes (an -ERR, buffered messages) go out first, bounded in time.
+  close_deadline_ = Clock::now() + std::min<Clock::duration>(write_deadline_, kMaxCloseFlush);
+  start_write();
+}
+
+void ClientConn::finish_close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  io_.remove_tickable(this);
+  {
+    std::lock_guard lock(out_mu_);
+    std::string().swap(out_pending_);
+  }
+  const auto reason = close_reason_;
+  server_.log().debug("{} - Client connection closed: {}", describe(), close_reason_text(reason));
+  ConnSnapshot snap = snapshot(false);
+  snap.stop = std::chrono::system_clock::now();
+  snap.reason = reason;
+  server_.client_closed(*this, std::move(snap));
+}
+
+void ClientConn::on_tick(Clock::time_point now) {
+  if (closed_) return;
+  if (closing_) {
+    if (now >= close_deadline_) finish_close();
+    return;
+  }
+  if (write_in_flight_ && now - write_started_ > write_deadline_) {
+    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+    server_.log().info("{} - Slow Consumer Detected: WriteDeadline of {} exceeded", describe(),
+                       format_go_duration(write_deadline_));
+    close(CloseReason::slow_consumer_write_deadline);
+    return;
+  }
+  if (auth_required_ && !connect_received_ && now >= auth_deadline_) {
+    send_err(protocol::err::kAuthenticationTimeout);
+    close(CloseReason::authentication_timeout);
+    return;
+  }
+  if (now < next_ping_) return;
+  next_ping_ = now + ping_interval_;
+  const bool need_rtt = rtt_ns_.load(std::memory_order_relaxed) == 0 || now - rtt_start_ > kRttInterval;
+  if (!need_rtt && (now - last_activity_steady_ < ping_interval_ || now - last_ping_from_client_ < ping_interval_)) {
+    return;  // recent traffic proves the client is alive
+  }
+  if (pings_out_ + 1 > ping_max_) {
+    server_.log().debug("{} - Stale Client Connection - Closing", describe());
+    send_err(protocol::err::kStaleConnection);
+    close(CloseReason::stale_connection);
+    return;
+  }
+  ++pings_out_;
+  rtt_start_ = now;
+  if (trace_) server_.log().trace("{} - ->> [PING]", describe());
+  send(protocol::kPing);
+}
+
+void ClientConn::notify_lame_duck() {
+  asio::post(io_.context(), [self = shared_from_this()] {
+    if (self->closing_ || self->protocol_ < 1 || !self->connect_received_) return;
+    std::string info = self->server_.info_line(self->cid_, self->ip_);
+    // Same INFO, with the lame-duck flag clients react to.
+    const auto brace = info.rfind('}');
+    if (brace != std::string::npos) info.insert(brace, ",\"ldm\":true");
+    self->send(info);
+  });
+}
+
+ConnSnapshot ClientConn::snapshot(bool with_subs) const {
+  ConnSnapshot s;
+  s.cid = cid_;
+  s.ip = ip_;
+  s.port = port_;
+  s.start = start_time_;
+  s.last_activity = SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::nanoseconds(last_activity_ns_.load(std::memory_order_relaxed))));
+  s.rtt = std::chrono::nanoseconds(rtt_ns_.load(std::memory_order_relaxed));
+  s.in_msgs = in_msgs_.load(std::memory_order_relaxed);
+  s.in_bytes = in_bytes_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(out_mu_);
+    s.pending_bytes = out_pending_.size();
+    s.out_msgs = out_msgs_;
+    s.out_bytes = out_bytes_;
+  }
+  std::lock_guard lock(info_mu_);
+  s.name = name_;
+  s.lang = lang_;
+  s.version = version_;
+  s.authorized_user = user_;
+  s.account = account_ != nullptr ? account_->name() : "";
+  s.num_subs = static_cast<uint32_t>(subs_.size());
+  if (with_subs) {
+    for (const auto& [sid, sub] : subs_) {
+      SubInfo si;
+      si.account = s.account;
+      si.subject = sub->subject;
+      si.queue = sub->queue;
+      si.sid = sub->sid;
+      si.msgs = static_cast<int64_t>(sub->delivered.load(std::memory_order_relaxed));
+      si.max = sub->max_msgs.load(std::memory_order_relaxed);
+      si.cid = cid_;
+      s.subs.push_back(std::move(si));
+    }
+  }
+  return s;
+}
+
+}  // namespace forest::broker

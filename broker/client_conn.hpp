@@ -1,0 +1,163 @@
+// A client connection. Pinned to one IoThread: reading, parsing, its subscriptions map and
+// starting writes all happen there without locks. Other threads touch it in two ways only:
+// deliver() appends to the outbound buffer under `out_mu_` (publishers on any thread), and
+// snapshot() copies monitoring data under `info_mu_` / `out_mu_`.
+//
+// Writes are double-buffered: publishers append to `out_pending_`; the owning thread swaps it
+// with `out_writing_` and writes that in one go, so one syscall carries a whole batch.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "asio.hpp"
+#include "conn_info.hpp"
+#include "io_thread.hpp"
+#include "protocol/parser.hpp"
+#include "subscription.hpp"
+
+namespace forest::broker {
+
+class Account;
+class Server;
+
+class ClientConn final : public MessageSink,
+                         public FlushTarget,
+                         public Tickable,
+                         public protocol::ParserHandler,
+                         public std::enable_shared_from_this<ClientConn> {
+ public:
+  ClientConn(Server& server, IoThread& io, tcp::socket socket, uint64_t cid);
+  ~ClientConn() override;
+
+  // On the owning thread: sends INFO, starts reading.
+  void start();
+  // From any thread: closes on the owning thread.
+  void request_close(CloseReason reason);
+  // From any thread: tells the client (if it can take async INFO) that we are in lame-duck mode.
+  void notify_lame_duck();
+  // From any thread: new limits after a config reload.
+  void apply_options();
+  // From any thread: after the authorization config changed, close if our credentials fail.
+  void recheck_authorization();
+
+  [[nodiscard]] uint64_t cid() const { return cid_; }
+  [[nodiscard]] ConnSnapshot snapshot(bool with_subs) const;
+
+  // MessageSink
+  bool deliver(Subscription& sub, const Delivery& msg) override;
+  // FlushTarget
+  [[nodiscard]] IoThread& owner() const override { return io_; }
+  void flush_now() override { start_write(); }
+  void post_flush() override;
+  // Tickable
+  void on_tick(std::chrono::steady_clock::time_point now) override;
+
+ private:
+  // ParserHandler
+  bool on_connect(std::string_view json) override;
+  bool on_info(std::string_view json) override;
+  bool on_message(const protocol::MessageArgs& args, std::string_view payload) override;
+  bool on_sub(std::string_view subject, std::string_view queue, std::string_view sid) override;
+  bool on_unsub(std::string_view sid, int64_t max) override;
+  bool on_ping() override;
+  bool on_pong() override;
+  bool on_ok() override;
+  bool on_err(std::string_view text) override;
+
+  void read_some();
+  void on_read(const error_code& ec, std::size_t n);
+  void handle_parse_status(protocol::ParseStatus st);
+  void start_write();
+  void on_write(const error_code& ec, std::size_t n);
+  void close(CloseReason reason);
+  void finish_close();
+  // Appends protocol bytes for this client (own thread) and schedules the flush.
+  void send(std::string_view bytes);
+  void send_err(std::string_view text);
+  void send_ok() { if (verbose_) send("+OK\r\n"); }
+  void remove_subscription(const std::string& sid);
+  void auto_unsubscribed(const Subscription& sub);  // any thread: the max was reached
+  void load_limits();
+  void publish(std::string_view subject, std::string_view reply, int64_t header_size, std::string_view payload);
+  void send_no_responders(std::string_view reply);
+  void trace_in(std::string_view op, std::string_view arg);
+  [[nodiscard]] std::string describe() const;  // "ip:port - cid:N" as nats-server logs it
+
+  Server& server_;
+  IoThread& io_;
+  tcp::socket socket_;
+  const uint64_t cid_;
+  protocol::Parser parser_;
+  Account* account_ = nullptr;
+  std::string ip_;
+  int port_ = 0;
+
+  // Read side (owning thread only)
+  std::vector<char> read_buf_;
+  int short_reads_ = 0;
+  bool reading_ = false;
+
+  // CONNECT options (owning thread; headers_ is read by publishers under out_mu_)
+  bool connect_received_ = false;
+  bool verbose_ = true;   // nats-server's defaults before a CONNECT
+  bool pedantic_ = true;
+  bool echo_ = true;
+  bool headers_ = false;
+  bool no_responders_ = false;
+  int protocol_ = 0;
+  bool auth_required_ = false;
+  bool trace_ = false;
+
+  // Subscriptions by sid (owning thread writes; monitor reads under info_mu_)
+  std::unordered_map<std::string, std::shared_ptr<Subscription>> subs_;
+
+  // Timers, driven by the thread's tick (owning thread only)
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point auth_deadline_{};
+  Clock::time_point next_ping_{};
+  Clock::time_point last_activity_steady_{};
+  Clock::time_point last_ping_from_client_{};
+  Clock::time_point rtt_start_{};
+  Clock::time_point write_started_{};
+  int pings_out_ = 0;
+  bool write_in_flight_ = false;
+  bool closing_ = false;       // close() ran; waiting for the last bytes to go out
+  bool closed_ = false;        // socket closed, unregistered
+  CloseReason close_reason_ = CloseReason::none;
+  Clock::time_point close_deadline_{};
+
+  // Limits (owning thread; refreshed by apply_options)
+  int64_t max_pending_ = 0;
+  int64_t max_subs_ = 0;
+  Clock::duration ping_interval_{};
+  int ping_max_ = 2;
+  Clock::duration write_deadline_{};
+
+  // Outbound (any thread, under out_mu_)
+  mutable std::mutex out_mu_;
+  std::string out_pending_;
+  bool out_closed_ = false;
+  bool slow_consumer_ = false;
+  uint64_t out_msgs_ = 0, out_bytes_ = 0;
+  std::atomic<bool> wake_posted_{false};
+  std::string out_writing_;  // owning thread only
+
+  // Monitoring data (written by the owning thread under info_mu_ or atomically)
+  mutable std::mutex info_mu_;
+  std::string name_, lang_, version_, user_;
+  std::string given_user_, given_pass_, given_token_;  // CONNECT credentials, for reloads
+  SystemTime start_time_;
+  std::atomic<int64_t> last_activity_ns_{0};  // system clock, for /connz
+  std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};
+  std::atomic<int64_t> rtt_ns_{0};
+  uint64_t batch_in_msgs_ = 0, batch_in_bytes_ = 0;
+};
+
+}  // namespace forest::broker

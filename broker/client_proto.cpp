@@ -1,0 +1,307 @@
+// The client protocol verbs of a ClientConn (parser callbacks), on the connection's thread.
+#include <simdjson.h>
+
+#include "account.hpp"
+#include "client_conn.hpp"
+#include "protocol/encoder.hpp"
+#include "protocol/errors.hpp"
+#include "publish.hpp"
+#include "server.hpp"
+#include "subject.hpp"
+
+namespace forest::broker {
+namespace {
+
+struct ConnectFields {
+  bool verbose = true, pedantic = true, echo = true, headers = false, no_responders = false;
+  int64_t protocol = 0;
+  std::string name, lang, version, user, pass, token;
+};
+
+// Reads CONNECT's JSON the way Go's json.Unmarshal fills nats-server's struct: absent fields
+// keep their defaults, a field of the wrong type fails the whole CONNECT.
+bool parse_connect(std::string_view json, ConnectFields& f) {
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return false;
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return false;
+  auto get_bool = [](simdjson::ondemand::value v, bool& out) {
+    if (v.is_null()) return true;
+    return v.get_bool().get(out) == simdjson::SUCCESS;
+  };
+  auto get_string = [](simdjson::ondemand::value v, std::string& out) {
+    if (v.is_null()) return true;
+    std::string_view sv;
+    if (v.get_string().get(sv) != simdjson::SUCCESS) return false;
+    out.assign(sv);
+    return true;
+  };
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    simdjson::ondemand::value v;
+    if (field.value().get(v) != simdjson::SUCCESS) return false;
+    bool ok = true;
+    if (key == "verbose") {
+      ok = get_bool(v, f.verbose);
+    } else if (key == "pedantic") {
+      ok = get_bool(v, f.pedantic);
+    } else if (key == "echo") {
+      ok = get_bool(v, f.echo);
+    } else if (key == "headers") {
+      ok = get_bool(v, f.headers);
+    } else if (key == "no_responders") {
+      ok = get_bool(v, f.no_responders);
+    } else if (key == "protocol") {
+      if (!v.is_null()) ok = v.get_int64().get(f.protocol) == simdjson::SUCCESS;
+    } else if (key == "name") {
+      ok = get_string(v, f.name);
+    } else if (key == "lang") {
+      ok = get_string(v, f.lang);
+    } else if (key == "version") {
+      ok = get_string(v, f.version);
+    } else if (key == "user") {
+      ok = get_string(v, f.user);
+    } else if (key == "pass") {
+      ok = get_string(v, f.pass);
+    } else if (key == "auth_token") {
+      ok = get_string(v, f.token);
+    } else if (key == "tls_required") {
+      bool ignored = false;
+      ok = get_bool(v, ignored);
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ClientConn::trace_in(std::string_view op, std::string_view arg) {
+  if (arg.empty()) {
+    server_.log().trace("{} - <<- [{}]", describe(), op);
+  } else {
+    server_.log().trace("{} - <<- [{} {}]", describe(), op, arg);
+  }
+}
+
+bool ClientConn::on_connect(std::string_view json) {
+  if (trace_) trace_in("CONNECT", json.find("pass") == std::string_view::npos ? json : "{...}");
+  ConnectFields f;
+  f.verbose = verbose_;
+  f.pedantic = pedantic_;
+  f.echo = echo_;
+  if (!parse_connect(json, f)) {
+    server_.log().error("{} - Client parser ERROR: malformed CONNECT", describe());
+    close(CloseReason::protocol_violation);
+    return false;
+  }
+  const auto opts = server_.options();
+  std::optional<AuthResult> auth;
+  if (opts->auth_required()) {
+    auth = server_.authenticate(Credentials{f.user, f.pass, f.token});
+    if (!auth) {
+      server_.log().error("{} - authentication error", describe());
+      send_err(protocol::err::kAuthorizationViolation);
+      close(CloseReason::authentication_violation);
+      return false;
+    }
+  }
+  if (f.protocol < 0 || f.protocol > 1) {
+    send_err(protocol::err::kBadClientProtocol);
+    close(CloseReason::bad_client_protocol_version);
+    return false;
+  }
+  if (f.no_responders && !f.headers) {
+    send_err(protocol::err::kNoRespondersRequiresHeaders);
+    close(CloseReason::no_responders_requires_headers);
+    return false;
+  }
+  verbose_ = f.verbose;
+  pedantic_ = f.pedantic;
+  echo_ = f.echo;
+  no_responders_ = f.no_responders;
+  protocol_ = static_cast<int>(f.protocol);
+  connect_received_ = true;
+  parser_.set_connect_required(false);
+  parser_.set_headers_allowed(f.headers);
+  {
+    std::lock_guard lock(info_mu_);
+    name_ = std::move(f.name);
+    lang_ = std::move(f.lang);
+    version_ = std::move(f.version);
+    given_user_ = f.user;
+    given_pass_ = f.pass;
+    given_token_ = f.token;
+    if (auth) {
+      user_ = auth->user;
+      if (auth->account != nullptr && auth->account != account_ && subs_.empty()) account_ = auth->account;
+    }
+  }
+  {
+    // A receiver's header support is read by publishers under this lock.
+    std::lock_guard lock(out_mu_);
+    headers_ = f.headers;
+  }
+  send_ok();
+  return true;
+}
+
+void ClientConn::recheck_authorization() {
+  asio::post(io_.context(), [self = shared_from_this()] {
+    if (self->closing_ || !self->connect_received_) return;
+    const auto opts = self->server_.options();
+    if (!opts->auth_required()) return;
+    if (self->server_.authenticate(Credentials{self->given_user_, self->given_pass_, self->given_token_})) return;
+    self->send_err(protocol::err::kAuthorizationViolation);
+    self->close(CloseReason::authentication_violation);
+  });
+}
+
+bool ClientConn::on_info(std::string_view) {
+  // nats-server ignores INFO from clients.
+  return true;
+}
+
+bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view payload) {
+  if (trace_) {
+    std::string arg(args.subject);
+    if (!args.reply.empty()) arg.append(" ").append(args.reply);
+    if (args.header_size >= 0) arg.append(" ").append(args.header_size_text);
+    arg.append(" ").append(args.size_text);
+    trace_in(args.header_size >= 0 ? "HPUB" : "PUB", arg);
+  }
+  ++batch_in_msgs_;
+  batch_in_bytes_ += payload.size();
+  last_activity_steady_ = Clock::now();
+  last_activity_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count(),
+                          std::memory_order_relaxed);
+  if (pedantic_ && !is_valid_literal_subject(args.subject)) send_err(protocol::err::kInvalidPublishSubject);
+  send_ok();
+  publish(args.subject, args.reply, args.header_size, payload);
+  return true;
+}
+
+void ClientConn::publish(std::string_view subject, std::string_view reply, int64_t header_size,
+                         std::string_view payload) {
+  const Delivery d{subject, reply, header_size, payload};
+  const bool delivered = route_message(io_.cache_for(*account_), d, echo_ ? nullptr : this);
+  if (!delivered && no_responders_ && !reply.empty()) send_no_responders(reply);
+}
+
+void ClientConn::send_no_responders(std::string_view reply) {
+  // Only to this client's own subscription on the reply subject (nats-server: subForReply).
+  const MatchResultPtr& r = io_.cache_for(*account_).lookup(reply);
+  for (const auto& sub : r->plain) {
+    if (sub->sink.get() != static_cast<MessageSink*>(this)) continue;
+    std::string out;
+    out.append("HMSG ").append(reply).append(" ").append(sub->sid).append(" 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+    send(out);
+    return;
+  }
+}
+
+bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::string_view sid) {
+  if (trace_) {
+    std::string arg(subject);
+    if (!queue.empty()) arg.append(" ").append(queue);
+    arg.append(" ").append(sid);
+    trace_in("SUB", arg);
+  }
+  last_activity_steady_ = Clock::now();
+  if (max_subs_ > 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
+    server_.log().error("{} - maximum subscriptions exceeded", describe());
+    send_err(protocol::err::kMaxSubscriptions);
+    return true;
+  }
+  std::string sid_key(sid);
+  if (subs_.contains(sid_key)) {
+    // nats-server keeps the existing subscription for a reused sid.
+    send_ok();
+    return true;
+  }
+  auto sub = std::make_shared<Subscription>();
+  sub->sink = shared_from_this();
+  sub->subject.assign(subject);
+  sub->queue.assign(queue);
+  sub->sid = sid_key;
+  if (!account_->sublist().insert(sub)) {
+    send_err(protocol::err::kInvalidSubject);
+    return true;
+  }
+  {
+    std::lock_guard lock(info_mu_);
+    subs_.emplace(std::move(sid_key), std::move(sub));
+  }
+  send_ok();
+  return true;
+}
+
+bool ClientConn::on_unsub(std::string_view sid, int64_t max) {
+  if (trace_) trace_in("UNSUB", max >= 0 ? std::string(sid) + " " + std::to_string(max) : std::string(sid));
+  last_activity_steady_ = Clock::now();
+  auto it = subs_.find(std::string(sid));
+  if (it != subs_.end()) {
+    const auto& sub = it->second;
+    bool remove_now = true;
+    if (max > 0) {
+      std::lock_guard lock(out_mu_);
+      if (static_cast<uint64_t>(max) > sub->delivered.load(std::memory_order_relaxed)) {
+        sub->max_msgs.store(max, std::memory_order_relaxed);
+        remove_now = false;
+      }
+    }
+    if (remove_now) remove_subscription(it->first);
+  }
+  send_ok();
+  return true;
+}
+
+void ClientConn::remove_subscription(const std::string& sid) {
+  auto it = subs_.find(sid);
+  if (it == subs_.end()) return;
+  std::shared_ptr<Subscription> sub = it->second;
+  sub->closed.store(true, std::memory_order_relaxed);
+  account_->sublist().remove(sub);
+  std::lock_guard lock(info_mu_);
+  subs_.erase(it);
+}
+
+void ClientConn::auto_unsubscribed(const Subscription& sub) {
+  asio::post(io_.context(), [self = shared_from_this(), sid = sub.sid, ptr = &sub] {
+    auto it = self->subs_.find(sid);
+    if (it != self->subs_.end() && it->second.get() == ptr) self->remove_subscription(sid);
+  });
+}
+
+bool ClientConn::on_ping() {
+  if (trace_) trace_in("PING", {});
+  last_ping_from_client_ = Clock::now();
+  send(protocol::kPong);
+  return true;
+}
+
+bool ClientConn::on_pong() {
+  if (trace_) trace_in("PONG", {});
+  pings_out_ = 0;
+  if (rtt_start_ != Clock::time_point{}) {
+    rtt_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - rtt_start_).count(),
+                  std::memory_order_relaxed);
+  }
+  return true;
+}
+
+bool ClientConn::on_ok() { return true; }
+
+bool ClientConn::on_err(std::string_view text) {
+  // A client sending -ERR is a protocol error for nats-server: it logs and closes.
+  server_.log().error("{} - Client Error {}", describe(), text);
+  close(CloseReason::parse_error);
+  return false;
+}
+
+}  // namespace forest::broker

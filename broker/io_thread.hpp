@@ -1,0 +1,107 @@
+// One I/O thread: an io_context run by one std::thread. Connections are pinned to one
+// IoThread for life, so their reads, parsing and writes need no locks.
+//
+// Per-thread state lives here: the match caches (one per account), the set of receivers that
+// got data during the current read batch (flushed once at the end of the batch), and a ticker
+// that drives ping, auth and write deadlines for all connections of the thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "asio.hpp"
+#include "sublist.hpp"
+
+namespace forest::broker {
+
+class Account;
+class IoThread;
+
+// Something with an outbound buffer, flushed by the thread that owns it.
+class FlushTarget {
+ public:
+  virtual ~FlushTarget() = default;
+  virtual IoThread& owner() const = 0;
+  virtual void flush_now() = 0;   // on the owning thread
+  virtual void post_flush() = 0;  // from any other thread: at most one wake-up in flight
+};
+
+// A connection that wants the per-thread tick (ping, auth and write deadlines).
+class Tickable {
+ public:
+  virtual ~Tickable() = default;
+  virtual void on_tick(std::chrono::steady_clock::time_point now) = 0;
+  std::size_t tick_slot_ = SIZE_MAX;  // position in the thread's list, managed by IoThread
+};
+
+class IoThread {
+ public:
+  static constexpr auto kTickInterval = std::chrono::milliseconds(250);
+
+  explicit IoThread(uint32_t index);
+  ~IoThread();
+  IoThread(const IoThread&) = delete;
+  IoThread& operator=(const IoThread&) = delete;
+
+  void start();
+  void stop();  // stops the context; join() waits
+  void join();
+
+  [[nodiscard]] asio::io_context& context() { return ctx_; }
+  [[nodiscard]] uint32_t index() const { return index_; }
+  [[nodiscard]] bool in_this_thread() const { return current() == this; }
+
+  // The IoThread running on the calling thread, or nullptr.
+  [[nodiscard]] static IoThread* current();
+
+  // Records that `target` has new outbound data; flushed at the end of the batch.
+  void mark_for_flush(std::shared_ptr<FlushTarget> target);
+  // End of a read batch: writes to local receivers, one wake-up per remote receiver.
+  void flush_pending();
+
+  // Match cache of this thread for an account (created on first use).
+  MatchCache& cache_for(const Account& account);
+
+  // Ticker registration; on the owning thread only.
+  void add_tickable(Tickable* t);
+  void remove_tickable(Tickable* t);
+  [[nodiscard]] std::size_t tickable_count() const { return tickables_.size(); }
+
+  // Messages and bytes delivered by publishers running on this thread.
+  std::atomic<uint64_t> out_msgs{0};
+  std::atomic<uint64_t> out_bytes{0};
+  void count_out(uint64_t bytes) {
+    out_msgs.store(out_msgs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    out_bytes.store(out_bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+  }
+
+  // Cache statistics over all accounts, refreshed every tick (readable from any thread).
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+  std::atomic<uint64_t> cache_entries{0};
+
+ private:
+  void schedule_tick();
+
+  uint32_t index_;
+  asio::io_context ctx_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer ticker_;
+  std::thread thread_;
+
+  std::vector<std::shared_ptr<FlushTarget>> pending_;
+  std::unordered_set<FlushTarget*> pending_set_;  // used once pending_ grows past a few entries
+  std::vector<std::unique_ptr<MatchCache>> caches_;  // by account index
+  std::vector<Tickable*> tickables_;
+};
+
+// Schedules a flush of `target` from whatever thread we are on: batched on an I/O thread,
+// posted directly from any other thread (internal publishers, tests).
+void schedule_flush(const std::shared_ptr<FlushTarget>& target);
+
+}  // namespace forest::broker

@@ -1,0 +1,113 @@
+// Server options: nats-server's names, defaults and meanings, filled from the command line
+// and the configuration file (flags win, as in nats-server).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace forest::broker {
+
+using Duration = std::chrono::nanoseconds;
+
+inline constexpr int kRandomPort = -1;  // "-p -1": pick a free port
+
+struct User {
+  std::string username;
+  std::string password;
+  std::string account;  // empty: the global account
+};
+
+struct ClusterOptions {
+  bool configured = false;
+  std::string name;
+  std::string host = "0.0.0.0";
+  int port = 0;
+  std::string advertise;
+  bool no_advertise = false;
+  int connect_retries = 0;
+  std::vector<std::string> routes;
+  std::string username, password;
+  double auth_timeout_seconds = 0;
+};
+
+struct JetStreamOptions {
+  bool enabled = false;
+  std::string store_dir;
+  int64_t max_memory = -1;
+  int64_t max_store = -1;
+  std::string domain;
+  std::string sync_interval;  // "always" or a duration; parsed when JetStream lands
+};
+
+struct Options {
+  // Listening
+  std::string host = "0.0.0.0";
+  int port = 4222;
+  std::string server_name;
+  std::string client_advertise;
+  std::string http_host;  // defaults to `host`
+  int http_port = 0;      // 0: monitoring off
+  std::string ports_file_dir;
+
+  // Limits (nats-server defaults)
+  int64_t max_payload = 1024 * 1024;
+  int64_t max_pending = 64LL * 1024 * 1024;
+  int64_t max_control_line = 4096;
+  int64_t max_connections = 64 * 1024;
+  int64_t max_subscriptions = 0;  // 0: unlimited
+  Duration ping_interval = std::chrono::minutes(2);
+  int ping_max = 2;
+  Duration write_deadline = std::chrono::seconds(10);
+  Duration auth_timeout = std::chrono::seconds(2);
+  Duration lame_duck_duration = std::chrono::minutes(2);
+  Duration lame_duck_grace_period = std::chrono::seconds(10);
+
+  // Authorization
+  std::string username;
+  std::string password;
+  std::string token;
+  std::vector<User> users;
+  std::string no_auth_user;
+
+  // Logging
+  bool debug = false;
+  bool trace = false;
+  bool logtime = true;
+  std::string log_file;
+  std::string pid_file;
+
+  // Later issues
+  ClusterOptions cluster;
+  JetStreamOptions jetstream;
+
+  // Ours: I/O threads (0: one per core).
+  int io_threads = 0;
+
+  // The configuration file these options came from, if any.
+  std::string config_file;
+  // Names of options set on the command line; a reload keeps them (flags win).
+  std::set<std::string> set_by_flags;
+
+  [[nodiscard]] bool auth_required() const { return !username.empty() || !token.empty() || !users.empty(); }
+};
+
+// Parses a Go duration ("2m", "1h30m", "500ms", "1.5s", "10us").
+[[nodiscard]] std::optional<Duration> parse_go_duration(const std::string& text);
+// Formats like Go's time.Duration.String() ("2m0s", "10s", "1.5s").
+[[nodiscard]] std::string format_go_duration(Duration d);
+
+// Applies a configuration file to `opts`. The error names file, line and column.
+[[nodiscard]] std::expected<void, std::string> apply_config_file(Options& opts, const std::string& path);
+// Same, from text (for tests).
+[[nodiscard]] std::expected<void, std::string> apply_config_text(Options& opts, const std::string& text,
+                                                                 const std::string& name);
+
+// Startup checks that need all options (e.g. user/pass together with a token).
+[[nodiscard]] std::expected<void, std::string> validate_options(const Options& opts);
+
+}  // namespace forest::broker

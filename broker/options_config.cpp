@@ -1,0 +1,476 @@
+// Maps a parsed configuration file onto Options, key by key, with nats-server's key names and
+// aliases. Unknown keys are errors (as in nats-server); keys of features not built yet are a
+// clear "not supported yet" error rather than a silent ignore.
+#include <cctype>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "config/conf_value.hpp"
+#include "options.hpp"
+
+namespace forest::broker {
+namespace {
+
+using config::ConfValue;
+using Type = ConfValue::Type;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::unexpected<std::string> err_at(const ConfValue& v, const std::string& what) {
+  return std::unexpected(v.pos.describe() + ": " + what);
+}
+
+using Result = std::expected<void, std::string>;
+
+Result want(const ConfValue& v, Type t, const std::string& key) {
+  if (v.type == t) return {};
+  ConfValue tmp;
+  tmp.type = t;
+  return err_at(v, "'" + key + "' expects a " + std::string(tmp.type_name()) + ", got a " +
+                       std::string(v.type_name()));
+}
+
+Result get_string(const ConfValue& v, const std::string& key, std::string& out) {
+  if (auto r = want(v, Type::string, key); !r) return r;
+  out = v.str;
+  return {};
+}
+
+Result get_int(const ConfValue& v, const std::string& key, int64_t& out) {
+  if (auto r = want(v, Type::integer, key); !r) return r;
+  out = v.integer;
+  return {};
+}
+
+Result get_bool(const ConfValue& v, const std::string& key, bool& out) {
+  if (auto r = want(v, Type::boolean, key); !r) return r;
+  out = v.boolean;
+  return {};
+}
+
+// A duration is a Go duration string ("2m"), or a number of seconds (nats-server's older form).
+Result get_duration(const ConfValue& v, const std::string& key, Duration& out) {
+  if (v.type == Type::integer) {
+    out = std::chrono::seconds(v.integer);
+    return {};
+  }
+  if (v.type == Type::floating) {
+    out = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(v.floating));
+    return {};
+  }
+  if (v.type != Type::string) return err_at(v, "'" + key + "' expects a duration such as \"2m\"");
+  auto d = parse_go_duration(v.str);
+  if (!d) return err_at(v, "error parsing " + key + ": invalid duration \"" + v.str + "\"");
+  out = *d;
+  return {};
+}
+
+// "host:port", ":port" or "port".
+Result get_listen(const ConfValue& v, const std::string& key, std::string& host, int& port) {
+  if (v.type == Type::integer) {
+    port = static_cast<int>(v.integer);
+    return {};
+  }
+  if (v.type != Type::string) return err_at(v, "'" + key + "' expects host:port");
+  const std::string& s = v.str;
+  const auto colon = s.rfind(':');
+  std::string port_text = colon == std::string::npos ? s : s.substr(colon + 1);
+  if (colon != std::string::npos) {
+    host = s.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  }
+  char* end = nullptr;
+  const long p = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || p < -1 || p > 65535) {
+    return err_at(v, "could not parse port \"" + port_text + "\" in '" + key + "'");
+  }
+  port = static_cast<int>(p);
+  return {};
+}
+
+Result unknown_field(const ConfValue& v, const std::string& key) {
+  return err_at(v, "unknown field \"" + key + "\"");
+}
+
+Result not_supported(const ConfValue& v, const std::string& key) {
+  return err_at(v, "\"" + key + "\" is not supported by forest-server yet");
+}
+
+Result parse_users(const ConfValue& v, std::vector<User>& users) {
+  if (v.type != Type::array) return err_at(v, "Expected users field to be an array, got a " + std::string(v.type_name()));
+  for (const ConfValue& item : v.array) {
+    if (item.type != Type::map) return err_at(item, "Expected user entry to be a map/struct");
+    User u;
+    for (const auto& [k, val] : item.map) {
+      const std::string key = lower(k);
+      if (key == "user" || key == "username") {
+        if (auto r = get_string(val, k, u.username); !r) return r;
+      } else if (key == "pass" || key == "password") {
+        if (auto r = get_string(val, k, u.password); !r) return r;
+      } else if (key == "account") {
+        if (auto r = get_string(val, k, u.account); !r) return r;
+      } else if (key == "permissions" || key == "nkey" || key == "allowed_connection_types") {
+        return not_supported(val, k);
+      } else if (!val.referenced_as_variable) {
+        return unknown_field(val, k);
+      }
+    }
+    if (u.username.empty()) return err_at(item, "user entry without a user name");
+    for (const User& other : users) {
+      if (other.username == u.username) return err_at(item, "Duplicate user \"" + u.username + "\" detected");
+    }
+    users.push_back(std::move(u));
+  }
+  return {};
+}
+
+Result parse_authorization(const ConfValue& v, Options& o) {
+  if (auto r = want(v, Type::map, "authorization"); !r) return r;
+  std::string user, pass, token;
+  std::vector<User> users;
+  bool has_users = false;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "user" || key == "username") {
+      if (auto r = get_string(val, k, user); !r) return r;
+    } else if (key == "pass" || key == "password") {
+      if (auto r = get_string(val, k, pass); !r) return r;
+    } else if (key == "token") {
+      if (auto r = get_string(val, k, token); !r) return r;
+    } else if (key == "timeout") {
+      if (val.type == Type::integer) {
+        o.auth_timeout = std::chrono::seconds(val.integer);
+      } else if (val.type == Type::floating) {
+        o.auth_timeout = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(val.floating));
+      } else {
+        return err_at(val, "'timeout' expects a number of seconds");
+      }
+    } else if (key == "users") {
+      has_users = true;
+      if (auto r = parse_users(val, users); !r) return r;
+    } else if (key == "permissions" || key == "default_permissions" || key == "nkeys" || key == "auth_callout") {
+      return not_supported(val, k);
+    } else if (!val.referenced_as_variable) {
+      return unknown_field(val, k);
+    }
+  }
+  if ((!user.empty() || !pass.empty()) && !token.empty()) return err_at(v, "Cannot have a user/pass and token");
+  if (has_users && !user.empty()) return err_at(v, "Can not have a single user/pass and a users array");
+  if (has_users && !token.empty()) return err_at(v, "Can not have a token and a users array");
+  o.username = user;
+  o.password = pass;
+  o.token = token;
+  o.users = std::move(users);
+  return {};
+}
+
+Result parse_cluster(const ConfValue& v, ClusterOptions& c) {
+  if (auto r = want(v, Type::map, "cluster"); !r) return r;
+  c.configured = true;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "name") {
+      if (auto r = get_string(val, k, c.name); !r) return r;
+    } else if (key == "listen") {
+      if (auto r = get_listen(val, k, c.host, c.port); !r) return r;
+    } else if (key == "port") {
+      int64_t p = 0;
+      if (auto r = get_int(val, k, p); !r) return r;
+      c.port = static_cast<int>(p);
+    } else if (key == "host" || key == "net") {
+      if (auto r = get_string(val, k, c.host); !r) return r;
+    } else if (key == "routes") {
+      if (val.type != Type::array) return err_at(val, "'routes' expects an array of URLs");
+      for (const ConfValue& r : val.array) {
+        if (r.type != Type::string) return err_at(r, "a route must be a URL string");
+        c.routes.push_back(r.str);
+      }
+    } else if (key == "advertise" || key == "cluster_advertise") {
+      if (auto r = get_string(val, k, c.advertise); !r) return r;
+    } else if (key == "no_advertise") {
+      if (auto r = get_bool(val, k, c.no_advertise); !r) return r;
+    } else if (key == "connect_retries") {
+      int64_t n = 0;
+      if (auto r = get_int(val, k, n); !r) return r;
+      c.connect_retries = static_cast<int>(n);
+    } else if (key == "authorization") {
+      if (auto r = want(val, Type::map, k); !r) return r;
+      for (const auto& [ak, av] : val.map) {
+        const std::string akey = lower(ak);
+        if (akey == "user" || akey == "username") {
+          if (auto r = get_string(av, ak, c.username); !r) return r;
+        } else if (akey == "pass" || akey == "password") {
+          if (auto r = get_string(av, ak, c.password); !r) return r;
+        } else if (akey == "timeout") {
+          c.auth_timeout_seconds = av.type == Type::integer ? static_cast<double>(av.integer) : av.floating;
+        } else {
+          return unknown_field(av, ak);
+        }
+      }
+    } else if (key == "tls" || key == "permissions" || key == "pool_size" || key == "compression") {
+      return not_supported(val, k);
+    } else if (!val.referenced_as_variable) {
+      return unknown_field(val, k);
+    }
+  }
+  return {};
+}
+
+Result parse_jetstream(const ConfValue& v, JetStreamOptions& js) {
+  if (v.type == Type::boolean) {
+    js.enabled = v.boolean;
+    return {};
+  }
+  if (v.type == Type::string) {
+    const std::string s = lower(v.str);
+    if (s == "enabled" || s == "enable") {
+      js.enabled = true;
+      return {};
+    }
+    if (s == "disabled" || s == "disable") {
+      js.enabled = false;
+      return {};
+    }
+    return err_at(v, "'jetstream' expects a map, a boolean, \"enabled\" or \"disabled\"");
+  }
+  if (auto r = want(v, Type::map, "jetstream"); !r) return r;
+  js.enabled = true;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "store" || key == "store_dir" || key == "storedir") {
+      if (auto r = get_string(val, k, js.store_dir); !r) return r;
+    } else if (key == "max_memory_store" || key == "max_mem_store" || key == "max_mem") {
+      if (auto r = get_int(val, k, js.max_memory); !r) return r;
+    } else if (key == "max_file_store" || key == "max_file") {
+      if (auto r = get_int(val, k, js.max_store); !r) return r;
+    } else if (key == "domain") {
+      if (auto r = get_string(val, k, js.domain); !r) return r;
+    } else if (key == "enable" || key == "enabled") {
+      if (auto r = get_bool(val, k, js.enabled); !r) return r;
+    } else if (key == "sync_interval" || key == "sync") {
+      if (val.type == Type::string) {
+        js.sync_interval = val.str;
+      } else {
+        return err_at(val, "'sync_interval' expects \"always\" or a duration");
+      }
+    } else if (key == "key" || key == "ek" || key == "encryption_key" || key == "cipher" || key == "limits" ||
+               key == "unique_tag" || key == "max_outstanding_catchup" || key == "extension_hint") {
+      return not_supported(val, k);
+    } else if (!val.referenced_as_variable) {
+      return unknown_field(val, k);
+    }
+  }
+  return {};
+}
+
+Result check_int32(const ConfValue& v, const std::string& key, int64_t& out) {
+  if (auto r = get_int(v, key, out); !r) return r;
+  if (out > (1LL << 31) - 1) return err_at(v, key + " value is too big");
+  return {};
+}
+
+Result apply_top(const ConfValue& top, Options& o) {
+  for (const auto& [k, v] : top.map) {
+    const std::string key = lower(k);
+    Result r;
+    if (key == "listen") {
+      r = get_listen(v, k, o.host, o.port);
+    } else if (key == "port") {
+      int64_t p = 0;
+      r = get_int(v, k, p);
+      o.port = static_cast<int>(p);
+    } else if (key == "host" || key == "net") {
+      r = get_string(v, k, o.host);
+    } else if (key == "server_name") {
+      r = get_string(v, k, o.server_name);
+    } else if (key == "client_advertise") {
+      r = get_string(v, k, o.client_advertise);
+    } else if (key == "http") {
+      r = get_listen(v, k, o.http_host, o.http_port);
+    } else if (key == "http_port" || key == "monitor_port") {
+      int64_t p = 0;
+      r = get_int(v, k, p);
+      o.http_port = static_cast<int>(p);
+    } else if (key == "max_payload") {
+      r = check_int32(v, k, o.max_payload);
+    } else if (key == "max_control_line") {
+      r = check_int32(v, k, o.max_control_line);
+    } else if (key == "max_pending") {
+      r = get_int(v, k, o.max_pending);
+    } else if (key == "max_connections" || key == "max_conn") {
+      r = get_int(v, k, o.max_connections);
+    } else if (key == "max_subscriptions" || key == "max_subs") {
+      r = get_int(v, k, o.max_subscriptions);
+    } else if (key == "ping_interval") {
+      r = get_duration(v, k, o.ping_interval);
+    } else if (key == "ping_max") {
+      int64_t n = 0;
+      r = get_int(v, k, n);
+      o.ping_max = static_cast<int>(n);
+    } else if (key == "write_deadline") {
+      r = get_duration(v, k, o.write_deadline);
+    } else if (key == "lame_duck_duration") {
+      r = get_duration(v, k, o.lame_duck_duration);
+      if (r && o.lame_duck_duration < std::chrono::seconds(30)) {
+        r = err_at(v, "invalid lame_duck_duration of " + format_go_duration(o.lame_duck_duration) +
+                          ", minimum is 30 seconds");
+      }
+    } else if (key == "lame_duck_grace_period") {
+      r = get_duration(v, k, o.lame_duck_grace_period);
+      if (r && o.lame_duck_grace_period.count() < 0) {
+        r = err_at(v, "invalid lame_duck_grace_period, needs to be positive");
+      }
+    } else if (key == "authorization") {
+      r = parse_authorization(v, o);
+    } else if (key == "no_auth_user") {
+      r = get_string(v, k, o.no_auth_user);
+    } else if (key == "debug") {
+      r = get_bool(v, k, o.debug);
+    } else if (key == "trace") {
+      r = get_bool(v, k, o.trace);
+    } else if (key == "logtime") {
+      r = get_bool(v, k, o.logtime);
+    } else if (key == "log_file" || key == "logfile") {
+      r = get_string(v, k, o.log_file);
+    } else if (key == "pid_file" || key == "pidfile") {
+      r = get_string(v, k, o.pid_file);
+    } else if (key == "ports_file_dir") {
+      r = get_string(v, k, o.ports_file_dir);
+    } else if (key == "cluster") {
+      r = parse_cluster(v, o.cluster);
+    } else if (key == "jetstream") {
+      r = parse_jetstream(v, o.jetstream);
+    } else if (key == "store_dir" || key == "storedir") {
+      r = get_string(v, k, o.jetstream.store_dir);
+    } else if (key == "tls" || key == "https" || key == "https_port" || key == "gateway" || key == "leaf" ||
+               key == "leafnodes" || key == "accounts" || key == "operator" || key == "operators" ||
+               key == "resolver" || key == "websocket" || key == "ws" || key == "mqtt" || key == "mappings" ||
+               key == "maps" || key == "system_account" || key == "trusted" || key == "trusted_keys" ||
+               key == "syslog" || key == "remote_syslog" || key == "ocsp") {
+      r = not_supported(v, k);
+    } else if (key == "trace_verbose" || key == "max_traced_msg_len" || key == "disable_sublist_cache" ||
+               key == "no_sublist_cache" || key == "logfile_size_limit" || key == "log_size_limit" ||
+               key == "max_sub_tokens" || key == "max_subscription_tokens" || key == "prof_port" ||
+               key == "connect_error_reports" || key == "reconnect_error_reports" || key == "server_tags" ||
+               key == "no_header_support" || key == "no_system_account" || key == "no_system" ||
+               key == "no_sys_acc" || key == "default_js_domain" || key == "allow_non_tls") {
+      r = not_supported(v, k);
+    } else if (!v.referenced_as_variable) {
+      r = unknown_field(v, k);
+    }
+    if (!r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<Duration> parse_go_duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::size_t i = 0;
+  bool negative = false;
+  if (text[0] == '-' || text[0] == '+') {
+    negative = text[0] == '-';
+    ++i;
+  }
+  if (text.substr(i) == "0") return Duration::zero();
+  double total_ns = 0;
+  bool any = false;
+  while (i < text.size()) {
+    const std::size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    if (start == i) return std::nullopt;
+    const double value = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+    const std::size_t unit_start = i;
+    while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.') ++i;
+    const std::string unit = text.substr(unit_start, i - unit_start);
+    static const std::map<std::string, double> kUnits = {
+        {"ns", 1}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    auto it = kUnits.find(unit);
+    if (it == kUnits.end()) return std::nullopt;
+    total_ns += value * it->second;
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  const auto ns = static_cast<int64_t>(std::llround(total_ns));
+  return Duration(negative ? -ns : ns);
+}
+
+std::string format_go_duration(Duration d) {
+  int64_t ns = d.count();
+  if (ns == 0) return "0s";
+  std::string out;
+  if (ns < 0) {
+    out = "-";
+    ns = -ns;
+  }
+  if (ns < 1000000000) {
+    char buf[64];
+    if (ns < 1000) {
+      std::snprintf(buf, sizeof buf, "%lldns", static_cast<long long>(ns));
+    } else if (ns < 1000000) {
+      std::snprintf(buf, sizeof buf, "%gµs", static_cast<double>(ns) / 1e3);
+    } else {
+      std::snprintf(buf, sizeof buf, "%gms", static_cast<double>(ns) / 1e6);
+    }
+    return out + buf;
+  }
+  const int64_t hours = ns / 3600000000000LL;
+  ns -= hours * 3600000000000LL;
+  const int64_t minutes = ns / 60000000000LL;
+  ns -= minutes * 60000000000LL;
+  char secs[64];
+  std::snprintf(secs, sizeof secs, "%.9f", static_cast<double>(ns) / 1e9);
+  std::string s = secs;
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  if (hours > 0) out += std::to_string(hours) + "h";
+  if (hours > 0 || minutes > 0) out += std::to_string(minutes) + "m";
+  return out + s + "s";
+}
+
+std::expected<void, std::string> apply_config_text(Options& opts, const std::string& text, const std::string& name) {
+  auto parsed = config::parse_config(text, name);
+  if (!parsed) return std::unexpected(parsed.error().message);
+  return apply_top(*parsed, opts);
+}
+
+std::expected<void, std::string> apply_config_file(Options& opts, const std::string& path) {
+  auto parsed = config::parse_config_file(path);
+  if (!parsed) return std::unexpected(parsed.error().message);
+  opts.config_file = path;
+  return apply_top(*parsed, opts);
+}
+
+std::expected<void, std::string> validate_options(const Options& o) {
+  if (o.port < kRandomPort || o.port > 65535) return std::unexpected("invalid client port " + std::to_string(o.port));
+  if (o.http_port < kRandomPort || o.http_port > 65535) {
+    return std::unexpected("invalid monitoring port " + std::to_string(o.http_port));
+  }
+  if ((!o.username.empty() || !o.password.empty()) && !o.token.empty()) {
+    return std::unexpected(std::string("Cannot have a user/pass and token"));
+  }
+  if (!o.users.empty() && !o.username.empty()) {
+    return std::unexpected(std::string("Can not have a single user/pass and a users array"));
+  }
+  if (!o.no_auth_user.empty()) {
+    bool found = false;
+    for (const User& u : o.users) found = found || u.username == o.no_auth_user;
+    if (!found) {
+      return std::unexpected("no_auth_user: \"" + o.no_auth_user + "\" not present as user in authorization block");
+    }
+  }
+  if (o.max_payload <= 0) return std::unexpected(std::string("max_payload must be positive"));
+  if (o.max_control_line <= 0) return std::unexpected(std::string("max_control_line must be positive"));
+  if (o.max_payload > o.max_pending) {
+    return std::unexpected("max_payload (" + std::to_string(o.max_payload) + ") cannot be higher than max_pending (" +
+                           std::to_string(o.max_pending) + ")");
+  }
+  return {};
+}
+
+}  // namespace forest::broker

@@ -1,0 +1,366 @@
+#include "protocol/parser.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace forest::protocol {
+namespace {
+
+enum class Op : uint8_t {
+  pub, hpub, sub, unsub, ping, pong, connect, info, ok, err,
+  rs_plus, rs_minus, ls_plus, ls_minus, rmsg, lmsg, hmsg, a_plus, a_minus,
+};
+
+// How the bytes after an operation name are read (nats-server's parser states):
+// `needs_space`: at least one space or tab, then the arguments (PUB, SUB, ...);
+// `free`: optional spaces, then the arguments (CONNECT{...} is accepted);
+// `ignored`: everything up to the newline is ignored (PINGxyz answers PONG).
+enum class ArgStyle : uint8_t { needs_space, free, ignored };
+
+struct OpSpec {
+  std::string_view name;
+  Op op;
+  ArgStyle style;
+  bool route_only;
+};
+
+constexpr std::array<OpSpec, 19> kOps{{
+    {"PUB", Op::pub, ArgStyle::needs_space, false},
+    {"HPUB", Op::hpub, ArgStyle::needs_space, false},
+    {"SUB", Op::sub, ArgStyle::needs_space, false},
+    {"UNSUB", Op::unsub, ArgStyle::needs_space, false},
+    {"PING", Op::ping, ArgStyle::ignored, false},
+    {"PONG", Op::pong, ArgStyle::ignored, false},
+    {"CONNECT", Op::connect, ArgStyle::free, false},
+    {"INFO", Op::info, ArgStyle::free, false},
+    {"+OK", Op::ok, ArgStyle::ignored, false},
+    {"-ERR", Op::err, ArgStyle::needs_space, false},
+    {"RS+", Op::rs_plus, ArgStyle::needs_space, true},
+    {"RS-", Op::rs_minus, ArgStyle::needs_space, true},
+    {"LS+", Op::ls_plus, ArgStyle::needs_space, true},
+    {"LS-", Op::ls_minus, ArgStyle::needs_space, true},
+    {"RMSG", Op::rmsg, ArgStyle::needs_space, true},
+    {"LMSG", Op::lmsg, ArgStyle::needs_space, true},
+    {"HMSG", Op::hmsg, ArgStyle::needs_space, true},
+    {"A+", Op::a_plus, ArgStyle::needs_space, true},
+    {"A-", Op::a_minus, ArgStyle::needs_space, true},
+}};
+
+// A line of an argument-less operation may carry ignored bytes; cap them so a peer
+// cannot grow the line buffer without bound (nats-server skips them byte by byte).
+constexpr std::size_t kMaxIgnoredLine = 64 * 1024;
+
+enum class Verdict : uint8_t { match, need_more, invalid };
+
+struct OpMatch {
+  Verdict verdict = Verdict::invalid;
+  const OpSpec* spec = nullptr;
+  std::size_t arg_start = 0;
+};
+
+inline char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+inline bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+// Matches the operation at the start of `line`. With `complete`, the line is whole
+// (its newline was seen, a trailing CR removed); otherwise more bytes may follow.
+OpMatch match_op(std::string_view line, PeerKind kind, bool complete) {
+  OpMatch result;
+  bool any_prefix = false;
+  for (const OpSpec& spec : kOps) {
+    if (spec.route_only && kind != PeerKind::route) continue;
+    const std::size_t n = std::min(line.size(), spec.name.size());
+    bool same = true;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (upper(line[i]) != spec.name[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) continue;
+    if (line.size() < spec.name.size()) {
+      any_prefix = true;
+      continue;
+    }
+    // The whole name matched.
+    std::size_t pos = spec.name.size();
+    result.spec = &spec;
+    switch (spec.style) {
+      case ArgStyle::ignored:
+        result.verdict = Verdict::match;
+        return result;
+      case ArgStyle::needs_space:
+        if (pos == line.size()) {
+          result.verdict = complete ? Verdict::invalid : Verdict::need_more;
+          return result;
+        }
+        if (!is_space(line[pos])) return result;  // invalid
+        [[fallthrough]];
+      case ArgStyle::free:
+        while (pos < line.size() && is_space(line[pos])) ++pos;
+        result.arg_start = pos;
+        result.verdict = Verdict::match;
+        return result;
+    }
+  }
+  if (any_prefix && !complete) result.verdict = Verdict::need_more;
+  return result;
+}
+
+}  // namespace
+
+std::size_t split_args(std::string_view line, std::string_view* out, std::size_t max_out) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  const std::size_t n = line.size();
+  while (i < n) {
+    while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) ++i;
+    if (i >= n) break;
+    const std::size_t start = i;
+    while (i < n && !(line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n')) ++i;
+    if (count < max_out) out[count] = line.substr(start, i - start);
+    ++count;
+  }
+  return count;
+}
+
+int64_t parse_size(std::string_view text) {
+  if (text.empty() || text.size() > 9) return -1;
+  int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+ParseStatus Parser::check_partial_line(std::string_view partial) const {
+  const OpMatch m = match_op(partial, kind_, false);
+  if (m.verdict == Verdict::invalid) return ParseStatus::unknown_operation;
+  if (m.verdict == Verdict::need_more) return ParseStatus::ok;
+  if (m.spec->style == ArgStyle::ignored) {
+    return partial.size() > kMaxIgnoredLine ? ParseStatus::max_control_line : ParseStatus::ok;
+  }
+  // Like nats-server, only client connections are held to max_control_line; a route's
+  // line is still bounded so a lying peer cannot exhaust memory.
+  const auto arg_len = static_cast<int64_t>(partial.size() - m.arg_start);
+  const int64_t limit = kind_ == PeerKind::client ? limits_.max_control_line
+                                                  : std::max<int64_t>(limits_.max_control_line, 1 << 20);
+  if (limit > 0 && arg_len > limit) return ParseStatus::max_control_line;
+  return ParseStatus::ok;
+}
+
+ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    if (state_ == State::payload) {
+      const std::size_t take = std::min(payload_need_ - payload_buf_.size(), data.size() - pos);
+      payload_buf_.append(data.data() + pos, take);
+      pos += take;
+      // The byte after the payload must be CR: fail as soon as it is seen, as nats-server does.
+      const std::size_t body = payload_need_ - 2;
+      if (payload_buf_.size() > body && payload_buf_[body] != '\r') return ParseStatus::unknown_operation;
+      if (payload_buf_.size() < payload_need_) return ParseStatus::ok;
+      if (payload_buf_[body + 1] != '\n') return ParseStatus::unknown_operation;
+      // The arguments still point into an earlier read buffer: re-read them from our copy.
+      const OpMatch m = match_op(pending_line_, kind_, true);
+      ParseStatus st = parse_message_args(std::string_view(pending_line_).substr(m.arg_start), msg_is_route_,
+                                          msg_has_headers_, msg_origin_);
+      if (st != ParseStatus::ok) return st;
+      st = dispatch_message(std::string_view(payload_buf_).substr(0, body), handler);
+      state_ = State::line_start;
+      payload_buf_.clear();
+      if (payload_buf_.capacity() > 64 * 1024) payload_buf_.shrink_to_fit();
+      if (st != ParseStatus::ok) return st;
+      continue;
+    }
+
+    const char* start = data.data() + pos;
+    if (connect_required_ && line_buf_.empty() && *start != 'C' && *start != 'c') {
+      return ParseStatus::auth_violation;
+    }
+    const auto* nl = static_cast<const char*>(std::memchr(start, '\n', data.size() - pos));
+    if (nl == nullptr) {
+      line_buf_.append(start, data.size() - pos);
+      return check_partial_line(line_buf_);
+    }
+    std::string_view line;
+    const auto piece = static_cast<std::size_t>(nl - start);
+    if (!line_buf_.empty()) {
+      line_buf_.append(start, piece);
+      line = line_buf_;
+    } else {
+      line = std::string_view(start, piece);
+    }
+    pos += piece + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+
+    std::size_t consumed = 0;
+    const ParseStatus st = parse_line(line, data.substr(pos), consumed, handler);
+    line_buf_.clear();
+    if (line_buf_.capacity() > 64 * 1024) line_buf_.shrink_to_fit();
+    if (st != ParseStatus::ok) return st;
+    pos += consumed;
+  }
+  return ParseStatus::ok;
+}
+
+ParseStatus Parser::parse_line(std::string_view line, std::string_view rest, std::size_t& consumed,
+                               ParserHandler& handler) {
+  const OpMatch m = match_op(line, kind_, true);
+  if (m.verdict != Verdict::match) return ParseStatus::unknown_operation;
+  const Op op = m.spec->op;
+  const std::string_view arg = line.substr(m.arg_start);
+  if (m.spec->style != ArgStyle::ignored && kind_ == PeerKind::client && limits_.max_control_line > 0 &&
+      static_cast<int64_t>(arg.size()) > limits_.max_control_line) {
+    return ParseStatus::max_control_line;
+  }
+  auto stop_if = [](bool keep_going) { return keep_going ? ParseStatus::ok : ParseStatus::stopped_by_handler; };
+
+  switch (op) {
+    case Op::pub:
+    case Op::hpub:
+    case Op::rmsg:
+    case Op::lmsg:
+    case Op::hmsg: {
+      const bool route_msg = op == Op::rmsg || op == Op::lmsg || op == Op::hmsg;
+      const bool headers = op == Op::hpub || op == Op::hmsg || op == Op::lmsg;
+      if (op == Op::hpub && !headers_allowed_) return ParseStatus::headers_not_supported;
+      ParseStatus st = parse_message_args(arg, route_msg, headers, op == Op::lmsg);
+      if (st != ParseStatus::ok) return st;
+      const auto total = static_cast<std::size_t>(msg_.total_size);
+      if (rest.size() >= total + 2) {
+        // Whole payload in this buffer: hand it over without copying.
+        if (rest[total] != '\r' || rest[total + 1] != '\n') return ParseStatus::unknown_operation;
+        consumed = total + 2;
+        return dispatch_message(rest.substr(0, total), handler);
+      }
+      if (rest.size() > total && rest[total] != '\r') return ParseStatus::unknown_operation;
+      pending_line_.assign(line);
+      msg_is_route_ = route_msg;
+      msg_has_headers_ = headers;
+      msg_origin_ = op == Op::lmsg;
+      payload_need_ = total + 2;
+      payload_buf_.clear();
+      payload_buf_.reserve(payload_need_);
+      payload_buf_.append(rest);
+      consumed = rest.size();
+      state_ = State::payload;
+      return ParseStatus::ok;
+    }
+    case Op::sub: {
+      std::string_view a[3];
+      const std::size_t n = split_args(arg, a, 3);
+      if (n == 2) return stop_if(handler.on_sub(a[0], {}, a[1]));
+      if (n == 3) return stop_if(handler.on_sub(a[0], a[1], a[2]));
+      return ParseStatus::bad_arguments;
+    }
+    case Op::unsub: {
+      std::string_view a[2];
+      const std::size_t n = split_args(arg, a, 2);
+      if (n == 1) return stop_if(handler.on_unsub(a[0], -1));
+      if (n == 2) return stop_if(handler.on_unsub(a[0], parse_size(a[1])));
+      return ParseStatus::bad_arguments;
+    }
+    case Op::ping: return stop_if(handler.on_ping());
+    case Op::pong: return stop_if(handler.on_pong());
+    case Op::ok: return stop_if(handler.on_ok());
+    case Op::connect: return stop_if(handler.on_connect(arg));
+    case Op::info: return stop_if(handler.on_info(arg));
+    case Op::err: return stop_if(handler.on_err(arg));
+    case Op::rs_plus:
+    case Op::rs_minus:
+    case Op::ls_plus:
+    case Op::ls_minus: {
+      // LS+/LS- carry the origin cluster first; we accept and skip it.
+      const bool leaf = op == Op::ls_plus || op == Op::ls_minus;
+      const bool plus = op == Op::rs_plus || op == Op::ls_plus;
+      std::string_view a[5];
+      const std::size_t off = leaf ? 1 : 0;
+      const std::size_t n = split_args(arg, a, 5);
+      RemoteSubArgs r;
+      r.leaf = leaf;
+      if (n == 2 + off) {
+        // plain subscription
+      } else if (n == 4 + off || (!plus && n == 3 + off)) {
+        r.queue = a[2 + off];
+        if (n == 4 + off) r.weight = static_cast<int32_t>(parse_size(a[3 + off]));
+      } else {
+        return ParseStatus::bad_arguments;
+      }
+      r.account = a[off];
+      r.subject = a[1 + off];
+      return stop_if(plus ? handler.on_remote_sub(r) : handler.on_remote_unsub(r));
+    }
+    case Op::a_plus: return stop_if(handler.on_account_sub(arg));
+    case Op::a_minus: return stop_if(handler.on_account_unsub(arg));
+  }
+  return ParseStatus::unknown_operation;
+}
+
+ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, bool with_headers, bool origin) {
+  msg_ = MessageArgs{};
+  if (!route_msg) {
+    std::string_view a[4];
+    const std::size_t max = with_headers ? 4 : 3;
+    const std::size_t n = split_args(arg, a, max);
+    if (n < max - 1 || n > max) return ParseStatus::bad_arguments;
+    msg_.subject = a[0];
+    if (n == max) msg_.reply = a[1];
+    if (with_headers) {
+      msg_.header_size_text = a[n - 2];
+      msg_.header_size = parse_size(a[n - 2]);
+    }
+    msg_.size_text = a[n - 1];
+    msg_.total_size = parse_size(a[n - 1]);
+  } else {
+    // [origin] account subject [reply | + reply queues... | '|' queues...] [hdr] size
+    queue_views_.resize(16);
+    std::size_t n = split_args(arg, queue_views_.data(), queue_views_.size());
+    if (n > queue_views_.size()) {
+      queue_views_.resize(n);
+      n = split_args(arg, queue_views_.data(), queue_views_.size());
+    }
+    const std::size_t fixed = (origin ? 1 : 0) + 2;
+    const std::size_t tail = with_headers ? 2 : 1;
+    if (n < fixed + tail) return ParseStatus::bad_arguments;
+    const std::string_view* a = queue_views_.data();
+    msg_.origin_cluster = origin;
+    msg_.account = a[fixed - 2];
+    msg_.subject = a[fixed - 1];
+    const std::size_t middle = n - fixed - tail;
+    if (middle == 1) {
+      msg_.reply = a[fixed];
+    } else if (middle >= 2) {
+      const std::string_view indicator = a[fixed];
+      std::size_t first_queue = fixed + 1;
+      if (indicator == "+") {
+        msg_.reply = a[fixed + 1];
+        first_queue = fixed + 2;
+      } else if (indicator != "|") {
+        return ParseStatus::bad_arguments;
+      }
+      msg_.queues = std::span<const std::string_view>(a + first_queue, n - tail - first_queue);
+    }
+    if (with_headers) {
+      msg_.header_size_text = a[n - 2];
+      msg_.header_size = parse_size(a[n - 2]);
+    }
+    msg_.size_text = a[n - 1];
+    msg_.total_size = parse_size(a[n - 1]);
+  }
+  if (msg_.total_size < 0) return ParseStatus::bad_arguments;
+  if (with_headers && (msg_.header_size < 0 || msg_.header_size > msg_.total_size)) {
+    return ParseStatus::bad_arguments;
+  }
+  if (!route_msg && limits_.max_payload > 0 && msg_.total_size > limits_.max_payload) {
+    return ParseStatus::max_payload;
+  }
+  return ParseStatus::ok;
+}
+
+ParseStatus Parser::dispatch_message(std::string_view payload, ParserHandler& handler) {
+  return handler.on_message(msg_, payload) ? ParseStatus::ok : ParseStatus::stopped_by_handler;
+}
+
+}  // namespace forest::protocol

@@ -1,0 +1,472 @@
+#include "server.hpp"
+
+#include <crypt.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "client_conn.hpp"
+#include "json_writer.hpp"
+#include "monitor.hpp"
+#include "server_id.hpp"
+
+namespace forest::broker {
+namespace {
+
+constexpr std::size_t kMaxClosedClients = 10000;
+constexpr auto kAcceptRetryMin = std::chrono::milliseconds(10);
+constexpr auto kShutdownFlushWait = std::chrono::seconds(2);
+
+// bcrypt hashes ("$2a$...") are compared with crypt(3); anything else is a plain password.
+bool password_matches(const std::string& configured, std::string_view given) {
+  if (configured.rfind("$2", 0) == 0) {
+    crypt_data data{};
+    const std::string g(given);
+    const char* h = ::crypt_r(g.c_str(), configured.c_str(), &data);
+    return h != nullptr && configured == h;
+  }
+  // Constant-time compare, so timing does not reveal a prefix.
+  if (configured.size() != given.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(configured[i] ^ given[i]);
+  return diff == 0;
+}
+
+std::string host_for_info(const Options& o) { return o.host; }
+
+}  // namespace
+
+Server::Server(Options opts, std::shared_ptr<Logger> log)
+    : log_(std::move(log)), server_id_(make_server_id()), start_time_(std::chrono::system_clock::now()) {
+  opts_.store(std::make_shared<const Options>(std::move(opts)));
+  accounts_.push_back(std::make_unique<Account>(kGlobalAccount, 0));
+  for (const User& u : options()->users) {
+    if (!u.account.empty()) register_account(u.account);
+  }
+}
+
+Server::~Server() {
+  shutdown();
+  wait();
+}
+
+Account& Server::register_account(const std::string& name) {
+  for (auto& a : accounts_) {
+    if (a->name() == name) return *a;
+  }
+  accounts_.push_back(std::make_unique<Account>(name, static_cast<uint32_t>(accounts_.size())));
+  return *accounts_.back();
+}
+
+Account* Server::find_account(std::string_view name) {
+  std::lock_guard lock(mu_);
+  for (auto& a : accounts_) {
+    if (a->name() == name) return a.get();
+  }
+  return nullptr;
+}
+
+std::vector<Account*> Server::accounts() {
+  std::lock_guard lock(mu_);
+  std::vector<Account*> out;
+  for (auto& a : accounts_) out.push_back(a.get());
+  return out;
+}
+
+std::vector<IoThread*> Server::io_threads() {
+  std::vector<IoThread*> out;
+  for (auto& t : io_threads_) out.push_back(t.get());
+  return out;
+}
+
+std::string Server::server_name() const {
+  const auto o = options();
+  return o->server_name.empty() ? server_id_ : o->server_name;
+}
+
+std::expected<void, std::string> Server::open_client_listener() {
+  const auto o = options();
+  error_code ec;
+  const auto address = asio::ip::make_address(o->host, ec);
+  if (ec) return std::unexpected("invalid listen address '" + o->host + "': " + ec.message());
+  const tcp::endpoint ep(address, static_cast<unsigned short>(o->port == kRandomPort ? 0 : o->port));
+  acceptor_ = std::make_unique<tcp::acceptor>(control_);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return std::unexpected("Error listening on port: " + o->host + ":" + std::to_string(o->port) + ", \"" +
+                           ec.message() + "\"");
+  }
+  client_port_.store(acceptor_->local_endpoint().port());
+  return {};
+}
+
+std::expected<void, std::string> Server::start() {
+  const auto o = options();
+  log_->set_levels(o->debug, o->trace, o->logtime);
+  log_->info("Starting nats-server compatible forest-server");
+  log_->info("  Version:  {} (nats-server {} protocol level)", kForestVersion, kNatsCompatVersion);
+  log_->info("  Git:      [not set]");
+  log_->info("  Name:     {}", server_name());
+  log_->info("  ID:       {}", server_id_);
+  if (!o->config_file.empty()) log_->info("Using configuration file: {}", o->config_file);
+
+  if (auto r = open_client_listener(); !r) return r;
+
+  unsigned n = o->io_threads > 0 ? static_cast<unsigned>(o->io_threads) : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) io_threads_.push_back(std::make_unique<IoThread>(i));
+
+  if (o->http_port != 0) {
+    monitor_ = std::make_unique<Monitor>(*this, control_);
+    const std::string http_host = o->http_host.empty() ? o->host : o->http_host;
+    auto r = monitor_->listen(http_host, o->http_port == kRandomPort ? 0 : o->http_port);
+    if (!r) return std::unexpected(r.error());
+    http_port_.store(*r);
+    log_->info("Starting http monitor on {}:{}", http_host, *r);
+  }
+
+  if (!o->pid_file.empty()) {
+    std::ofstream pf(o->pid_file, std::ios::trunc);
+    if (!pf) return std::unexpected("could not write pid file '" + o->pid_file + "': " + std::strerror(errno));
+    pf << ::getpid();
+  }
+
+  rebuild_info();
+  for (auto& t : io_threads_) t->start();
+  control_work_.emplace(asio::make_work_guard(control_));
+  running_.store(true);
+  do_accept();
+  control_thread_ = std::thread([this] { control_.run(); });
+
+  log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
+  if (o->auth_required()) log_->info("Authorization required for clients");
+  write_ports_file();
+  log_->info("Server is ready");
+  return {};
+}
+
+void Server::write_ports_file() {
+  const auto o = options();
+  if (o->ports_file_dir.empty()) return;
+  JsonWriter w;
+  w.begin_object().key("nats").begin_array().value("nats://" + o->host + ":" + std::to_string(client_port_.load()));
+  w.end_array();
+  if (http_port_.load() != 0) {
+    w.key("monitoring").begin_array().value("http://" + o->host + ":" + std::to_string(http_port_.load())).end_array();
+  }
+  w.end_object();
+  const std::string path = (std::filesystem::path(o->ports_file_dir) /
+                            ("forest-server_" + std::to_string(::getpid()) + ".ports"))
+                               .string();
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) {
+    log_->error("Error writing ports file ({})", path);
+    return;
+  }
+  out << w.str();
+  std::lock_guard lock(mu_);
+  ports_file_ = path;
+}
+
+void Server::rebuild_info() {
+  const auto o = options();
+  JsonWriter w;
+  w.begin_object();
+  w.field("server_id", server_id_);
+  w.field("server_name", server_name());
+  w.field("version", kNatsCompatVersion);
+  w.field("proto", 1);
+  w.field("go", std::string("forest-server ") + kForestVersion);
+  w.field("host", host_for_info(*o));
+  w.field("port", client_port_.load());
+  w.field("headers", true);
+  if (o->auth_required()) w.field("auth_required", true);
+  w.field("max_payload", o->max_payload);
+  std::string json = w.take();  // left open: client_id and client_ip follow per connection
+  std::lock_guard lock(mu_);
+  info_json_prefix_ = std::move(json);
+}
+
+std::string Server::info_line(uint64_t cid, std::string_view client_ip) const {
+  std::string line;
+  {
+    std::lock_guard lock(mu_);
+    line.reserve(info_json_prefix_.size() + 64);
+    line.append("INFO ");
+    line.append(info_json_prefix_);
+  }
+  line.append(",\"client_id\":");
+  line.append(std::to_string(cid));
+  if (!client_ip.empty()) {
+    line.append(",\"client_ip\":\"");
+    line.append(client_ip);
+    line.append("\"");
+  }
+  if (lame_duck_.load()) line.append(",\"ldm\":true");
+  line.append("} \r\n");
+  return line;
+}
+
+void Server::do_accept() {
+  if (!acceptor_ || !acceptor_->is_open()) return;
+  IoThread& io = *io_threads_[next_io_.fetch_add(1) % io_threads_.size()];
+  acceptor_->async_accept(io.context(), [this, &io](const error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || shutting_down_.load()) return;
+    if (ec) {
+      // Out of file descriptors and the like: back off instead of spinning (nats-server does too).
+      log_->error("Temporary Client Accept Error({}), sleeping {}ms", ec.message(), kAcceptRetryMin.count());
+      accept_retry_.expires_after(kAcceptRetryMin);
+      accept_retry_.async_wait([this](const error_code& e) {
+        if (!e) do_accept();
+      });
+      return;
+    }
+    on_accepted(io, std::move(socket));
+    do_accept();
+  });
+}
+
+void Server::on_accepted(IoThread& io, tcp::socket socket) {
+  const uint64_t cid = next_cid_.fetch_add(1) + 1;
+  auto conn = std::make_shared<ClientConn>(*this, io, std::move(socket), cid);
+  counters_.total_connections.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(mu_);
+    clients_.emplace(cid, conn);
+  }
+  asio::post(io.context(), [conn] { conn->start(); });
+}
+
+void Server::client_closed(const ClientConn& conn, ConnSnapshot final_state) {
+  std::lock_guard lock(mu_);
+  clients_.erase(conn.cid());
+  closed_.push_back(std::move(final_state));
+  if (closed_.size() > kMaxClosedClients) closed_.pop_front();
+  if (clients_.empty()) stopped_cv_.notify_all();
+}
+
+std::size_t Server::num_clients() const {
+  std::lock_guard lock(mu_);
+  return clients_.size();
+}
+
+std::vector<std::shared_ptr<ClientConn>> Server::clients() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<ClientConn>> out;
+  out.reserve(clients_.size());
+  for (const auto& [cid, c] : clients_) out.push_back(c);
+  return out;
+}
+
+std::vector<ConnSnapshot> Server::closed_clients() const {
+  std::lock_guard lock(mu_);
+  return {closed_.begin(), closed_.end()};
+}
+
+std::optional<AuthResult> Server::authenticate(const Credentials& c) const {
+  const auto o = options();
+  Account* global = accounts_.front().get();
+  if (!o->auth_required()) return AuthResult{global, ""};
+  if (!o->token.empty()) {
+    if (!password_matches(o->token, c.token)) return std::nullopt;
+    return AuthResult{global, ""};
+  }
+  if (!o->username.empty()) {
+    if (c.user != o->username || !password_matches(o->password, c.pass)) return std::nullopt;
+    return AuthResult{global, o->username};
+  }
+  std::string_view user = c.user;
+  bool no_auth = false;
+  if (user.empty() && c.pass.empty() && c.token.empty() && !o->no_auth_user.empty()) {
+    user = o->no_auth_user;
+    no_auth = true;
+  }
+  for (const User& u : o->users) {
+    if (u.username != user) continue;
+    if (!no_auth && !password_matches(u.password, c.pass)) return std::nullopt;
+    Account* acc = global;
+    if (!u.account.empty()) {
+      for (const auto& a : accounts_) {
+        if (a->name() == u.account) acc = a.get();
+      }
+    }
+    return AuthResult{acc, u.username};
+  }
+  return std::nullopt;
+}
+
+std::expected<std::vector<std::string>, std::string> Server::reload() {
+  if (!loader_) return std::unexpected(std::string("no configuration to reload from"));
+  auto fresh = loader_();
+  if (!fresh) return std::unexpected(fresh.error());
+  const auto old = options();
+  Options next = std::move(*fresh);
+  // What cannot change while running (nats-server refuses the same ones).
+  auto refuse = [](const std::string& what) {
+    return std::unexpected("config reload not supported for " + what);
+  };
+  if (next.host != old->host) return refuse("host");
+  if (next.port != old->port) return refuse("port");
+  if (next.http_port != old->http_port || next.http_host != old->http_host) return refuse("http monitor");
+  if (next.server_name != old->server_name) return refuse("server_name");
+  if (next.io_threads != old->io_threads) return refuse("io_threads");
+  for (const User& u : next.users) {
+    if (!u.account.empty() && find_account(u.account) == nullptr) return refuse("accounts (new account " + u.account + ")");
+  }
+
+  std::vector<std::string> changes;
+  auto note = [&](bool changed, const std::string& what) {
+    if (changed) changes.push_back(what);
+  };
+  note(next.debug != old->debug, "debug = " + std::string(next.debug ? "true" : "false"));
+  note(next.trace != old->trace, "trace = " + std::string(next.trace ? "true" : "false"));
+  note(next.logtime != old->logtime, "logtime = " + std::string(next.logtime ? "true" : "false"));
+  note(next.log_file != old->log_file, "log_file = " + next.log_file);
+  note(next.max_payload != old->max_payload, "max_payload = " + std::to_string(next.max_payload));
+  note(next.max_pending != old->max_pending, "max_pending = " + std::to_string(next.max_pending));
+  note(next.max_control_line != old->max_control_line, "max_control_line = " + std::to_string(next.max_control_line));
+  note(next.max_connections != old->max_connections, "max_connections = " + std::to_string(next.max_connections));
+  note(next.max_subscriptions != old->max_subscriptions, "max_subscriptions = " + std::to_string(next.max_subscriptions));
+  note(next.ping_interval != old->ping_interval, "ping_interval = " + format_go_duration(next.ping_interval));
+  note(next.ping_max != old->ping_max, "ping_max = " + std::to_string(next.ping_max));
+  note(next.write_deadline != old->write_deadline, "write_deadline = " + format_go_duration(next.write_deadline));
+  note(next.auth_timeout != old->auth_timeout, "authorization timeout = " + format_go_duration(next.auth_timeout));
+  const bool auth_changed = next.username != old->username || next.password != old->password ||
+                            next.token != old->token || next.no_auth_user != old->no_auth_user ||
+                            next.users.size() != old->users.size() ||
+                            !std::equal(next.users.begin(), next.users.end(), old->users.begin(),
+                                        [](const User& a, const User& b) {
+                                          return a.username == b.username && a.password == b.password &&
+                                                 a.account == b.account;
+                                        });
+  note(auth_changed, "authorization");
+  note(next.pid_file != old->pid_file, "pid_file = " + next.pid_file);
+  note(next.lame_duck_duration != old->lame_duck_duration, "lame_duck_duration");
+  note(next.lame_duck_grace_period != old->lame_duck_grace_period, "lame_duck_grace_period");
+
+  if (next.log_file != old->log_file) {
+    std::string err;
+    if (!log_->open(next.log_file, &err)) return std::unexpected(err);
+  }
+  auto shared = std::make_shared<const Options>(std::move(next));
+  opts_.store(shared);
+  log_->set_levels(shared->debug, shared->trace, shared->logtime);
+  rebuild_info();
+  for (const auto& c : clients()) c->apply_options();
+  if (auth_changed) {
+    // Clients whose credentials no longer pass are disconnected, as nats-server does.
+    for (const auto& c : clients()) c->recheck_authorization();
+  }
+  for (const std::string& change : changes) log_->info("Reloaded: {}", change);
+  log_->info("Reloaded server configuration");
+  return changes;
+}
+
+void Server::reopen_log() {
+  std::string err;
+  if (!log_->open(options()->log_file, &err)) {
+    log_->error("{}", err);
+    return;
+  }
+  log_->info("File log re-opened");
+}
+
+void Server::close_all_clients(CloseReason reason) {
+  for (const auto& c : clients()) c->request_close(reason);
+}
+
+void Server::enter_lame_duck_mode() {
+  if (lame_duck_.exchange(true) || shutting_down_.load()) return;
+  asio::post(control_, [this] {
+    const auto o = options();
+    log_->info("Entering lame duck mode, stop accepting new clients");
+    error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    for (const auto& c : clients()) c->notify_lame_duck();
+    const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(o->lame_duck_grace_period);
+    const auto spread = std::chrono::duration_cast<std::chrono::steady_clock::duration>(o->lame_duck_duration);
+    lame_duck_timer_.expires_after(grace);
+    lame_duck_timer_.async_wait([this, spread](const error_code& e) {
+      if (e) return;
+      lame_duck_step(std::chrono::steady_clock::now() + spread);
+    });
+  });
+}
+
+// Closes clients a few at a time so that they do not all reconnect elsewhere at once.
+void Server::lame_duck_step(std::chrono::steady_clock::time_point deadline) {
+  auto remaining = clients();
+  if (remaining.empty()) {
+    std::thread([this] { shutdown(); }).detach();
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const auto left = deadline > now ? deadline - now : std::chrono::steady_clock::duration::zero();
+  // Spread what is left over the remaining time in steps of at least 10ms.
+  const auto step = std::max<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10),
+                                                                   left / static_cast<long>(remaining.size()));
+  const std::size_t per_step = std::max<std::size_t>(1, remaining.size() * static_cast<std::size_t>(step.count()) /
+                                                            static_cast<std::size_t>(std::max<long>(1, left.count())));
+  for (std::size_t i = 0; i < per_step && i < remaining.size(); ++i) remaining[i]->request_close(CloseReason::server_shutdown);
+  lame_duck_timer_.expires_after(step);
+  lame_duck_timer_.async_wait([this, deadline](const error_code& e) {
+    if (!e) lame_duck_step(deadline);
+  });
+}
+
+void Server::shutdown() {
+  if (shutting_down_.exchange(true)) return;
+  if (!running_.load()) {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    stopped_cv_.notify_all();
+    return;
+  }
+  log_->info("Initiating Shutdown...");
+  asio::post(control_, [this] {
+    error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    accept_retry_.cancel();
+    lame_duck_timer_.cancel();
+    if (monitor_) monitor_->stop();
+  });
+  close_all_clients(CloseReason::server_shutdown);
+  {
+    // Give clients a moment to receive what they were owed, then stop regardless.
+    std::unique_lock lock(mu_);
+    stopped_cv_.wait_for(lock, kShutdownFlushWait, [this] { return clients_.empty(); });
+  }
+  for (auto& t : io_threads_) t->stop();
+  for (auto& t : io_threads_) t->join();
+  control_work_.reset();
+  control_.stop();
+  if (control_thread_.joinable()) control_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    clients_.clear();
+  }
+  const auto o = options();
+  std::error_code fec;
+  if (!o->pid_file.empty()) std::filesystem::remove(o->pid_file, fec);
+  {
+    std::lock_guard lock(mu_);
+    if (!ports_file_.empty()) std::filesystem::remove(ports_file_, fec);
+  }
+  running_.store(false);
+  log_->info("Server Exiting..");
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  stopped_cv_.notify_all();
+}
+
+void Server::wait() {
+  std::unique_lock lock(mu_);
+  stopped_cv_.wait(lock, [this] { return stopped_; });
+}
+
+}  // namespace forest::broker

@@ -1,0 +1,152 @@
+// The server: listeners, I/O threads, accounts, the client registry, authorization and the
+// monitoring endpoint. Embeddable: start() spawns every thread it needs (a control thread for
+// accepting, monitoring and timers; N I/O threads for connections); it installs no signal
+// handlers (forest-server's main does that).
+//
+// Lock order: Server::mu_ before a connection's info/subs locks, which come before its
+// outbound lock. No lock is held while calling into another connection's deliver().
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "account.hpp"
+#include "asio.hpp"
+#include "conn_info.hpp"
+#include "io_thread.hpp"
+#include "logger.hpp"
+#include "options.hpp"
+
+namespace forest::broker {
+
+class ClientConn;
+class Monitor;
+
+// The nats-server protocol level we match; clients switch features on by this version.
+inline constexpr const char* kNatsCompatVersion = "2.9.10";
+inline constexpr const char* kForestVersion = "0.1.0";
+
+struct AuthResult {
+  Account* account = nullptr;
+  std::string user;  // the authorized user name, if any
+};
+
+struct Credentials {
+  std::string_view user, pass, token;
+};
+
+struct ServerCounters {
+  std::atomic<uint64_t> in_msgs{0}, in_bytes{0};
+  std::atomic<uint64_t> out_msgs{0}, out_bytes{0};  // from publishers not on an I/O thread
+  std::atomic<uint64_t> slow_consumers{0};
+  std::atomic<uint64_t> total_connections{0};
+};
+
+class Server {
+ public:
+  using OptionsLoader = std::function<std::expected<Options, std::string>()>;
+
+  Server(Options opts, std::shared_ptr<Logger> log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listeners and starts the threads. Errors say what could not be done.
+  [[nodiscard]] std::expected<void, std::string> start();
+  // Graceful shutdown: stops accepting, tells and closes clients (flushing what they were
+  // owed), stops the threads. Idempotent; callable from any thread but the server's own.
+  void shutdown();
+  // Blocks until shutdown() completed.
+  void wait();
+  [[nodiscard]] bool running() const { return running_.load(); }
+
+  // Where reload() gets fresh options from (the config file plus the original flags).
+  void set_options_loader(OptionsLoader loader) { loader_ = std::move(loader); }
+  // Applies what can change at run time; returns one line per change, or why it refused.
+  std::expected<std::vector<std::string>, std::string> reload();
+  // Lame-duck mode: stop accepting, then close clients gradually, then shut down.
+  void enter_lame_duck_mode();
+  // Re-opens the log file (log rotation).
+  void reopen_log();
+
+  [[nodiscard]] int client_port() const { return client_port_.load(); }
+  [[nodiscard]] int http_port() const { return http_port_.load(); }
+  [[nodiscard]] std::shared_ptr<const Options> options() const { return opts_.load(); }
+  [[nodiscard]] const std::string& server_id() const { return server_id_; }
+  [[nodiscard]] std::string server_name() const;
+  [[nodiscard]] Logger& log() { return *log_; }
+  [[nodiscard]] Account& global_account() { return *accounts_.front(); }
+  [[nodiscard]] Account* find_account(std::string_view name);
+  [[nodiscard]] std::vector<Account*> accounts();
+  [[nodiscard]] ServerCounters& counters() { return counters_; }
+  [[nodiscard]] SystemTime start_time() const { return start_time_; }
+  [[nodiscard]] bool lame_duck() const { return lame_duck_.load(); }
+  [[nodiscard]] std::vector<IoThread*> io_threads();
+
+  // Authorization for a CONNECT (or the no_auth_user when the client sent no credentials).
+  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const;
+  // The INFO line for a new client (ends in " \r\n", as nats-server's does).
+  [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip) const;
+
+  // Registry of connected clients (for monitoring, limits and shutdown).
+  void client_closed(const ClientConn& conn, ConnSnapshot final_state);
+  [[nodiscard]] std::size_t num_clients() const;
+  [[nodiscard]] std::vector<std::shared_ptr<ClientConn>> clients() const;
+  [[nodiscard]] std::vector<ConnSnapshot> closed_clients() const;
+
+ private:
+  [[nodiscard]] std::expected<void, std::string> open_client_listener();
+  void do_accept();
+  void on_accepted(IoThread& io, tcp::socket socket);
+  void rebuild_info();
+  void write_ports_file();
+  void close_all_clients(CloseReason reason);
+  void lame_duck_step(std::chrono::steady_clock::time_point deadline);
+  Account& register_account(const std::string& name);
+
+  std::atomic<std::shared_ptr<const Options>> opts_;
+  std::shared_ptr<Logger> log_;
+  OptionsLoader loader_;
+  std::string server_id_;
+  SystemTime start_time_;
+
+  asio::io_context control_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_work_;
+  std::thread control_thread_;
+  std::vector<std::unique_ptr<IoThread>> io_threads_;
+  std::atomic<uint32_t> next_io_{0};
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<Monitor> monitor_;
+  asio::steady_timer accept_retry_{control_};
+  asio::steady_timer lame_duck_timer_{control_};
+
+  std::atomic<int> client_port_{0};
+  std::atomic<int> http_port_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> lame_duck_{false};
+  std::atomic<uint64_t> next_cid_{0};
+  ServerCounters counters_;
+
+  mutable std::mutex mu_;  // guards what follows
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;
+  std::vector<std::unique_ptr<Account>> accounts_;
+  std::map<uint64_t, std::shared_ptr<ClientConn>> clients_;
+  std::deque<ConnSnapshot> closed_;
+  std::string info_json_prefix_;  // INFO fields up to (not including) client_id
+  std::string ports_file_;
+};
+
+}  // namespace forest::broker
