@@ -92,12 +92,13 @@ Result get_listen(const ConfValue& v, const std::string& key, std::string& host,
   return {};
 }
 
+// Errors about a key point at the key, not its value.
 Result unknown_field(const ConfValue& v, const std::string& key) {
-  return err_at(v, "unknown field \"" + key + "\"");
+  return std::unexpected(v.key_pos.describe() + ": unknown field \"" + key + "\"");
 }
 
 Result not_supported(const ConfValue& v, const std::string& key) {
-  return err_at(v, "\"" + key + "\" is not supported by forest-server yet");
+  return std::unexpected(v.key_pos.describe() + ": \"" + key + "\" is not supported by forest-server yet");
 }
 
 Result parse_users(const ConfValue& v, std::vector<User>& users) {

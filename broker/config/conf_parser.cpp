@@ -157,6 +157,7 @@ class Reader {
     ConfValue value;
     auto r = read_value(value, 0);
     if (!r) return r;
+    value.key_pos = key_pos;
     map.map.emplace_back(std::move(key), std::move(value));
     return end_of_entry('}');
   }
@@ -225,10 +226,8 @@ class Reader {
     std::string word;
     while (!eof()) {
       const char d = peek();
-      if (is_blank(d) || is_nl(d) || d == ',' || d == ';' || d == '}' || d == ']' || (d == '#' && !word.empty())) {
-        break;
-      }
-      if (d == '/' && peek(1) == '/') break;
+      // Like nats-server's lexer, '#' and '//' inside a bare word are part of it (URLs).
+      if (is_blank(d) || is_nl(d) || d == ',' || d == ';' || d == '}' || d == ']') break;
       word.push_back(get());
     }
     if (word.empty()) return fail(out.pos, "expected a value");

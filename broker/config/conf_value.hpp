@@ -30,7 +30,8 @@ struct ConfValue {
   bool boolean = false;
   std::vector<std::pair<std::string, ConfValue>> map;  // keys in file order; last one wins on lookup
   std::vector<ConfValue> array;
-  SourcePos pos;
+  SourcePos pos;      // where the value starts
+  SourcePos key_pos;  // where its key starts, for values in a map
   bool referenced_as_variable = false;  // a top-level key used as $VAR is not an unknown option
 
   [[nodiscard]] const ConfValue* find(std::string_view key) const;
