@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3
+  g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3 libcrypt-dev
   libboost-dev libsimdjson-dev libfmt-dev librocksdb-dev catch2
   libnats-dev nats-server
 )
