@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 
 #include "client_conn.hpp"
@@ -20,12 +21,14 @@ constexpr std::size_t kMaxClosedClients = 10000;
 constexpr auto kAcceptRetryMin = std::chrono::milliseconds(10);
 constexpr auto kShutdownFlushWait = std::chrono::seconds(2);
 
-// bcrypt hashes ("$2a$...") are compared with crypt(3); anything else is a plain password.
+// bcrypt hashes ("$2a$...") are compared with libxcrypt; anything else is a plain password.
+// crypt_rn, not crypt_r: GCC 12's AddressSanitizer intercepts crypt_r and crashes with
+// libxcrypt, and crypt_rn reports failure as nullptr instead of a magic string.
 bool password_matches(const std::string& configured, std::string_view given) {
   if (configured.rfind("$2", 0) == 0) {
-    crypt_data data{};
+    auto data = std::make_unique<crypt_data>();
     const std::string g(given);
-    const char* h = ::crypt_r(g.c_str(), configured.c_str(), &data);
+    const char* h = ::crypt_rn(g.c_str(), configured.c_str(), data.get(), sizeof(crypt_data));
     return h != nullptr && configured == h;
   }
   // Constant-time compare, so timing does not reveal a prefix.
@@ -441,15 +444,22 @@ void Server::shutdown() {
     std::unique_lock lock(mu_);
     stopped_cv_.wait_for(lock, kShutdownFlushWait, [this] { return clients_.empty(); });
   }
-  for (auto& t : io_threads_) t->stop();
-  for (auto& t : io_threads_) t->join();
   control_work_.reset();
   control_.stop();
   if (control_thread_.joinable()) control_thread_.join();
+  // A cancelled accept still holds a socket of an I/O thread's context: let it complete
+  // (with operation_aborted) while those contexts exist.
+  control_.restart();
+  control_.poll();
+  acceptor_.reset();
+  monitor_.reset();
+  for (auto& t : io_threads_) t->stop();
+  for (auto& t : io_threads_) t->join();
   {
     std::lock_guard lock(mu_);
     clients_.clear();
   }
+  io_threads_.clear();
   const auto o = options();
   std::error_code fec;
   if (!o->pid_file.empty()) std::filesystem::remove(o->pid_file, fec);

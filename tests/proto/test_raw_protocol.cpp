@@ -150,7 +150,9 @@ std::string run_case(const Case& c, const std::string& binary, const std::string
     failure = e.what();
   }
   conns.clear();
-  server->stop();
+  // A clean exit matters too: under sanitizers a leak or error shows up as a non-zero status.
+  const int status = server->stop();
+  if (tag == "forest" && failure.empty() && status != 0) failure = "server exited with status " + std::to_string(status) + ":\n" + server->log();
   if (!conf_path.empty()) std::filesystem::remove(conf_path);
   return failure;
 }
