@@ -416,7 +416,8 @@ void Server::lame_duck_step(std::chrono::steady_clock::time_point deadline) {
   const std::size_t per_step = std::max<std::size_t>(1, remaining.size() * static_cast<std::size_t>(step.count()) /
                                                             static_cast<std::size_t>(std::max<long>(1, left.count())));
   for (std::size_t i = 0; i < per_step && i < remaining.size(); ++i) remaining[i]->request_close(CloseReason::server_shutdown);
-  lame_duck_timer_.expires_after(step);
+  // Once the last ones are on their way out, check back soon rather than a whole step later.
+  lame_duck_timer_.expires_after(per_step >= remaining.size() ? std::chrono::milliseconds(100) : step);
   lame_duck_timer_.async_wait([this, deadline](const error_code& e) {
     if (!e) lame_duck_step(deadline);
   });

@@ -67,6 +67,23 @@ std::string RawClient::read_exactly(std::size_t n, std::chrono::milliseconds tim
   return out;
 }
 
+std::string RawClient::read_exactly_answering_pings(std::size_t n, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    while (buffer_.rfind("PING\r\n", 0) == 0) {
+      buffer_.erase(0, 6);
+      send("PONG\r\n");
+    }
+    if (buffer_.size() >= n && buffer_.rfind("PING\r\n", 0) != 0) break;
+    // A partial "PING" prefix may still complete: keep reading.
+    if (!fill(deadline)) break;
+  }
+  const std::size_t take = std::min(n, buffer_.size());
+  std::string out = buffer_.substr(0, take);
+  buffer_.erase(0, take);
+  return out;
+}
+
 std::string RawClient::read_line(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::size_t pos;

@@ -18,6 +18,8 @@ class RawClient {
   // Reads until `n` bytes are buffered, the peer closes, or the deadline passes; returns
   // what was read (and consumes it).
   std::string read_exactly(std::size_t n, std::chrono::milliseconds timeout);
+  // Like read_exactly, but answers and drops server PINGs that arrive first (long tests).
+  std::string read_exactly_answering_pings(std::size_t n, std::chrono::milliseconds timeout);
   // Reads one line including its "\r\n".
   std::string read_line(std::chrono::milliseconds timeout);
   // Reads until the peer closes; returns whatever came before.

@@ -1,0 +1,355 @@
+// Server behaviour beyond single protocol exchanges: INFO, monitoring, slow consumers,
+// reload, lame-duck mode, signals, startup errors. Where nats-server's behaviour is the
+// reference, the same check runs against it.
+#include <catch2/catch.hpp>
+
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "http_get.hpp"
+#include "raw_client.hpp"
+#include "server_process.hpp"
+
+using namespace forest::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::unique_ptr<ServerProcess> start(const std::string& which, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"-a", "127.0.0.1", "-p", "-1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess::start(which == "forest" ? ServerProcess::forest_binary() : ServerProcess::nats_binary(), args);
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("forest-srv-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+std::set<std::string> json_keys(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  std::set<std::string> keys;
+  if (parser.parse(json).get(obj) != simdjson::SUCCESS) return keys;
+  for (auto field : obj) keys.insert(std::string(field.key));
+  return keys;
+}
+
+simdjson::dom::element parse(simdjson::dom::parser& p, const std::string& json) {
+  simdjson::dom::element e;
+  REQUIRE(p.parse(json).get(e) == simdjson::SUCCESS);
+  return e;
+}
+
+std::string info_json(int port) {
+  RawClient c("127.0.0.1", port);
+  const std::string line = c.read_line(3s);
+  REQUIRE(line.rfind("INFO ", 0) == 0);
+  return line.substr(5, line.size() - 5 - 3);  // drop "INFO " and " \r\n"
+}
+
+int run_command(const std::vector<std::string>& args, std::string* output = nullptr) {
+  std::string cmd;
+  for (const auto& a : args) cmd += "'" + a + "' ";
+  cmd += "2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  if (output != nullptr) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("INFO carries the same fields as nats-server's", "[server]") {
+  auto ours = start("forest", {"--user", "u", "--pass", "p"});
+  auto theirs = start("nats", {"--user", "u", "--pass", "p"});
+  const std::string a = info_json(ours->client_port());
+  const std::string b = info_json(theirs->client_port());
+  std::set<std::string> ka = json_keys(a), kb = json_keys(b);
+  kb.erase("git_commit");  // absent in both when not set; tolerated either way
+  ka.erase("git_commit");
+  CHECK(ka == kb);
+  simdjson::dom::parser p1, p2;
+  auto ea = parse(p1, a), eb = parse(p2, b);
+  for (const char* field : {"version", "proto", "headers", "max_payload", "auth_required", "host", "client_ip"}) {
+    INFO("field " << field);
+    CHECK(simdjson::to_string(ea[field]) == simdjson::to_string(eb[field]));
+  }
+  std::string_view id;
+  REQUIRE(ea["server_id"].get(id) == simdjson::SUCCESS);
+  CHECK(id.size() == 56);
+  CHECK(id[0] == 'N');
+}
+
+TEST_CASE("monitoring endpoints answer with nats-server's field names", "[server][monitor]") {
+  auto ours = start("forest", {"-m", "-1"});
+  auto theirs = start("nats", {"-m", "-1"});
+  // One client with two subscriptions on each, so connz and subsz have something to show.
+  RawClient ca("127.0.0.1", ours->client_port()), cb("127.0.0.1", theirs->client_port());
+  for (RawClient* c : {&ca, &cb}) {
+    c->read_line(3s);
+    c->send("CONNECT {\"verbose\":false,\"name\":\"probe\",\"lang\":\"raw\",\"version\":\"1\"}\r\nSUB a.b 1\r\nSUB q.> grp 2\r\nPUB a.b 2\r\nhi\r\nPING\r\n");
+    REQUIRE(c->read_exactly(std::string("MSG a.b 1 2\r\nhi\r\nPONG\r\n").size(), 3s) == "MSG a.b 1 2\r\nhi\r\nPONG\r\n");
+  }
+  SECTION("/varz") {
+    const auto ka = json_keys(http_get(ours->http_port(), "/varz"));
+    const auto kb = json_keys(http_get(theirs->http_port(), "/varz"));
+    for (const char* key : {"server_id", "server_name", "version", "proto", "host", "port", "max_connections",
+                            "ping_interval", "ping_max", "http_host", "http_port", "auth_timeout", "max_control_line",
+                            "max_payload", "max_pending", "write_deadline", "start", "now", "uptime", "mem", "cores",
+                            "cpu", "connections", "total_connections", "routes", "in_msgs", "out_msgs", "in_bytes",
+                            "out_bytes", "slow_consumers", "subscriptions", "http_req_stats"}) {
+      INFO("key " << key);
+      CHECK(kb.contains(key));  // the reference has it...
+      CHECK(ka.contains(key));  // ...and so do we
+    }
+    simdjson::dom::parser p;
+    auto v = parse(p, http_get(ours->http_port(), "/varz"));
+    CHECK(int64_t(v["connections"]) == 1);
+    CHECK(int64_t(v["in_msgs"]) == 1);
+    CHECK(int64_t(v["out_msgs"]) == 1);
+    CHECK(int64_t(v["subscriptions"]) == 2);
+    CHECK(int64_t(v["max_payload"]) == 1048576);
+  }
+  SECTION("/connz with subs, sort, limit and offset") {
+    simdjson::dom::parser p1, p2;
+    const std::string body_a = http_get(ours->http_port(), "/connz?subs=1");
+    const std::string body_b = http_get(theirs->http_port(), "/connz?subs=1");
+    auto a = parse(p1, body_a), b = parse(p2, body_b);
+    CHECK(json_keys(body_a) == json_keys(body_b));
+    simdjson::dom::array conns_a = a["connections"], conns_b = b["connections"];
+    REQUIRE(conns_a.size() == 1);
+    REQUIRE(conns_b.size() == 1);
+    simdjson::dom::element ca0 = conns_a.at(0), cb0 = conns_b.at(0);
+    for (const char* key : {"name", "lang", "version", "subscriptions", "in_msgs", "out_msgs", "in_bytes", "out_bytes"}) {
+      INFO("key " << key);
+      CHECK(simdjson::to_string(ca0[key]) == simdjson::to_string(cb0[key]));
+    }
+    simdjson::dom::array subs = ca0["subscriptions_list"];
+    CHECK(subs.size() == 2);
+    const std::string detail = http_get(ours->http_port(), "/connz?subs=detail&sort=msgs_to&limit=1&offset=0");
+    simdjson::dom::parser p3;
+    auto d = parse(p3, detail);
+    CHECK(int64_t(d["limit"]) == 1);
+    simdjson::dom::array dc = d["connections"];
+    REQUIRE(dc.size() == 1);
+    simdjson::dom::array sd = dc.at(0)["subscriptions_list_detail"];
+    CHECK(sd.size() == 2);
+    simdjson::dom::parser p4;
+    auto beyond = parse(p4, http_get(ours->http_port(), "/connz?offset=5"));
+    CHECK(simdjson::dom::array(beyond["connections"]).size() == 0);
+    CHECK(int64_t(beyond["total"]) == 1);
+  }
+  SECTION("/connz state=closed keeps closed connections with a reason") {
+    {
+      RawClient gone("127.0.0.1", ours->client_port());
+      gone.read_line(3s);
+      gone.send("CONNECT {\"verbose\":false,\"name\":\"leaver\"}\r\nPING\r\n");
+      REQUIRE(gone.read_exactly(6, 3s) == "PONG\r\n");
+    }
+    std::string body;
+    for (int i = 0; i < 50; ++i) {
+      body = http_get(ours->http_port(), "/connz?state=closed");
+      if (body.find("leaver") != std::string::npos) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(body.find("\"reason\":\"Client Closed\"") != std::string::npos);
+  }
+  SECTION("/subsz, /routez, /healthz") {
+    const std::string sa = http_get(ours->http_port(), "/subsz?subs=1");
+    const std::string sb = http_get(theirs->http_port(), "/subsz?subs=1");
+    for (const char* key : {"num_subscriptions", "num_cache", "num_inserts", "num_removes", "num_matches",
+                            "cache_hit_rate", "subscriptions_list"}) {
+      INFO("key " << key);
+      CHECK(json_keys(sb).contains(key));
+      CHECK(json_keys(sa).contains(key));
+    }
+    simdjson::dom::parser p;
+    auto s = parse(p, sa);
+    CHECK(int64_t(s["num_subscriptions"]) == 2);
+    CHECK(http_get(ours->http_port(), "/healthz") == "{\"status\":\"ok\"}");
+    const auto ra = json_keys(http_get(ours->http_port(), "/routez"));
+    const auto rb = json_keys(http_get(theirs->http_port(), "/routez"));
+    for (const char* key : {"server_id", "now", "num_routes", "routes"}) {
+      CHECK(rb.contains(key));
+      CHECK(ra.contains(key));
+    }
+  }
+  SECTION("bad requests get an error, not a crash") {
+    CHECK(http_get(ours->http_port(), "/connz?sort=bogus").find("error") != std::string::npos);
+    CHECK(http_get(ours->http_port(), "/nope").find("not found") != std::string::npos);
+    RawClient junk("127.0.0.1", ours->http_port());
+    junk.send("NOT HTTP AT ALL\r\n\r\n");
+    junk.read_until_closed(2s);
+    CHECK(http_get(ours->http_port(), "/healthz") == "{\"status\":\"ok\"}");
+  }
+}
+
+TEST_CASE("a slow consumer is cut off without stalling others", "[server]") {
+  const std::string conf = temp_path("slow.conf");
+  std::ofstream(conf) << "max_pending: 256KB\nmax_payload: 64KB\n";
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf, "-m", "-1"});
+  // The slow one subscribes and never reads; its socket buffers fill up.
+  RawClient slow("127.0.0.1", server->client_port());
+  slow.read_line(3s);
+  slow.send("CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n");
+  REQUIRE(slow.read_exactly(6, 3s) == "PONG\r\n");
+  RawClient healthy("127.0.0.1", server->client_port());
+  healthy.read_line(3s);
+  healthy.send("CONNECT {\"verbose\":false}\r\nSUB other 1\r\nPING\r\n");
+  REQUIRE(healthy.read_exactly(6, 3s) == "PONG\r\n");
+  RawClient pub("127.0.0.1", server->client_port());
+  pub.read_line(3s);
+  pub.send("CONNECT {\"verbose\":false}\r\n");
+  const std::string payload(32 * 1024, 'x');
+  std::string batch;
+  for (int i = 0; i < 32; ++i) batch += "PUB flood 32768\r\n" + payload + "\r\n";
+  for (int round = 0; round < 200; ++round) pub.send(batch);  // 200 MiB offered
+  pub.send("PUB other 2\r\nok\r\nPING\r\n");
+  // The publisher is never blocked behind the slow one, and the healthy subscriber gets its message.
+  CHECK(pub.read_exactly_answering_pings(6, 20s) == "PONG\r\n");
+  CHECK(healthy.read_exactly_answering_pings(std::string("MSG other 1 2\r\nok\r\n").size(), 10s) ==
+        "MSG other 1 2\r\nok\r\n");
+  simdjson::dom::parser p;
+  int64_t slow_consumers = 0;
+  for (int i = 0; i < 100 && slow_consumers == 0; ++i) {
+    auto v = parse(p, http_get(server->http_port(), "/varz"));
+    slow_consumers = int64_t(v["slow_consumers"]);
+    if (slow_consumers == 0) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(slow_consumers >= 1);
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("SIGHUP reloads what can change and refuses what cannot", "[server][reload]") {
+  const std::string conf = temp_path("reload.conf");
+  std::ofstream(conf) << "max_payload: 1000\n";
+  auto server = start("forest", {"-c", conf});
+  CHECK(info_json(server->client_port()).find("\"max_payload\":1000") != std::string::npos);
+
+  std::ofstream(conf) << "max_payload: 2000\ndebug: true\nauthorization { token: abc }\n";
+  server->send_signal(SIGHUP);
+  REQUIRE(server->wait_for_log("Reloaded server configuration", 5s));
+  CHECK(server->log().find("Reloaded: max_payload = 2000") != std::string::npos);
+  const std::string info = info_json(server->client_port());
+  CHECK(info.find("\"max_payload\":2000") != std::string::npos);
+  CHECK(info.find("\"auth_required\":true") != std::string::npos);
+
+  // A server name change cannot be applied: refused, and the server keeps serving.
+  std::ofstream(conf) << "max_payload: 2000\nserver_name: renamed\nauthorization { token: abc }\n";
+  server->send_signal(SIGHUP);
+  REQUIRE(server->wait_for_log("config reload not supported for server_name", 5s));
+  RawClient c("127.0.0.1", server->client_port());
+  c.read_line(3s);
+  c.send("CONNECT {\"verbose\":false,\"auth_token\":\"abc\"}\r\nPING\r\n");
+  CHECK(c.read_exactly(6, 3s) == "PONG\r\n");
+
+  // A broken file is reported and nothing changes.
+  std::ofstream(conf) << "max_payload: [\n";
+  server->send_signal(SIGHUP);
+  REQUIRE(server->wait_for_log("Failed to reload server configuration: " + conf + ":", 5s));
+  CHECK(server->running());
+  CHECK(server->stop() == 0);
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("reload disconnects clients whose credentials no longer pass", "[server][reload]") {
+  const std::string conf = temp_path("auth-reload.conf");
+  std::ofstream(conf) << "authorization { users = [ {user: a, password: pa}, {user: b, password: pb} ] }\n";
+  auto server = start("forest", {"-c", conf});
+  RawClient a("127.0.0.1", server->client_port()), b("127.0.0.1", server->client_port());
+  a.read_line(3s);
+  b.read_line(3s);
+  a.send("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"pa\"}\r\nPING\r\n");
+  b.send("CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"pb\"}\r\nPING\r\n");
+  REQUIRE(a.read_exactly(6, 3s) == "PONG\r\n");
+  REQUIRE(b.read_exactly(6, 3s) == "PONG\r\n");
+  std::ofstream(conf) << "authorization { users = [ {user: a, password: pa} ] }\n";
+  server->send_signal(SIGHUP);
+  CHECK(b.read_until_closed(5s) == "-ERR 'Authorization Violation'\r\n");
+  a.send("PING\r\n");
+  CHECK(a.read_exactly(6, 3s) == "PONG\r\n");
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("lame-duck mode tells clients, closes them and exits", "[server][ldm]") {
+  const std::string conf = temp_path("ldm.conf");
+  std::ofstream(conf) << "lame_duck_grace_period: \"200ms\"\nlame_duck_duration: \"30s\"\n";
+  auto server = start("forest", {"-c", conf});
+  RawClient c("127.0.0.1", server->client_port());
+  c.read_line(3s);
+  c.send("CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
+  REQUIRE(c.read_exactly(6, 3s) == "PONG\r\n");
+  server->send_signal(SIGUSR2);
+  const std::string info = c.read_line(5s);
+  CHECK(info.find("\"ldm\":true") != std::string::npos);
+  c.read_until_closed(10s);
+  CHECK(c.peer_closed());
+  // New connections are refused, then the process exits on its own.
+  for (int i = 0; i < 200 && server->running(); ++i) std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(server->running());
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("SIGTERM shuts down gracefully: clients get their data, the pid file goes", "[server]") {
+  const std::string pid_file = temp_path("server.pid");
+  auto server = start("forest", {"-P", pid_file});
+  REQUIRE(std::filesystem::exists(pid_file));
+  std::ifstream pf(pid_file);
+  pid_t written = 0;
+  pf >> written;
+  CHECK(written == server->pid());
+  RawClient c("127.0.0.1", server->client_port());
+  c.read_line(3s);
+  c.send("CONNECT {\"verbose\":false}\r\nSUB x 1\r\nPUB x 1\r\na\r\nPING\r\n");
+  CHECK(c.read_exactly(std::string("MSG x 1 1\r\na\r\nPONG\r\n").size(), 3s) == "MSG x 1 1\r\na\r\nPONG\r\n");
+  CHECK(server->stop() == 0);
+  CHECK(c.read_until_closed(3s).empty());
+  CHECK(c.peer_closed());
+  CHECK_FALSE(std::filesystem::exists(pid_file));
+}
+
+TEST_CASE("--signal reload=<pid> reaches a running server", "[server]") {
+  const std::string conf = temp_path("signal.conf");
+  std::ofstream(conf) << "debug: false\n";
+  auto server = start("forest", {"-c", conf});
+  std::ofstream(conf) << "debug: true\n";
+  std::string out;
+  CHECK(run_command({ServerProcess::forest_binary(), "--signal", "reload=" + std::to_string(server->pid())}, &out) == 0);
+  CHECK(server->wait_for_log("Reloaded: debug = true", 5s));
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("startup errors are clear and exit non-zero", "[server]") {
+  std::string out;
+  const std::string conf = temp_path("broken.conf");
+  std::ofstream(conf) << "port: 4222\ncolour: blue\n";
+  CHECK(run_command({ServerProcess::forest_binary(), "-c", conf}, &out) != 0);
+  CHECK(out.find(conf + ":2:1: unknown field \"colour\"") != std::string::npos);
+  CHECK(run_command({ServerProcess::forest_binary(), "-c", temp_path("missing.conf")}, &out) != 0);
+  CHECK(out.find("cannot open") != std::string::npos);
+  CHECK(run_command({ServerProcess::forest_binary(), "--bogus"}, &out) == 2);
+  CHECK(out.find("flag provided but not defined: -bogus") != std::string::npos);
+  CHECK(run_command({ServerProcess::forest_binary(), "-js"}, &out) != 0);
+  CHECK(out.find("not supported by forest-server yet") != std::string::npos);
+  // Configuration check mode
+  std::ofstream(conf) << "port: 4222\n";
+  CHECK(run_command({ServerProcess::forest_binary(), "-t", "-c", conf}, &out) == 0);
+  // A port in use
+  auto first = start("forest");
+  CHECK(run_command({ServerProcess::forest_binary(), "-a", "127.0.0.1", "-p", std::to_string(first->client_port())}, &out) != 0);
+  CHECK(out.find("Error listening on port") != std::string::npos);
+  std::filesystem::remove(conf);
+}
