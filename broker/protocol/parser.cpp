@@ -9,7 +9,7 @@ namespace {
 
 enum class Op : uint8_t {
   pub, hpub, sub, unsub, ping, pong, connect, info, ok, err,
-  rs_plus, rs_minus, ls_plus, ls_minus, rmsg, lmsg, hmsg, a_plus, a_minus,
+  rs_plus, rs_minus, ls_plus, ls_minus, rmsg, lmsg, hmsg, a_plus, a_minus, msg,
 };
 
 // How the bytes after an operation name are read (nats-server's parser states):
@@ -18,33 +18,41 @@ enum class Op : uint8_t {
 // `ignored`: everything up to the newline is ignored (PINGxyz answers PONG).
 enum class ArgStyle : uint8_t { needs_space, free, ignored };
 
+// Which peer kinds may send an operation (bit per PeerKind).
+constexpr uint8_t kFromClient = 1, kFromRoute = 2, kFromServer = 4;
+constexpr uint8_t kAnyKind = kFromClient | kFromRoute | kFromServer;
+constexpr uint8_t kind_bit(PeerKind k) {
+  return k == PeerKind::client ? kFromClient : (k == PeerKind::route ? kFromRoute : kFromServer);
+}
+
 struct OpSpec {
   std::string_view name;
   Op op;
   ArgStyle style;
-  bool route_only;
+  uint8_t kinds;
 };
 
-constexpr std::array<OpSpec, 19> kOps{{
-    {"PUB", Op::pub, ArgStyle::needs_space, false},
-    {"HPUB", Op::hpub, ArgStyle::needs_space, false},
-    {"SUB", Op::sub, ArgStyle::needs_space, false},
-    {"UNSUB", Op::unsub, ArgStyle::needs_space, false},
-    {"PING", Op::ping, ArgStyle::ignored, false},
-    {"PONG", Op::pong, ArgStyle::ignored, false},
-    {"CONNECT", Op::connect, ArgStyle::free, false},
-    {"INFO", Op::info, ArgStyle::free, false},
-    {"+OK", Op::ok, ArgStyle::ignored, false},
-    {"-ERR", Op::err, ArgStyle::needs_space, false},
-    {"RS+", Op::rs_plus, ArgStyle::needs_space, true},
-    {"RS-", Op::rs_minus, ArgStyle::needs_space, true},
-    {"LS+", Op::ls_plus, ArgStyle::needs_space, true},
-    {"LS-", Op::ls_minus, ArgStyle::needs_space, true},
-    {"RMSG", Op::rmsg, ArgStyle::needs_space, true},
-    {"LMSG", Op::lmsg, ArgStyle::needs_space, true},
-    {"HMSG", Op::hmsg, ArgStyle::needs_space, true},
-    {"A+", Op::a_plus, ArgStyle::needs_space, true},
-    {"A-", Op::a_minus, ArgStyle::needs_space, true},
+constexpr std::array<OpSpec, 20> kOps{{
+    {"PUB", Op::pub, ArgStyle::needs_space, kFromClient | kFromRoute},
+    {"HPUB", Op::hpub, ArgStyle::needs_space, kFromClient | kFromRoute},
+    {"SUB", Op::sub, ArgStyle::needs_space, kFromClient | kFromRoute},
+    {"UNSUB", Op::unsub, ArgStyle::needs_space, kFromClient | kFromRoute},
+    {"PING", Op::ping, ArgStyle::ignored, kAnyKind},
+    {"PONG", Op::pong, ArgStyle::ignored, kAnyKind},
+    {"CONNECT", Op::connect, ArgStyle::free, kFromClient | kFromRoute},
+    {"INFO", Op::info, ArgStyle::free, kAnyKind},
+    {"+OK", Op::ok, ArgStyle::ignored, kAnyKind},
+    {"-ERR", Op::err, ArgStyle::needs_space, kAnyKind},
+    {"RS+", Op::rs_plus, ArgStyle::needs_space, kFromRoute},
+    {"RS-", Op::rs_minus, ArgStyle::needs_space, kFromRoute},
+    {"LS+", Op::ls_plus, ArgStyle::needs_space, kFromRoute},
+    {"LS-", Op::ls_minus, ArgStyle::needs_space, kFromRoute},
+    {"RMSG", Op::rmsg, ArgStyle::needs_space, kFromRoute},
+    {"LMSG", Op::lmsg, ArgStyle::needs_space, kFromRoute},
+    {"HMSG", Op::hmsg, ArgStyle::needs_space, kFromRoute | kFromServer},
+    {"A+", Op::a_plus, ArgStyle::needs_space, kFromRoute},
+    {"A-", Op::a_minus, ArgStyle::needs_space, kFromRoute},
+    {"MSG", Op::msg, ArgStyle::needs_space, kFromServer},
 }};
 
 // A line of an argument-less operation may carry ignored bytes; cap them so a peer
@@ -68,7 +76,7 @@ OpMatch match_op(std::string_view line, PeerKind kind, bool complete) {
   OpMatch result;
   bool any_prefix = false;
   for (const OpSpec& spec : kOps) {
-    if (spec.route_only && kind != PeerKind::route) continue;
+    if ((spec.kinds & kind_bit(kind)) == 0) continue;
     const std::size_t n = std::min(line.size(), spec.name.size());
     bool same = true;
     for (std::size_t i = 0; i < n; ++i) {
@@ -164,8 +172,9 @@ ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
       if (payload_buf_[body + 1] != '\n') return ParseStatus::unknown_operation;
       // The arguments still point into an earlier read buffer: re-read them from our copy.
       const OpMatch m = match_op(pending_line_, kind_, true);
-      ParseStatus st = parse_message_args(std::string_view(pending_line_).substr(m.arg_start), msg_is_route_,
-                                          msg_has_headers_, msg_origin_);
+      const std::string_view args = std::string_view(pending_line_).substr(m.arg_start);
+      ParseStatus st = kind_ == PeerKind::server ? parse_delivery_args(args, msg_has_headers_)
+                                                 : parse_message_args(args, msg_is_route_, msg_has_headers_, msg_origin_);
       if (st != ParseStatus::ok) return st;
       st = dispatch_message(std::string_view(payload_buf_).substr(0, body), handler);
       state_ = State::line_start;
@@ -222,11 +231,14 @@ ParseStatus Parser::parse_line(std::string_view line, std::string_view rest, std
     case Op::hpub:
     case Op::rmsg:
     case Op::lmsg:
-    case Op::hmsg: {
-      const bool route_msg = op == Op::rmsg || op == Op::lmsg || op == Op::hmsg;
+    case Op::hmsg:
+    case Op::msg: {
+      const bool delivery = kind_ == PeerKind::server;  // MSG/HMSG read by a client
+      const bool route_msg = !delivery && (op == Op::rmsg || op == Op::lmsg || op == Op::hmsg);
       const bool headers = op == Op::hpub || op == Op::hmsg || op == Op::lmsg;
       if (op == Op::hpub && !headers_allowed_) return ParseStatus::headers_not_supported;
-      ParseStatus st = parse_message_args(arg, route_msg, headers, op == Op::lmsg);
+      ParseStatus st = delivery ? parse_delivery_args(arg, headers)
+                                : parse_message_args(arg, route_msg, headers, op == Op::lmsg);
       if (st != ParseStatus::ok) return st;
       const auto total = static_cast<std::size_t>(msg_.total_size);
       if (rest.size() >= total + 2) {
@@ -356,6 +368,27 @@ ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, boo
   if (!route_msg && limits_.max_payload > 0 && msg_.total_size > limits_.max_payload) {
     return ParseStatus::max_payload;
   }
+  return ParseStatus::ok;
+}
+
+// MSG <subject> <sid> [reply] <size> / HMSG <subject> <sid> [reply] <hdr> <size>, as a client reads them.
+ParseStatus Parser::parse_delivery_args(std::string_view arg, bool with_headers) {
+  msg_ = MessageArgs{};
+  std::string_view a[5];
+  const std::size_t max = with_headers ? 5 : 4;
+  const std::size_t n = split_args(arg, a, max);
+  if (n < max - 1 || n > max) return ParseStatus::bad_arguments;
+  msg_.subject = a[0];
+  msg_.sid = a[1];
+  if (n == max) msg_.reply = a[2];
+  if (with_headers) {
+    msg_.header_size_text = a[n - 2];
+    msg_.header_size = parse_size(a[n - 2]);
+  }
+  msg_.size_text = a[n - 1];
+  msg_.total_size = parse_size(a[n - 1]);
+  if (msg_.total_size < 0) return ParseStatus::bad_arguments;
+  if (with_headers && (msg_.header_size < 0 || msg_.header_size > msg_.total_size)) return ParseStatus::bad_arguments;
   return ParseStatus::ok;
 }
 

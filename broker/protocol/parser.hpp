@@ -18,8 +18,9 @@
 namespace forest::protocol {
 
 // Which side of the protocol we parse: a client connection accepts client verbs only;
-// a route also accepts RS+/RS-/LS+/LS-/RMSG/LMSG/HMSG/A+/A-.
-enum class PeerKind : uint8_t { client, route };
+// a route also accepts RS+/RS-/LS+/LS-/RMSG/LMSG/HMSG/A+/A-; `server` is what a client
+// (the bench, an in-process client) reads from a server: MSG, HMSG, INFO, PING, PONG, +OK, -ERR.
+enum class PeerKind : uint8_t { client, route, server };
 
 // The outcome of feeding bytes. Everything but `ok` means the connection must close,
 // after the server sent the error text that nats-server sends for that case.
@@ -38,6 +39,7 @@ enum class ParseStatus : uint8_t {
 struct MessageArgs {
   std::string_view account;   // routes only
   std::string_view subject;
+  std::string_view sid;       // MSG/HMSG read by a client only
   std::string_view reply;     // empty when none
   std::string_view size_text; // the total-size token exactly as received
   std::string_view header_size_text;
@@ -104,6 +106,7 @@ class Parser {
   ParseStatus parse_line(std::string_view line, std::string_view rest_of_buffer, std::size_t& consumed,
                          ParserHandler& handler);
   ParseStatus parse_message_args(std::string_view op_rest, bool route_msg, bool with_headers, bool origin);
+  ParseStatus parse_delivery_args(std::string_view arg, bool with_headers);
   ParseStatus dispatch_message(std::string_view payload, ParserHandler& handler);
   [[nodiscard]] ParseStatus check_partial_line(std::string_view partial) const;
 

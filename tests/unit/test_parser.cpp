@@ -21,6 +21,7 @@ class Recorder : public ParserHandler {
     std::string e = a.header_size >= 0 ? "HMSG" : "MSG";
     if (!a.account.empty()) e += " acc=" + std::string(a.account);
     e += " " + std::string(a.subject);
+    if (!a.sid.empty()) e += " sid=" + std::string(a.sid);
     if (!a.reply.empty()) e += " reply=" + std::string(a.reply);
     for (auto q : a.queues) e += " q=" + std::string(q);
     if (a.header_size >= 0) e += " hdr=" + std::to_string(a.header_size);
@@ -284,4 +285,27 @@ TEST_CASE("parse_size and split_args", "[parser]") {
   CHECK(out[0] == "a");
   CHECK(out[1] == "b");
   CHECK(split_args("a b c d", out, 3) == 4);
+}
+
+TEST_CASE("what a client reads from a server", "[parser]") {
+  struct Case {
+    std::string input;
+    std::vector<std::string> events;
+  };
+  const std::vector<Case> corpus = {
+      {"MSG foo 1 5\r\nhello\r\n", {"MSG foo sid=1 [hello]"}},
+      {"MSG foo 1 _INBOX.x 2\r\nhi\r\n", {"MSG foo sid=1 reply=_INBOX.x [hi]"}},
+      {"HMSG foo 9 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", {"HMSG foo sid=9 hdr=12 [NATS/1.0\r\n\r\nhi]"}},
+      {"HMSG foo 9 r 16 16\r\nNATS/1.0 503\r\n\r\n\r\n", {"HMSG foo sid=9 reply=r hdr=16 [NATS/1.0 503\r\n\r\n]"}},
+      {"INFO {\"server_id\":\"x\"}\r\nPING\r\n+OK\r\n-ERR 'Stale Connection'\r\n",
+       {"INFO {\"server_id\":\"x\"}", "PING", "OK", "ERR 'Stale Connection'"}},
+  };
+  for (const Case& c : corpus) {
+    INFO("input: " << c.input);
+    const Outcome o = check_all_splits(PeerKind::server, c.input);
+    CHECK(o.status == ParseStatus::ok);
+    CHECK(o.events == c.events);
+  }
+  // A server does not send client verbs.
+  CHECK(check_all_splits(PeerKind::server, "PUB foo 1\r\nx\r\n").status == ParseStatus::unknown_operation);
 }
