@@ -1,0 +1,305 @@
+// forest-bench: load generator and side-by-side comparison of two NATS servers.
+//
+//   forest-bench run [--url nats://127.0.0.1:4222] [--json F] [--csv F] WORKLOAD...
+//   forest-bench compare --a CMD --b CMD [--rounds N] [--suite default|quick] [--workload W]...
+//                        [--out DIR]
+//
+// A WORKLOAD is "mode[:key=value,...]": modes pub, sub, pubsub, queue, reqrep, many-subjects,
+// idle-conns (compare only); keys msgs, size, pubs, subs, rate, duration, subjects, conns.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "proc_stats.hpp"
+#include "report.hpp"
+#include "server_process.hpp"
+#include "workloads.hpp"
+
+namespace fb = forest::bench;
+using forest::testing::ServerProcess;
+
+namespace {
+
+const char* kUsage = R"(forest-bench: load generator and side-by-side comparison of NATS servers
+
+  forest-bench run [--url nats://127.0.0.1:4222] [--json FILE] [--csv FILE] WORKLOAD...
+  forest-bench compare --a "CMD ARGS" --b "CMD ARGS" [--rounds 5] [--suite default|quick]
+                       [--workload WORKLOAD]... [--out DIR]
+
+WORKLOAD is mode[:key=value,...]
+  modes: pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns (compare only)
+  keys:  msgs=N size=BYTES (0..65536) pubs=N subs=N rate=MSGS_PER_S duration=SECONDS
+         subjects=N (many-subjects) conns=N (idle-conns) label=NAME
+  e.g.   pubsub:size=1024,subs=4,msgs=200000   reqrep:rate=5000,msgs=20000
+
+compare starts each server fresh for every run on ephemeral ports (its command plus
+"-a 127.0.0.1 -p -1"), alternates A and B in ABBA order over the rounds, and reports
+medians, min-max, the B/A ratio, and server CPU seconds per million messages from /proc.
+A run that loses, duplicates or reorders a message is reported as FAILED.
+)";
+
+std::vector<std::string> split_command(const std::string& cmd) {
+  std::istringstream in(cmd);
+  std::vector<std::string> out;
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+std::vector<std::string> suite(const std::string& name) {
+  if (name == "quick") {
+    return {"pub:size=16,msgs=200000",       "pubsub:size=16,subs=1,msgs=100000", "pubsub:size=1024,subs=4,msgs=20000",
+            "queue:size=16,subs=2,msgs=100000", "many-subjects:size=16,subjects=10000,msgs=100000",
+            "reqrep:size=16,msgs=2000",      "idle-conns:conns=1000"};
+  }
+  return {"pub:size=16,msgs=4000000",
+          "pub:size=1024,msgs=1000000",
+          "pubsub:size=16,subs=1,msgs=2000000",
+          "pubsub:size=1024,subs=1,msgs=600000",
+          "pubsub:size=16,subs=4,msgs=800000",
+          "pubsub:size=1024,subs=4,msgs=200000",
+          "queue:size=16,pubs=1,subs=2,msgs=2000000",
+          "queue:size=1024,pubs=1,subs=2,msgs=600000",
+          "many-subjects:size=16,subjects=100000,msgs=1000000",
+          "reqrep:size=16,msgs=20000",
+          "reqrep:size=16,rate=10000,msgs=50000",
+          "idle-conns:conns=10000"};
+}
+
+void raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+std::string now_text() {
+  const std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
+  return buf;
+}
+
+// Holds N idle connections and reports the server's RSS before and with them.
+fb::WorkloadResult run_idle_conns(const fb::WorkloadSpec& spec, const fb::Endpoint& ep, pid_t server) {
+  fb::WorkloadResult r;
+  r.name = spec.name();
+  r.mode = spec.mode;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  r.server_idle_rss = fb::process_rss_bytes(server);
+  forest::asio::io_context ctx;
+  std::vector<std::unique_ptr<forest::tcp::socket>> conns;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const forest::tcp::endpoint target(forest::asio::ip::make_address(ep.host), static_cast<unsigned short>(ep.port));
+    const std::string connect = "CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1,\"lang\":\"forest-bench\"}\r\nPING\r\n";
+    for (int i = 0; i < spec.conns; ++i) {
+      auto s = std::make_unique<forest::tcp::socket>(ctx);
+      s->connect(target);
+      forest::asio::write(*s, forest::asio::buffer(connect));
+      // Read INFO and PONG so the server has done its part for this connection.
+      std::string got;
+      char buf[4096];
+      while (got.find("PONG\r\n") == std::string::npos) {
+        const std::size_t n = s->read_some(forest::asio::buffer(buf));
+        got.append(buf, n);
+      }
+      conns.push_back(std::move(s));
+    }
+  } catch (const std::exception& e) {
+    r.error = fmt::format("after {} connections: {}", conns.size(), e.what());
+    return r;
+  }
+  r.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  r.server_peak_rss = fb::process_rss_bytes(server);
+  r.sent = r.received = r.expected = conns.size();
+  r.msgs_per_s = r.elapsed_s > 0 ? static_cast<double>(conns.size()) / r.elapsed_s : 0;
+  r.ok = true;
+  return r;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  fb::Endpoint ep;
+  std::string json_path, csv_path;
+  std::vector<fb::WorkloadSpec> specs;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--url" || a == "--json" || a == "--csv") && i + 1 < args.size()) {
+      const std::string v = args[++i];
+      if (a == "--url") ep = fb::parse_url(v);
+      if (a == "--json") json_path = v;
+      if (a == "--csv") csv_path = v;
+      continue;
+    }
+    std::string error;
+    auto spec = fb::parse_workload(a, &error);
+    if (!spec) {
+      std::cerr << "forest-bench: " << error << "\n";
+      return 2;
+    }
+    if (spec->mode == "idle-conns") {
+      std::cerr << "forest-bench: idle-conns needs the server process: use compare\n";
+      return 2;
+    }
+    specs.push_back(*spec);
+  }
+  if (specs.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  bool all_ok = true;
+  std::vector<fb::Comparison> rows;
+  std::string json = "[";
+  for (const auto& spec : specs) {
+    const fb::WorkloadResult r = fb::run_workload(spec, ep);
+    std::cout << fb::render_single(r);
+    all_ok = all_ok && r.ok;
+    if (json.size() > 1) json += ",";
+    json += fb::result_json(r);
+    fb::Comparison c;
+    c.workload = r.name;
+    c.a.server = "A";
+    c.a.rounds.push_back(r);
+    rows.push_back(c);
+  }
+  if (!json_path.empty()) std::ofstream(json_path) << json << "]\n";
+  if (!csv_path.empty()) std::ofstream(csv_path) << fb::render_csv(rows);
+  return all_ok ? 0 : 1;
+}
+
+int cmd_compare(const std::vector<std::string>& args, const std::string& command_line) {
+  std::string a_cmd, b_cmd, out_dir = "bench-results", suite_name = "default";
+  int rounds = 5;
+  std::vector<std::string> workloads;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw std::runtime_error(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--a") a_cmd = next();
+    else if (a == "--b") b_cmd = next();
+    else if (a == "--rounds") rounds = std::stoi(next());
+    else if (a == "--suite") suite_name = next();
+    else if (a == "--workload") workloads.push_back(next());
+    else if (a == "--out") out_dir = next();
+    else throw std::runtime_error("unknown option " + a);
+  }
+  if (a_cmd.empty() || b_cmd.empty()) throw std::runtime_error("compare needs --a and --b");
+  if (workloads.empty()) workloads = suite(suite_name);
+  std::vector<fb::WorkloadSpec> specs;
+  for (const auto& w : workloads) {
+    std::string error;
+    auto s = fb::parse_workload(w, &error);
+    if (!s) throw std::runtime_error(error);
+    specs.push_back(*s);
+  }
+  const std::vector<std::string> a_argv = split_command(a_cmd), b_argv = split_command(b_cmd);
+  std::vector<fb::Comparison> rows;
+  for (const auto& s : specs) {
+    fb::Comparison c;
+    c.workload = s.name();
+    c.a.server = "A";
+    c.a.command = a_cmd;
+    c.b.server = "B";
+    c.b.command = b_cmd;
+    rows.push_back(std::move(c));
+  }
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const int total_runs = static_cast<int>(specs.size()) * rounds * 2;
+  int done = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t w = 0; w < specs.size(); ++w) {
+      // ABBA: even rounds A then B, odd rounds B then A.
+      const bool a_first = round % 2 == 0;
+      for (int k = 0; k < 2; ++k) {
+        const bool is_a = (k == 0) == a_first;
+        const auto& argv = is_a ? a_argv : b_argv;
+        std::vector<std::string> server_args(argv.begin() + 1, argv.end());
+        for (const char* extra : {"-a", "127.0.0.1", "-p", "-1"}) server_args.emplace_back(extra);
+        fb::WorkloadResult r;
+        try {
+          auto server = ServerProcess::start(argv.front(), server_args);
+          const fb::Endpoint ep{"127.0.0.1", server->client_port()};
+          if (specs[w].mode == "idle-conns") {
+            r = run_idle_conns(specs[w], ep, server->pid());
+          } else {
+            const double cpu0 = fb::process_cpu_seconds(server->pid());
+            fb::RssSampler rss(server->pid());
+            r = fb::run_workload(specs[w], ep);
+            r.server_cpu_s = fb::process_cpu_seconds(server->pid()) - cpu0;
+            r.server_peak_rss = rss.peak();
+          }
+          server->stop();
+        } catch (const std::exception& e) {
+          r.name = specs[w].name();
+          r.error = e.what();
+        }
+        ++done;
+        const std::string line = fmt::format("[{}/{}] round {} {} {}: {}", done, total_runs, round + 1, is_a ? "A" : "B",
+                                             r.name, r.ok ? fmt::format("{:.0f} msg/s", r.msgs_per_s) : "FAILED " + r.error);
+        if (tty) {
+          std::cerr << "\r\033[K" << line << std::flush;
+        } else {
+          std::cerr << line << "\n";
+        }
+        (is_a ? rows[w].a : rows[w].b).rounds.push_back(std::move(r));
+      }
+    }
+  }
+  if (tty) std::cerr << "\n";
+  fb::ReportMeta meta{command_line, fb::machine_description(), now_text(), rounds};
+  std::filesystem::create_directories(out_dir);
+  std::ofstream(out_dir + "/report.json") << fb::render_json(meta, rows);
+  std::ofstream(out_dir + "/report.csv") << fb::render_csv(rows);
+  std::ofstream(out_dir + "/report.html") << fb::render_html(meta, rows);
+  std::cout << "A: " << a_cmd << "\nB: " << b_cmd << "\n" << fb::render_table(rows);
+  std::cout << "report: " << out_dir << "/report.html (also report.json, report.csv)\n";
+  bool all_ok = true;
+  for (const auto& c : rows) all_ok = all_ok && c.a.all_ok() && c.b.all_ok();
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  raise_fd_limit();
+  // Precise sleeps for paced sending (the default 50us timer slack would blur schedules).
+  ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command_line = "forest-bench";
+  for (const auto& a : args) {
+    command_line += " ";
+    command_line += a.find(' ') != std::string::npos ? "\"" + a + "\"" : a;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "compare") return cmd_compare(args, command_line);
+  } catch (const std::exception& e) {
+    std::cerr << "forest-bench: " << e.what() << "\n";
+    return 2;
+  }
+  std::cerr << "forest-bench: unknown command '" << cmd << "'\n" << kUsage;
+  return 2;
+}

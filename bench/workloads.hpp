@@ -1,0 +1,61 @@
+// Workloads of forest-bench against any NATS server: what is sent, what is checked, what is
+// measured. Every message that carries at least 8 payload bytes is numbered, so subscribers
+// count lost, duplicated and reordered messages; a run that loses any is a failed run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench_client.hpp"
+#include "histogram.hpp"
+
+namespace forest::bench {
+
+struct WorkloadSpec {
+  std::string mode = "pubsub";  // pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns
+  uint64_t msgs = 1'000'000;    // per run (ignored when duration_s > 0)
+  double duration_s = 0;        // publish for this long instead of a count
+  std::size_t size = 16;        // payload bytes
+  int pubs = 1;
+  int subs = 1;
+  double rate = 0;              // total target msgs/s; 0 = as fast as possible
+  uint64_t subjects = 100'000;  // many-subjects
+  int conns = 10'000;           // idle-conns
+  std::string label;            // name in reports; derived when empty
+
+  [[nodiscard]] std::string name() const;
+};
+
+struct WorkloadResult {
+  std::string name;
+  std::string mode;
+  bool ok = false;
+  std::string error;
+  uint64_t sent = 0;       // published
+  uint64_t expected = 0;   // deliveries expected
+  uint64_t received = 0;   // deliveries seen
+  uint64_t lost = 0, duplicated = 0, reordered = 0;
+  double elapsed_s = 0;
+  double msgs_per_s = 0;   // the mode's headline rate
+  uint64_t counted_msgs = 0;  // what msgs_per_s counts (for CPU per message)
+  std::optional<Histogram> latency;
+  // Filled by the caller that owns the server process:
+  double server_cpu_s = 0;
+  int64_t server_peak_rss = 0;
+  int64_t server_idle_rss = 0;  // idle-conns: before connecting
+  double client_cpu_s = 0;      // the bench's own CPU over the run
+
+  [[nodiscard]] double cpu_per_million() const {
+    return counted_msgs == 0 ? 0 : server_cpu_s / (static_cast<double>(counted_msgs) / 1e6);
+  }
+};
+
+// Runs one workload against the server at `ep`. Never throws: failures are in the result.
+WorkloadResult run_workload(const WorkloadSpec& spec, const Endpoint& ep);
+
+// Parses "pubsub:size=16,subs=4,msgs=1000000" (mode, then options) into a spec.
+std::optional<WorkloadSpec> parse_workload(const std::string& text, std::string* error);
+
+}  // namespace forest::bench
