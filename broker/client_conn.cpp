@@ -136,7 +136,13 @@ void ClientConn::on_read(const error_code& ec, std::size_t n) {
   if (n > 0) {
     batch_in_msgs_ = 0;
     batch_in_bytes_ = 0;
+    batch_active_ = false;
     const auto st = parser_.feed(std::string_view(read_buf_.data(), n), *this);
+    if (batch_active_) {
+      // Activity is stamped once per read batch, not per message (clock reads are not free).
+      last_activity_steady_ = Clock::now();
+      last_activity_ns_.store(now_system_ns(), std::memory_order_relaxed);
+    }
     if (batch_in_msgs_ > 0) {
       in_msgs_.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
       in_bytes_.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
@@ -210,7 +216,7 @@ void ClientConn::send(std::string_view bytes) {
     out_pending_.append(bytes);
   }
   if (io_.in_this_thread()) {
-    io_.mark_for_flush(shared_from_this());
+    io_.mark_for_flush(*this);
   } else {
     post_flush();
   }
@@ -264,7 +270,7 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
     return true;
   }
   if (reached_max) auto_unsubscribed(sub);
-  schedule_flush(shared_from_this());
+  schedule_flush(*this);
   return true;
 }
 

@@ -54,6 +54,7 @@ class ClientConn final : public MessageSink,
   bool deliver(Subscription& sub, const Delivery& msg) override;
   // FlushTarget
   [[nodiscard]] IoThread& owner() const override { return io_; }
+  std::shared_ptr<FlushTarget> flush_ref() override { return shared_from_this(); }
   void flush_now() override { start_write(); }
   void post_flush() override;
   // Tickable
@@ -158,6 +159,7 @@ class ClientConn final : public MessageSink,
   std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};
   std::atomic<int64_t> rtt_ns_{0};
   uint64_t batch_in_msgs_ = 0, batch_in_bytes_ = 0;
+  bool batch_active_ = false;  // the read batch had messages or subscription changes
 };
 
 }  // namespace forest::broker

@@ -175,11 +175,7 @@ bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view 
   }
   ++batch_in_msgs_;
   batch_in_bytes_ += payload.size();
-  last_activity_steady_ = Clock::now();
-  last_activity_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count(),
-                          std::memory_order_relaxed);
+  batch_active_ = true;
   if (pedantic_ && !is_valid_literal_subject(args.subject)) send_err(protocol::err::kInvalidPublishSubject);
   send_ok();
   publish(args.subject, args.reply, args.header_size, payload);
@@ -212,7 +208,7 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     arg.append(" ").append(sid);
     trace_in("SUB", arg);
   }
-  last_activity_steady_ = Clock::now();
+  batch_active_ = true;
   if (max_subs_ > 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
     server_.log().error("{} - maximum subscriptions exceeded", describe());
     send_err(protocol::err::kMaxSubscriptions);
@@ -243,7 +239,7 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
 
 bool ClientConn::on_unsub(std::string_view sid, int64_t max) {
   if (trace_) trace_in("UNSUB", max >= 0 ? std::string(sid) + " " + std::to_string(max) : std::string(sid));
-  last_activity_steady_ = Clock::now();
+  batch_active_ = true;
   auto it = subs_.find(std::string(sid));
   if (it != subs_.end()) {
     const auto& sub = it->second;

@@ -65,20 +65,20 @@ void IoThread::schedule_tick() {
   });
 }
 
-void IoThread::mark_for_flush(std::shared_ptr<FlushTarget> target) {
-  FlushTarget* raw = target.get();
+void IoThread::mark_for_flush(FlushTarget& target) {
+  FlushTarget* raw = &target;
   if (!pending_.empty() && pending_.back().get() == raw) return;
   if (pending_.size() < kLinearScanLimit) {
     for (const auto& p : pending_) {
       if (p.get() == raw) return;
     }
-    pending_.push_back(std::move(target));
+    pending_.push_back(target.flush_ref());
     if (pending_.size() == kLinearScanLimit) {
       for (const auto& p : pending_) pending_set_.insert(p.get());
     }
     return;
   }
-  if (pending_set_.insert(raw).second) pending_.push_back(std::move(target));
+  if (pending_set_.insert(raw).second) pending_.push_back(target.flush_ref());
 }
 
 void IoThread::flush_pending() {
@@ -121,11 +121,11 @@ void IoThread::remove_tickable(Tickable* t) {
   t->tick_slot_ = SIZE_MAX;
 }
 
-void schedule_flush(const std::shared_ptr<FlushTarget>& target) {
+void schedule_flush(FlushTarget& target) {
   if (IoThread* t = IoThread::current()) {
     t->mark_for_flush(target);
   } else {
-    target->post_flush();
+    target.post_flush();
   }
 }
 

@@ -27,6 +27,8 @@ class FlushTarget {
  public:
   virtual ~FlushTarget() = default;
   virtual IoThread& owner() const = 0;
+  // A strong reference, taken only the first time a batch marks this target.
+  virtual std::shared_ptr<FlushTarget> flush_ref() = 0;
   virtual void flush_now() = 0;   // on the owning thread
   virtual void post_flush() = 0;  // from any other thread: at most one wake-up in flight
 };
@@ -59,8 +61,9 @@ class IoThread {
   // The IoThread running on the calling thread, or nullptr.
   [[nodiscard]] static IoThread* current();
 
-  // Records that `target` has new outbound data; flushed at the end of the batch.
-  void mark_for_flush(std::shared_ptr<FlushTarget> target);
+  // Records that `target` has new outbound data; flushed at the end of the batch. Marking
+  // the same target again in a batch costs a pointer compare, no reference count traffic.
+  void mark_for_flush(FlushTarget& target);
   // End of a read batch: writes to local receivers, one wake-up per remote receiver.
   void flush_pending();
 
@@ -102,6 +105,6 @@ class IoThread {
 
 // Schedules a flush of `target` from whatever thread we are on: batched on an I/O thread,
 // posted directly from any other thread (internal publishers, tests).
-void schedule_flush(const std::shared_ptr<FlushTarget>& target);
+void schedule_flush(FlushTarget& target);
 
 }  // namespace forest::broker

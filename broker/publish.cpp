@@ -20,8 +20,9 @@ uint32_t next_random() {
 }  // namespace
 
 bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* skip) {
-  // Hold the result: a sink that closes may not free subscriptions under us.
-  const MatchResultPtr result = cache.lookup(msg.subject);
+  // A reference into the thread's cache: valid because deliver() never re-enters the cache
+  // (it only appends to buffers and posts work), see MessageSink.
+  const MatchResultPtr& result = cache.lookup(msg.subject);
   bool delivered = false;
   for (const SubPtr& sub : result->plain) {
     if (sub->sink.get() == skip || sub->closed.load(std::memory_order_relaxed)) continue;
