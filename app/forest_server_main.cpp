@@ -3,6 +3,7 @@
 // SIGINT/SIGTERM/SIGQUIT stop, SIGHUP reloads, SIGUSR1 re-opens the log, SIGUSR2 enters
 // lame-duck mode.
 #include <dirent.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -86,7 +87,16 @@ int send_signal(const std::string& arg) {
 
 }  // namespace
 
+// Outbound buffers grow and shrink with every burst; by default glibc hands freed memory back
+// to the kernel right away and page-faults it in again on the next burst (measured: a fifth
+// of the CPU in a 1 KiB fan-out). Keep freed memory for reuse instead.
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 8 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
+
 int main(int argc, char** argv) {
+  tune_allocator();
   const std::vector<std::string> args(argv + 1, argv + argc);
   auto cl = parse_command_line(args);
   if (!cl) {

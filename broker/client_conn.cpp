@@ -2,6 +2,8 @@
 // The protocol verbs are in client_proto.cpp.
 #include "client_conn.hpp"
 
+#include <sys/socket.h>
+
 #include <random>
 
 #include "account.hpp"
@@ -16,8 +18,6 @@ constexpr std::size_t kStartReadBuffer = 512;
 constexpr std::size_t kMaxReadBuffer = 64 * 1024;
 constexpr std::size_t kMinReadBuffer = 64;
 constexpr int kShortsToShrink = 2;
-// After a burst, do not keep a huge write buffer around for an idle connection.
-constexpr std::size_t kKeepWriteCapacity = 256 * 1024;
 // The first PING goes out early so the RTT is known (nats-server: 2s for clients).
 constexpr auto kFirstPingInterval = std::chrono::seconds(2);
 constexpr auto kRttInterval = std::chrono::hours(1);
@@ -63,6 +63,7 @@ const char* close_reason_text(CloseReason r) {
 ClientConn::ClientConn(Server& server, IoThread& io, tcp::socket socket, uint64_t cid)
     : server_(server), io_(io), socket_(std::move(socket)), cid_(cid), parser_(protocol::PeerKind::client) {
   error_code ec;
+  fd_ = socket_.native_handle();
   const auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
     ip_ = ep.address().to_string();
@@ -137,6 +138,7 @@ void ClientConn::on_read(const error_code& ec, std::size_t n) {
     batch_in_msgs_ = 0;
     batch_in_bytes_ = 0;
     batch_active_ = false;
+    io_.begin_batch();
     const auto st = parser_.feed(std::string_view(read_buf_.data(), n), *this);
     if (batch_active_) {
       // Activity is stamped once per read batch, not per message (clock reads are not free).
@@ -210,13 +212,20 @@ void ClientConn::handle_parse_status(protocol::ParseStatus st) {
 }
 
 void ClientConn::send(std::string_view bytes) {
+  if (io_.in_batch() && io_.in_this_thread()) {
+    // Inside a read batch our own replies go through the same staging as messages to us,
+    // so a MSG we published to ourselves still precedes the PONG that follows it.
+    io_.stage_for(*this).bytes.append(bytes);
+    return;
+  }
   {
     std::lock_guard lock(out_mu_);
     if (out_closed_) return;
-    out_pending_.append(bytes);
+    out_queue_.append(bytes);
   }
   if (io_.in_this_thread()) {
     io_.mark_for_flush(*this);
+    io_.flush_pending();
   } else {
     post_flush();
   }
@@ -229,49 +238,116 @@ void ClientConn::send_err(std::string_view text) {
   send(line);
 }
 
+namespace {
+
+// Counts a delivery against the subscription's auto-unsubscribe limit; false when over it.
+// `reached` is set when this delivery is the last one allowed.
+bool count_delivery(Subscription& sub, bool& reached) {
+  const int64_t max = sub.max_msgs.load(std::memory_order_relaxed);
+  if (max <= 0) {
+    sub.delivered.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  uint64_t n = sub.delivered.load(std::memory_order_relaxed);
+  do {
+    if (n >= static_cast<uint64_t>(max)) return false;
+  } while (!sub.delivered.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  reached = n + 1 == static_cast<uint64_t>(max);
+  return true;
+}
+
+}  // namespace
+
 bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
+  if (closing_flag_.load(std::memory_order_relaxed)) return false;
   bool reached_max = false;
+  if (!count_delivery(sub, reached_max)) return false;
+  std::string_view payload = msg.payload;
+  int64_t header_size = msg.header_size;
+  if (header_size >= 0 && !headers_.load(std::memory_order_relaxed)) {
+    // A receiver without header support gets the body only, as nats-server does.
+    payload = payload.substr(static_cast<std::size_t>(header_size));
+    header_size = -1;
+  }
+  IoThread* thread = IoThread::current();
+  if (thread != nullptr && thread->in_batch()) {
+    // The hot path: no lock; handed over once per batch by take_staged().
+    StagedOutput& staged = thread->stage_for(*this);
+    // A buffer adopted by a receiver's queue leaves none behind: start the next one sized.
+    if (staged.bytes.capacity() < 1024) staged.bytes.reserve(16 * 1024);
+    protocol::append_client_msg(staged.bytes, msg.subject, sub.sid, msg.reply, header_size, payload);
+    ++staged.msgs;
+    staged.payload_bytes += payload.size();
+    thread->count_out(payload.size());
+  } else {
+    bool became_slow = false;
+    {
+      std::lock_guard lock(out_mu_);
+      if (out_closed_ || slow_consumer_) return false;
+      const std::size_t estimate = msg.subject.size() + sub.sid.size() + msg.reply.size() + payload.size() + 48;
+      out_queue_.append_with(estimate, [&](std::string& out) {
+        protocol::append_client_msg(out, msg.subject, sub.sid, msg.reply, header_size, payload);
+      });
+      ++out_msgs_;
+      out_bytes_ += payload.size();
+      became_slow = check_slow_consumer_locked();
+    }
+    if (thread != nullptr) {
+      thread->count_out(payload.size());
+    } else {
+      server_.counters().out_msgs.fetch_add(1, std::memory_order_relaxed);
+      server_.counters().out_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+    }
+    if (became_slow) {
+      on_slow_consumer();
+      return true;
+    }
+    schedule_flush(*this);
+  }
+  if (reached_max) auto_unsubscribed(sub);
+  return true;
+}
+
+bool ClientConn::check_slow_consumer_locked() {
+  if (slow_consumer_ || static_cast<int64_t>(out_queue_.bytes()) <= max_pending_) return false;
+  slow_consumer_ = true;
+  return true;
+}
+
+void ClientConn::on_slow_consumer() {
+  server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+  server_.log().info("{} - Slow Consumer Detected: MaxPending of {} Exceeded", describe(), max_pending_);
+  request_close(CloseReason::slow_consumer_pending_bytes);
+}
+
+bool ClientConn::take_staged(StagedOutput& staged) {
   bool became_slow = false;
-  std::size_t bytes = 0;
+  bool owner_must_write = false;
   {
     std::lock_guard lock(out_mu_);
     if (out_closed_ || slow_consumer_) return false;
-    const int64_t max = sub.max_msgs.load(std::memory_order_relaxed);
-    const uint64_t n = sub.delivered.load(std::memory_order_relaxed) + 1;
-    if (max > 0 && n > static_cast<uint64_t>(max)) return false;
-    sub.delivered.store(n, std::memory_order_relaxed);
-    reached_max = max > 0 && n == static_cast<uint64_t>(max);
-    if (msg.header_size >= 0 && !headers_) {
-      // A receiver without header support gets the body only, as nats-server does.
-      const std::string_view body = msg.payload.substr(static_cast<std::size_t>(msg.header_size));
-      protocol::append_client_msg(out_pending_, msg.subject, sub.sid, msg.reply, -1, body);
-      bytes = body.size();
+    out_msgs_ += staged.msgs;
+    out_bytes_ += staged.payload_bytes;
+    if (!write_in_flight_ && out_queue_.empty()) {
+      // Nobody is writing and nothing waits: send from this thread right away (nats-server
+      // flushes receivers inline too). Under the lock, so the owner cannot close the socket
+      // meanwhile; non-blocking, so a full socket only leaves the rest for the owner.
+      const ssize_t n = ::send(fd_, staged.bytes.data(), staged.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      const std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+      if (sent == staged.bytes.size()) return false;
+      // The rest (or an error) is the owner's to handle.
+      if (sent > 0) staged.bytes.erase(0, sent);
+      out_queue_.adopt(staged.bytes);
+      owner_must_write = true;
     } else {
-      protocol::append_client_msg(out_pending_, msg.subject, sub.sid, msg.reply, msg.header_size, msg.payload);
-      bytes = msg.payload.size();
+      out_queue_.adopt(staged.bytes);
+      // A write in progress picks the new bytes up when it completes.
+      owner_must_write = !write_in_flight_;
     }
-    ++out_msgs_;
-    out_bytes_ += bytes;
-    if (static_cast<int64_t>(out_pending_.size()) > max_pending_) {
-      slow_consumer_ = true;
-      became_slow = true;
-    }
+    became_slow = check_slow_consumer_locked();
   }
-  if (IoThread* t = IoThread::current()) {
-    t->count_out(bytes);
-  } else {
-    server_.counters().out_msgs.fetch_add(1, std::memory_order_relaxed);
-    server_.counters().out_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  }
-  if (became_slow) {
-    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
-    server_.log().info("{} - Slow Consumer Detected: MaxPending of {} Exceeded", describe(), max_pending_);
-    request_close(CloseReason::slow_consumer_pending_bytes);
-    return true;
-  }
-  if (reached_max) auto_unsubscribed(sub);
-  schedule_flush(*this);
-  return true;
+  if (became_slow) on_slow_consumer();
+  return owner_must_write;
 }
 
 void ClientConn::post_flush() {
@@ -287,25 +363,32 @@ void ClientConn::start_write() {
   bool drained = false;
   {
     std::lock_guard lock(out_mu_);
-    drained = out_pending_.empty();
-    if (!drained) out_writing_.swap(out_pending_);
+    drained = out_queue_.empty();
+    if (!drained) {
+      out_queue_.take_all(out_writing_);
+      write_in_flight_ = true;  // under the lock: publishers must not send directly now
+    }
   }
   if (drained) {
     if (closing_) finish_close();
     return;
   }
-  write_in_flight_ = true;
   write_started_ = Clock::now();
-  asio::async_write(socket_, asio::buffer(out_writing_),
+  out_buffers_.clear();
+  for (const std::string& chunk : out_writing_) out_buffers_.emplace_back(chunk.data(), chunk.size());
+  asio::async_write(socket_, out_buffers_,
                     [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
 }
 
 void ClientConn::on_write(const error_code& ec, std::size_t) {
-  write_in_flight_ = false;
-  if (out_writing_.capacity() > kKeepWriteCapacity) {
-    std::string().swap(out_writing_);
-  } else {
-    out_writing_.clear();
+  {
+    std::lock_guard lock(out_mu_);
+    write_in_flight_ = false;
+  }
+  out_writing_.clear();
+  if (out_writing_.capacity() > 64) {
+    std::vector<std::string>().swap(out_writing_);
+    std::vector<asio::const_buffer>().swap(out_buffers_);
   }
   if (closed_) return;
   if (ec) {
@@ -323,7 +406,17 @@ void ClientConn::request_close(CloseReason reason) {
 
 void ClientConn::close(CloseReason reason) {
   if (closing_) return;
+  // What this batch staged for us (an -ERR just sent) must go out before we close.
+  if (io_.in_batch() && io_.in_this_thread()) {
+    StagedOutput& mine = io_.stage_for(*this);
+    if (!mine.bytes.empty()) {
+      (void)take_staged(mine);
+      mine.bytes.clear();
+      mine.msgs = mine.payload_bytes = 0;
+    }
+  }
   closing_ = true;
+  closing_flag_.store(true, std::memory_order_relaxed);
   close_reason_ = reason;
   for (auto& [sid, sub] : subs_) {
     sub->closed.store(true, std::memory_order_relaxed);
@@ -337,7 +430,7 @@ void ClientConn::close(CloseReason reason) {
   {
     std::lock_guard lock(out_mu_);
     out_closed_ = true;
-    nothing_to_send = out_pending_.empty();
+    nothing_to_send = out_queue_.empty();
   }
   const bool can_flush = reason != CloseReason::write_error && reason != CloseReason::slow_consumer_write_deadline &&
                          reason != CloseReason::slow_consumer_pending_bytes;
@@ -353,14 +446,16 @@ void ClientConn::close(CloseReason reason) {
 void ClientConn::finish_close() {
   if (closed_) return;
   closed_ = true;
-  error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
-  io_.remove_tickable(this);
   {
+    // Under the lock: a publisher thread may be sending on this socket directly.
     std::lock_guard lock(out_mu_);
-    std::string().swap(out_pending_);
+    out_closed_ = true;
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    out_queue_.clear();
   }
+  io_.remove_tickable(this);
   const auto reason = close_reason_;
   server_.log().debug("{} - Client connection closed: {}", describe(), close_reason_text(reason));
   ConnSnapshot snap = snapshot(false);
@@ -429,7 +524,7 @@ ConnSnapshot ClientConn::snapshot(bool with_subs) const {
   s.in_bytes = in_bytes_.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(out_mu_);
-    s.pending_bytes = out_pending_.size();
+    s.pending_bytes = out_queue_.bytes();
     s.out_msgs = out_msgs_;
     s.out_bytes = out_bytes_;
   }

@@ -3,8 +3,9 @@
 // deliver() appends to the outbound buffer under `out_mu_` (publishers on any thread), and
 // snapshot() copies monitoring data under `info_mu_` / `out_mu_`.
 //
-// Writes are double-buffered: publishers append to `out_pending_`; the owning thread swaps it
-// with `out_writing_` and writes that in one go, so one syscall carries a whole batch.
+// Output: publishers stage bytes per read batch (IoThread) and hand them over once; when the
+// socket is idle the handing-over thread sends them at once, else they join `out_queue_`
+// (chunks), which the owner writes with one gathered write.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include "asio.hpp"
 #include "conn_info.hpp"
 #include "io_thread.hpp"
+#include "outbound_queue.hpp"
 #include "protocol/parser.hpp"
 #include "subscription.hpp"
 
@@ -52,6 +54,7 @@ class ClientConn final : public MessageSink,
 
   // MessageSink
   bool deliver(Subscription& sub, const Delivery& msg) override;
+  bool take_staged(StagedOutput& staged) override;
   // FlushTarget
   [[nodiscard]] IoThread& owner() const override { return io_; }
   std::shared_ptr<FlushTarget> flush_ref() override { return shared_from_this(); }
@@ -82,6 +85,8 @@ class ClientConn final : public MessageSink,
   // Appends protocol bytes for this client (own thread) and schedules the flush.
   void send(std::string_view bytes);
   void send_err(std::string_view text);
+  bool check_slow_consumer_locked();  // out_mu_ held
+  void on_slow_consumer();
   void send_ok() { if (verbose_) send("+OK\r\n"); }
   void remove_subscription(const std::string& sid);
   void auto_unsubscribed(const Subscription& sub);  // any thread: the max was reached
@@ -94,6 +99,7 @@ class ClientConn final : public MessageSink,
   Server& server_;
   IoThread& io_;
   tcp::socket socket_;
+  int fd_ = -1;  // socket_'s descriptor, for direct sends from publisher threads
   const uint64_t cid_;
   protocol::Parser parser_;
   Account* account_ = nullptr;
@@ -105,12 +111,12 @@ class ClientConn final : public MessageSink,
   int short_reads_ = 0;
   bool reading_ = false;
 
-  // CONNECT options (owning thread; headers_ is read by publishers under out_mu_)
+  // CONNECT options (owning thread)
   bool connect_received_ = false;
   bool verbose_ = true;   // nats-server's defaults before a CONNECT
   bool pedantic_ = true;
   bool echo_ = true;
-  bool headers_ = false;
+  std::atomic<bool> headers_{false};  // read by publishers on any thread
   bool no_responders_ = false;
   int protocol_ = 0;
   bool auth_required_ = false;
@@ -128,8 +134,9 @@ class ClientConn final : public MessageSink,
   Clock::time_point rtt_start_{};
   Clock::time_point write_started_{};
   int pings_out_ = 0;
-  bool write_in_flight_ = false;
+  bool write_in_flight_ = false;  // written by the owner under out_mu_; others read it under out_mu_
   bool closing_ = false;       // close() ran; waiting for the last bytes to go out
+  std::atomic<bool> closing_flag_{false};  // closing_, for publishers on other threads
   bool closed_ = false;        // socket closed, unregistered
   CloseReason close_reason_ = CloseReason::none;
   Clock::time_point close_deadline_{};
@@ -143,12 +150,13 @@ class ClientConn final : public MessageSink,
 
   // Outbound (any thread, under out_mu_)
   mutable std::mutex out_mu_;
-  std::string out_pending_;
+  OutboundQueue out_queue_;
   bool out_closed_ = false;
   bool slow_consumer_ = false;
   uint64_t out_msgs_ = 0, out_bytes_ = 0;
   std::atomic<bool> wake_posted_{false};
-  std::string out_writing_;  // owning thread only
+  std::vector<std::string> out_writing_;  // chunks of the write in flight (owning thread only)
+  std::vector<asio::const_buffer> out_buffers_;
 
   // Monitoring data (written by the owning thread under info_mu_ or atomically)
   mutable std::mutex info_mu_;

@@ -140,11 +140,7 @@ bool ClientConn::on_connect(std::string_view json) {
       if (auth->account != nullptr && auth->account != account_ && subs_.empty()) account_ = auth->account;
     }
   }
-  {
-    // A receiver's header support is read by publishers under this lock.
-    std::lock_guard lock(out_mu_);
-    headers_ = f.headers;
-  }
+  headers_.store(f.headers, std::memory_order_relaxed);
   send_ok();
   return true;
 }
@@ -244,12 +240,9 @@ bool ClientConn::on_unsub(std::string_view sid, int64_t max) {
   if (it != subs_.end()) {
     const auto& sub = it->second;
     bool remove_now = true;
-    if (max > 0) {
-      std::lock_guard lock(out_mu_);
-      if (static_cast<uint64_t>(max) > sub->delivered.load(std::memory_order_relaxed)) {
-        sub->max_msgs.store(max, std::memory_order_relaxed);
-        remove_now = false;
-      }
+    if (max > 0 && static_cast<uint64_t>(max) > sub->delivered.load(std::memory_order_relaxed)) {
+      sub->max_msgs.store(max, std::memory_order_relaxed);
+      remove_now = false;
     }
     if (remove_now) remove_subscription(it->first);
   }

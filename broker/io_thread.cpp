@@ -26,6 +26,7 @@ void IoThread::start() {
     ctx_.run();
     // Drop what this thread held before it goes (subscriptions keep connections alive).
     pending_.clear();
+    flushing_.clear();
     caches_.clear();
     t_current = nullptr;
   });
@@ -65,37 +66,59 @@ void IoThread::schedule_tick() {
   });
 }
 
-void IoThread::mark_for_flush(FlushTarget& target) {
+StagedOutput& IoThread::stage_for(FlushTarget& target) {
   FlushTarget* raw = &target;
-  if (!pending_.empty() && pending_.back().get() == raw) return;
-  if (pending_.size() < kLinearScanLimit) {
-    for (const auto& p : pending_) {
-      if (p.get() == raw) return;
-    }
-    pending_.push_back(target.flush_ref());
-    if (pending_.size() == kLinearScanLimit) {
-      for (const auto& p : pending_) pending_set_.insert(p.get());
-    }
-    return;
+  if (pending_count_ > 0 && pending_[pending_count_ - 1].target.get() == raw) {
+    return pending_[pending_count_ - 1].staged;
   }
-  if (pending_set_.insert(raw).second) pending_.push_back(target.flush_ref());
+  if (pending_count_ <= kLinearScanLimit) {
+    for (std::size_t i = 0; i < pending_count_; ++i) {
+      if (pending_[i].target.get() == raw) return pending_[i].staged;
+    }
+  } else {
+    auto it = pending_index_.find(raw);
+    if (it != pending_index_.end()) return pending_[it->second].staged;
+  }
+  if (pending_count_ == pending_.size()) pending_.emplace_back();
+  Pending& p = pending_[pending_count_];
+  p.target = target.flush_ref();
+  if (pending_count_ >= kLinearScanLimit) {
+    if (pending_count_ == kLinearScanLimit) {
+      for (std::size_t i = 0; i < pending_count_; ++i) pending_index_.emplace(pending_[i].target.get(), i);
+    }
+    pending_index_.emplace(raw, pending_count_);
+  }
+  ++pending_count_;
+  return p.staged;
 }
 
 void IoThread::flush_pending() {
-  if (pending_.empty()) return;
-  // Swap out first: flushing may close a connection, which may mark others.
-  std::vector<std::shared_ptr<FlushTarget>> batch;
-  batch.swap(pending_);
-  pending_set_.clear();
-  for (auto& target : batch) {
-    if (&target->owner() == this) {
-      target->flush_now();
-    } else {
-      target->post_flush();
+  in_batch_ = false;
+  // Handing over can close a connection, which can stage again: loop until nothing is left.
+  while (pending_count_ > 0) {
+    const std::size_t n = pending_count_;
+    pending_count_ = 0;
+    pending_index_.clear();
+    std::swap(pending_, flushing_);  // staging during the hand-over starts a fresh list
+    for (std::size_t i = 0; i < n; ++i) {
+      Pending& p = flushing_[i];
+      if (!p.staged.bytes.empty() && !p.target->take_staged(p.staged)) continue;  // sent already
+      if (&p.target->owner() == this) {
+        p.target->flush_now();
+      } else {
+        p.target->post_flush();
+      }
     }
+    for (std::size_t i = 0; i < n; ++i) {
+      Pending& p = flushing_[i];
+      p.target.reset();
+      p.staged.bytes.clear();
+      p.staged.msgs = p.staged.payload_bytes = 0;
+      // Bound what an idle thread keeps around after a burst.
+      if (p.staged.bytes.capacity() > 1024 * 1024) std::string().swap(p.staged.bytes);
+    }
+    if (pending_count_ == 0) std::swap(pending_, flushing_);  // the buffers come back for reuse
   }
-  batch.clear();
-  if (pending_.empty()) pending_.swap(batch);  // keep the capacity
 }
 
 MatchCache& IoThread::cache_for(const Account& account) {

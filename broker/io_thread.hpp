@@ -11,7 +11,8 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
-#include <unordered_set>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "asio.hpp"
@@ -22,6 +23,14 @@ namespace forest::broker {
 class Account;
 class IoThread;
 
+// Bytes a publisher thread collected for one receiver during a read batch, handed over in
+// one piece at the end of the batch.
+struct StagedOutput {
+  std::string bytes;
+  uint64_t msgs = 0;
+  uint64_t payload_bytes = 0;
+};
+
 // Something with an outbound buffer, flushed by the thread that owns it.
 class FlushTarget {
  public:
@@ -29,6 +38,9 @@ class FlushTarget {
   virtual IoThread& owner() const = 0;
   // A strong reference, taken only the first time a batch marks this target.
   virtual std::shared_ptr<FlushTarget> flush_ref() = 0;
+  // Takes what a batch staged for it: sends it right away when it can, else queues it (under
+  // its own lock). Returns true when its owner still has to write something.
+  virtual bool take_staged(StagedOutput& staged) = 0;
   virtual void flush_now() = 0;   // on the owning thread
   virtual void post_flush() = 0;  // from any other thread: at most one wake-up in flight
 };
@@ -61,10 +73,18 @@ class IoThread {
   // The IoThread running on the calling thread, or nullptr.
   [[nodiscard]] static IoThread* current();
 
-  // Records that `target` has new outbound data; flushed at the end of the batch. Marking
-  // the same target again in a batch costs a pointer compare, no reference count traffic.
-  void mark_for_flush(FlushTarget& target);
-  // End of a read batch: writes to local receivers, one wake-up per remote receiver.
+  // A read batch: between begin_batch() and flush_pending(), output for receivers is staged
+  // per receiver without taking their locks, then handed over once per receiver.
+  void begin_batch() { in_batch_ = true; }
+  [[nodiscard]] bool in_batch() const { return in_batch_; }
+  // The staging buffer for `target` in the current batch. Finding it again costs a pointer
+  // compare (or a hash lookup past a few receivers), no reference count traffic.
+  StagedOutput& stage_for(FlushTarget& target);
+  // Records that `target` has new outbound data (already in its buffer); flushed at the end
+  // of the batch.
+  void mark_for_flush(FlushTarget& target) { (void)stage_for(target); }
+  // End of a read batch: hands staged bytes over, writes to local receivers, one wake-up per
+  // remote receiver.
   void flush_pending();
 
   // Match cache of this thread for an account (created on first use).
@@ -97,8 +117,16 @@ class IoThread {
   asio::steady_timer ticker_;
   std::thread thread_;
 
-  std::vector<std::shared_ptr<FlushTarget>> pending_;
-  std::unordered_set<FlushTarget*> pending_set_;  // used once pending_ grows past a few entries
+  struct Pending {
+    std::shared_ptr<FlushTarget> target;
+    StagedOutput staged;
+  };
+  // Entries [0, pending_count_) are this batch's; the rest keep their buffers for reuse.
+  std::vector<Pending> pending_;
+  std::vector<Pending> flushing_;  // the batch being handed over
+  std::size_t pending_count_ = 0;
+  std::unordered_map<FlushTarget*, std::size_t> pending_index_;  // once there are many receivers
+  bool in_batch_ = false;
   std::vector<std::unique_ptr<MatchCache>> caches_;  // by account index
   std::vector<Tickable*> tickables_;
 };

@@ -266,22 +266,29 @@ const MatchResultPtr& MatchCache::lookup(std::string_view subject) {
   const uint64_t gen = sublist_.generation();
   if (gen != generation_) {
     entries_.clear();
+    last_ = nullptr;
     generation_ = gen;
+  } else if (last_ != nullptr && last_->first == subject) {
+    hits_.store(hits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return last_->second;
   }
   auto it = entries_.find(subject);
   if (it != entries_.end()) {
     hits_.store(hits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    last_ = &*it;
     return it->second;
   }
   misses_.store(misses_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (entries_.size() >= max_entries_) entries_.clear();
-  return entries_.emplace(std::string(subject), sublist_.match(subject)).first->second;
+  it = entries_.emplace(std::string(subject), sublist_.match(subject)).first;
+  last_ = &*it;
+  return it->second;
 }
 
 void MatchCache::sweep() {
   if (sublist_.generation() != generation_ && !entries_.empty()) {
-    entries_.clear();
-    std::unordered_map<std::string, MatchResultPtr, StringHash, std::equal_to<>>().swap(entries_);
+    Entries().swap(entries_);
+    last_ = nullptr;
   }
 }
 

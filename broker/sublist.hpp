@@ -103,7 +103,11 @@ class MatchCache {
   const Sublist& sublist_;
   std::size_t max_entries_;
   uint64_t generation_ = 0;
-  std::unordered_map<std::string, MatchResultPtr, StringHash, std::equal_to<>> entries_;
+  using Entries = std::unordered_map<std::string, MatchResultPtr, StringHash, std::equal_to<>>;
+  Entries entries_;
+  // The last entry used: a stream of publishes to one subject skips hashing (map nodes do
+  // not move; reset whenever entries are dropped).
+  const Entries::value_type* last_ = nullptr;
   // Written by the owning thread only; atomics so /subsz may read them from elsewhere.
   std::atomic<uint64_t> hits_{0}, misses_{0};
 };

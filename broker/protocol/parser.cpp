@@ -172,11 +172,13 @@ ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
       if (payload_buf_[body + 1] != '\n') return ParseStatus::unknown_operation;
       // The arguments still point into an earlier read buffer: re-read them from our copy.
       const OpMatch m = match_op(pending_line_, kind_, true);
-      const std::string_view args = std::string_view(pending_line_).substr(m.arg_start);
-      ParseStatus st = kind_ == PeerKind::server ? parse_delivery_args(args, msg_has_headers_)
-                                                 : parse_message_args(args, msg_is_route_, msg_has_headers_, msg_origin_);
+      const std::string_view arg_text = std::string_view(pending_line_).substr(m.arg_start);
+      MessageArgs args;
+      ParseStatus st = kind_ == PeerKind::server
+                           ? parse_delivery_args(arg_text, msg_has_headers_, args)
+                           : parse_message_args(arg_text, msg_is_route_, msg_has_headers_, msg_origin_, args);
       if (st != ParseStatus::ok) return st;
-      st = dispatch_message(std::string_view(payload_buf_).substr(0, body), handler);
+      st = dispatch_message(args, std::string_view(payload_buf_).substr(0, body), handler);
       state_ = State::line_start;
       payload_buf_.clear();
       if (payload_buf_.capacity() > 64 * 1024) payload_buf_.shrink_to_fit();
@@ -237,15 +239,16 @@ ParseStatus Parser::parse_line(std::string_view line, std::string_view rest, std
       const bool route_msg = !delivery && (op == Op::rmsg || op == Op::lmsg || op == Op::hmsg);
       const bool headers = op == Op::hpub || op == Op::hmsg || op == Op::lmsg;
       if (op == Op::hpub && !headers_allowed_) return ParseStatus::headers_not_supported;
-      ParseStatus st = delivery ? parse_delivery_args(arg, headers)
-                                : parse_message_args(arg, route_msg, headers, op == Op::lmsg);
+      MessageArgs args;
+      ParseStatus st = delivery ? parse_delivery_args(arg, headers, args)
+                                : parse_message_args(arg, route_msg, headers, op == Op::lmsg, args);
       if (st != ParseStatus::ok) return st;
-      const auto total = static_cast<std::size_t>(msg_.total_size);
+      const auto total = static_cast<std::size_t>(args.total_size);
       if (rest.size() >= total + 2) {
         // Whole payload in this buffer: hand it over without copying.
         if (rest[total] != '\r' || rest[total + 1] != '\n') return ParseStatus::unknown_operation;
         consumed = total + 2;
-        return dispatch_message(rest.substr(0, total), handler);
+        return dispatch_message(args, rest.substr(0, total), handler);
       }
       if (rest.size() > total && rest[total] != '\r') return ParseStatus::unknown_operation;
       pending_line_.assign(line);
@@ -310,21 +313,21 @@ ParseStatus Parser::parse_line(std::string_view line, std::string_view rest, std
   return ParseStatus::unknown_operation;
 }
 
-ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, bool with_headers, bool origin) {
-  msg_ = MessageArgs{};
+ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, bool with_headers, bool origin,
+                                       MessageArgs& out) {
   if (!route_msg) {
     std::string_view a[4];
     const std::size_t max = with_headers ? 4 : 3;
     const std::size_t n = split_args(arg, a, max);
     if (n < max - 1 || n > max) return ParseStatus::bad_arguments;
-    msg_.subject = a[0];
-    if (n == max) msg_.reply = a[1];
+    out.subject = a[0];
+    if (n == max) out.reply = a[1];
     if (with_headers) {
-      msg_.header_size_text = a[n - 2];
-      msg_.header_size = parse_size(a[n - 2]);
+      out.header_size_text = a[n - 2];
+      out.header_size = parse_size(a[n - 2]);
     }
-    msg_.size_text = a[n - 1];
-    msg_.total_size = parse_size(a[n - 1]);
+    out.size_text = a[n - 1];
+    out.total_size = parse_size(a[n - 1]);
   } else {
     // [origin] account subject [reply | + reply queues... | '|' queues...] [hdr] size
     queue_views_.resize(16);
@@ -337,63 +340,62 @@ ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, boo
     const std::size_t tail = with_headers ? 2 : 1;
     if (n < fixed + tail) return ParseStatus::bad_arguments;
     const std::string_view* a = queue_views_.data();
-    msg_.origin_cluster = origin;
-    msg_.account = a[fixed - 2];
-    msg_.subject = a[fixed - 1];
+    out.origin_cluster = origin;
+    out.account = a[fixed - 2];
+    out.subject = a[fixed - 1];
     const std::size_t middle = n - fixed - tail;
     if (middle == 1) {
-      msg_.reply = a[fixed];
+      out.reply = a[fixed];
     } else if (middle >= 2) {
       const std::string_view indicator = a[fixed];
       std::size_t first_queue = fixed + 1;
       if (indicator == "+") {
-        msg_.reply = a[fixed + 1];
+        out.reply = a[fixed + 1];
         first_queue = fixed + 2;
       } else if (indicator != "|") {
         return ParseStatus::bad_arguments;
       }
-      msg_.queues = std::span<const std::string_view>(a + first_queue, n - tail - first_queue);
+      out.queues = std::span<const std::string_view>(a + first_queue, n - tail - first_queue);
     }
     if (with_headers) {
-      msg_.header_size_text = a[n - 2];
-      msg_.header_size = parse_size(a[n - 2]);
+      out.header_size_text = a[n - 2];
+      out.header_size = parse_size(a[n - 2]);
     }
-    msg_.size_text = a[n - 1];
-    msg_.total_size = parse_size(a[n - 1]);
+    out.size_text = a[n - 1];
+    out.total_size = parse_size(a[n - 1]);
   }
-  if (msg_.total_size < 0) return ParseStatus::bad_arguments;
-  if (with_headers && (msg_.header_size < 0 || msg_.header_size > msg_.total_size)) {
+  if (out.total_size < 0) return ParseStatus::bad_arguments;
+  if (with_headers && (out.header_size < 0 || out.header_size > out.total_size)) {
     return ParseStatus::bad_arguments;
   }
-  if (!route_msg && limits_.max_payload > 0 && msg_.total_size > limits_.max_payload) {
+  if (!route_msg && limits_.max_payload > 0 && out.total_size > limits_.max_payload) {
     return ParseStatus::max_payload;
   }
   return ParseStatus::ok;
 }
 
 // MSG <subject> <sid> [reply] <size> / HMSG <subject> <sid> [reply] <hdr> <size>, as a client reads them.
-ParseStatus Parser::parse_delivery_args(std::string_view arg, bool with_headers) {
-  msg_ = MessageArgs{};
+ParseStatus Parser::parse_delivery_args(std::string_view arg, bool with_headers, MessageArgs& out) {
   std::string_view a[5];
   const std::size_t max = with_headers ? 5 : 4;
   const std::size_t n = split_args(arg, a, max);
   if (n < max - 1 || n > max) return ParseStatus::bad_arguments;
-  msg_.subject = a[0];
-  msg_.sid = a[1];
-  if (n == max) msg_.reply = a[2];
+  out.subject = a[0];
+  out.sid = a[1];
+  if (n == max) out.reply = a[2];
   if (with_headers) {
-    msg_.header_size_text = a[n - 2];
-    msg_.header_size = parse_size(a[n - 2]);
+    out.header_size_text = a[n - 2];
+    out.header_size = parse_size(a[n - 2]);
   }
-  msg_.size_text = a[n - 1];
-  msg_.total_size = parse_size(a[n - 1]);
-  if (msg_.total_size < 0) return ParseStatus::bad_arguments;
-  if (with_headers && (msg_.header_size < 0 || msg_.header_size > msg_.total_size)) return ParseStatus::bad_arguments;
+  out.size_text = a[n - 1];
+  out.total_size = parse_size(a[n - 1]);
+  if (out.total_size < 0) return ParseStatus::bad_arguments;
+  if (with_headers && (out.header_size < 0 || out.header_size > out.total_size)) return ParseStatus::bad_arguments;
   return ParseStatus::ok;
 }
 
-ParseStatus Parser::dispatch_message(std::string_view payload, ParserHandler& handler) {
-  return handler.on_message(msg_, payload) ? ParseStatus::ok : ParseStatus::stopped_by_handler;
+ParseStatus Parser::dispatch_message(const MessageArgs& args, std::string_view payload, ParserHandler& handler) {
+  return handler.on_message(args, payload) ? ParseStatus::ok : ParseStatus::stopped_by_handler;
 }
 
 }  // namespace forest::protocol

@@ -105,9 +105,10 @@ class Parser {
 
   ParseStatus parse_line(std::string_view line, std::string_view rest_of_buffer, std::size_t& consumed,
                          ParserHandler& handler);
-  ParseStatus parse_message_args(std::string_view op_rest, bool route_msg, bool with_headers, bool origin);
-  ParseStatus parse_delivery_args(std::string_view arg, bool with_headers);
-  ParseStatus dispatch_message(std::string_view payload, ParserHandler& handler);
+  ParseStatus parse_message_args(std::string_view op_rest, bool route_msg, bool with_headers, bool origin,
+                                 MessageArgs& out);
+  ParseStatus parse_delivery_args(std::string_view arg, bool with_headers, MessageArgs& out);
+  ParseStatus dispatch_message(const MessageArgs& args, std::string_view payload, ParserHandler& handler);
   [[nodiscard]] ParseStatus check_partial_line(std::string_view partial) const;
 
   PeerKind kind_;
@@ -121,7 +122,6 @@ class Parser {
   std::string payload_buf_;   // a payload (plus CRLF) split across reads
   std::size_t payload_need_ = 0;  // payload + CRLF bytes the current message needs in all
 
-  MessageArgs msg_{};
   std::vector<std::string_view> queue_views_;
   bool msg_is_route_ = false, msg_has_headers_ = false, msg_origin_ = false;
 };
