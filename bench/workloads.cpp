@@ -37,6 +37,12 @@ void stamp(char* payload, std::size_t size, uint32_t publisher, uint32_t seq, ui
   if (size >= 16) std::memcpy(payload + 8, &t, 8);
 }
 
+// The bytes of the first n messages of a prebuilt batch (all its messages have one size).
+std::size_t k_batch_end(const std::vector<std::size_t>& payload_offsets, uint64_t n, std::size_t total) {
+  if (n >= payload_offsets.size()) return total;
+  return static_cast<std::size_t>(n) * (total / payload_offsets.size());
+}
+
 // Per-subscriber bookkeeping of what arrived: a bit per (publisher, sequence).
 class Tracker {
  public:
@@ -83,10 +89,12 @@ class Tracker {
 };
 
 // Publishes `count` messages (or for `duration`) with optional pacing; returns the count sent.
-// `subject_of(i)` gives the subject of message i.
+// `subject_of(i)` gives the subject of message i; `fixed_subject` says it never changes, which
+// lets the generator build its batch once and only patch sequence numbers afterwards (the
+// generator must not be what limits the measurement).
 template <typename SubjectFn>
-uint64_t publish(BenchConn& conn, SubjectFn subject_of, std::string_view reply, uint32_t publisher, uint64_t count,
-                 double duration_s, double rate, std::size_t size, bool stamp_time) {
+uint64_t publish(BenchConn& conn, SubjectFn subject_of, bool fixed_subject, std::string_view reply, uint32_t publisher,
+                 uint64_t count, double duration_s, double rate, std::size_t size, bool stamp_time) {
   std::string batch;
   batch.reserve(kBatchBytes + size + 256);
   std::string payload(size, 'x');
@@ -96,6 +104,44 @@ uint64_t publish(BenchConn& conn, SubjectFn subject_of, std::string_view reply, 
   const double interval_ns = rate > 0 ? 1e9 / rate : 0;
   const uint64_t start_ns = now_ns();
   const std::string size_text = std::to_string(size);
+  auto append_message = [&](std::string& out, uint64_t i) {
+    out.append("PUB ");
+    out.append(subject_of(i));
+    out.push_back(' ');
+    if (!reply.empty()) {
+      out.append(reply);
+      out.push_back(' ');
+    }
+    out.append(size_text);
+    out.append("\r\n");
+    const std::size_t at = out.size();
+    out.append(payload);
+    out.append("\r\n");
+    return at;
+  };
+
+  // Unpaced, fixed subject: one prebuilt batch, sequence numbers patched in place.
+  if (fixed_subject && interval_ns == 0 && !stamp_time) {
+    std::vector<std::size_t> offsets;
+    std::string templ;
+    while (templ.size() < kBatchBytes) offsets.push_back(append_message(templ, 0));
+    const uint64_t per_batch = offsets.size();
+    uint64_t i = 0;
+    for (;;) {
+      if (duration_s > 0 && Clock::now() >= end) break;
+      uint64_t n = per_batch;
+      if (duration_s <= 0) {
+        if (i >= count) break;
+        n = std::min<uint64_t>(per_batch, count - i);
+      }
+      for (uint64_t k = 0; k < n; ++k) stamp(templ.data() + offsets[k], size, publisher, static_cast<uint32_t>(i + k), 0);
+      const std::size_t bytes = k_batch_end(offsets, n, templ.size());
+      conn.send(std::string_view(templ.data(), bytes));
+      i += n;
+    }
+    return i;
+  }
+
   uint64_t i = 0;
   for (;;) {
     if (duration_s <= 0 && i >= count) break;
@@ -118,18 +164,8 @@ uint64_t publish(BenchConn& conn, SubjectFn subject_of, std::string_view reply, 
     } else if (stamp_time) {
       scheduled = now_ns();
     }
-    stamp(payload.data(), size, publisher, static_cast<uint32_t>(i), scheduled);
-    batch.append("PUB ");
-    batch.append(subject_of(i));
-    batch.push_back(' ');
-    if (!reply.empty()) {
-      batch.append(reply);
-      batch.push_back(' ');
-    }
-    batch.append(size_text);
-    batch.append("\r\n");
-    batch.append(payload);
-    batch.append("\r\n");
+    const std::size_t at = append_message(batch, i);
+    stamp(batch.data() + at, size, publisher, static_cast<uint32_t>(i), scheduled);
     ++i;
     if (batch.size() >= kBatchBytes) {
       conn.send(batch);
@@ -252,10 +288,10 @@ WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Endpoint& ep) 
         if (many) {
           sent[static_cast<std::size_t>(i)] =
               publish(*pubs[static_cast<std::size_t>(i)], [&](uint64_t k) -> std::string_view { return subjects[k % subjects.size()]; },
-                      "", static_cast<uint32_t>(i), per_pub, spec.duration_s, rate, spec.size, latency);
+                      false, "", static_cast<uint32_t>(i), per_pub, spec.duration_s, rate, spec.size, latency);
         } else {
           sent[static_cast<std::size_t>(i)] =
-              publish(*pubs[static_cast<std::size_t>(i)], [&](uint64_t) -> std::string_view { return subject; }, "",
+              publish(*pubs[static_cast<std::size_t>(i)], [&](uint64_t) -> std::string_view { return subject; }, true, "",
                       static_cast<uint32_t>(i), per_pub, spec.duration_s, rate, spec.size, latency);
         }
         // A barrier: the server has processed everything this publisher sent.
@@ -411,7 +447,7 @@ WorkloadResult run_reqrep(const WorkloadSpec& spec, const Endpoint& ep) {
           }
         }
       });
-      r.sent = publish(requester, [](uint64_t) -> std::string_view { return "bench.svc"; }, "_INBOX.bench", 0,
+      r.sent = publish(requester, [](uint64_t) -> std::string_view { return "bench.svc"; }, true, "_INBOX.bench", 0,
                        spec.msgs, spec.duration_s, spec.rate, size, true);
       sending_done.store(true);
       reader.join();
