@@ -123,6 +123,7 @@ class Parser {
   std::size_t payload_need_ = 0;  // payload + CRLF bytes the current message needs in all
 
   std::vector<std::string_view> queue_views_;
+  MessageArgs args_;  // reused for every message (see reset() in parser.cpp)
   bool msg_is_route_ = false, msg_has_headers_ = false, msg_origin_ = false;
 };
 
