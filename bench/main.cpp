@@ -43,6 +43,7 @@ WORKLOAD is mode[:key=value,...]
   modes: pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns (compare only)
   keys:  msgs=N size=BYTES (0..65536) pubs=N subs=N rate=MSGS_PER_S duration=SECONDS
          subjects=N (many-subjects) conns=N (idle-conns) label=NAME
+         gen=lean|libnats (publishers of pub/sub/pubsub/queue: ours, or the official C client)
   e.g.   pubsub:size=1024,subs=4,msgs=200000   reqrep:rate=5000,msgs=20000
 
 compare starts each server fresh for every run on ephemeral ports (its command plus

@@ -205,7 +205,7 @@ std::string render_html(const ReportMeta& meta, const std::vector<Comparison>& r
                       escape_html(a_name), escape_html(b_name), meta.rounds, escape_html(meta.machine), meta.date,
                       escape_html(meta.command_line));
   html += "<table><tr><th>workload</th><th>A median</th><th>B median</th><th>B/A</th><th>A server CPU/M msgs</th>"
-          "<th>B server CPU/M msgs</th><th>B/A</th><th>runs ok</th></tr>";
+          "<th>B server CPU/M msgs</th><th>B/A</th><th>bench CPU A / B (s)</th><th>runs ok</th></tr>";
   std::vector<std::string> labels;
   std::vector<double> ra, rb, ca, cb;
   for (const auto& c : rows) {
@@ -213,11 +213,11 @@ std::string render_html(const ReportMeta& meta, const std::vector<Comparison>& r
     const double a = c.a.median_rate(), b = c.b.median_rate();
     const bool ok = c.a.all_ok() && c.b.all_ok();
     html += fmt::format("<tr><td>{}</td><td>{}/s</td><td>{}/s</td><td>{:.2f}</td><td>{:.3f}s</td><td>{:.3f}s</td><td>{:.2f}</td>"
-                        "<td class=\"{}\">{}</td></tr>",
+                        "<td>{:.2f} / {:.2f}</td><td class=\"{}\">{}</td></tr>",
                         c.workload, human_rate(a), human_rate(b), a > 0 ? b / a : 0, c.a.median_cpu_per_million(),
                         c.b.median_cpu_per_million(),
                         c.a.median_cpu_per_million() > 0 ? c.b.median_cpu_per_million() / c.a.median_cpu_per_million() : 0,
-                        ok ? "" : "bad", ok ? "yes" : "NO");
+                        c.a.median_client_cpu(), c.b.median_client_cpu(), ok ? "" : "bad", ok ? "yes" : "NO");
     labels.push_back(c.workload);
     ra.push_back(a);
     rb.push_back(b);

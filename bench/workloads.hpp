@@ -24,6 +24,7 @@ struct WorkloadSpec {
   uint64_t subjects = 100'000;  // many-subjects
   int conns = 10'000;           // idle-conns
   std::string label;            // name in reports; derived when empty
+  std::string generator = "lean";  // publishers: "lean" (ours) or "libnats" (to show ours is not the limit)
 
   [[nodiscard]] std::string name() const;
 };
