@@ -16,6 +16,10 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm run the nats.js tests; any installed Node.js will do, else Debian's.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

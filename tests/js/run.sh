@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the nats.js checks against forest-server and against nats-server 2.9.10 (the reference),
+# each started on a free port and stopped afterwards. Usage: tests/js/run.sh <forest-server>
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+forest="$(realpath "${1:?path to forest-server}")"
+nats="${NATS_SERVER:-/usr/sbin/nats-server}"
+cd "$here"
+if [ ! -d node_modules/nats ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+run_against() {
+  local name="$1" bin="$2" log port pid status
+  log="$(mktemp)"
+  "$bin" -a 127.0.0.1 -p -1 >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    port="$(grep -o 'Listening for client connections on [^ ]*' "$log" | sed 's/.*://')" || true
+    [ -n "${port:-}" ] && break
+    sleep 0.05
+  done
+  if [ -z "${port:-}" ]; then
+    echo "$name did not start:"; cat "$log"; kill "$pid" 2>/dev/null || true; return 1
+  fi
+  echo "== nats.js against $name (port $port)"
+  status=0
+  NATS_URL="nats://127.0.0.1:$port" timeout 60 node client_test.mjs || status=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$log"
+  return "$status"
+}
+
+run_against nats-server "$nats"
+run_against forest-server "$forest"
