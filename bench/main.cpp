@@ -40,10 +40,14 @@ const char* kUsage = R"(forest-bench: load generator and side-by-side comparison
                        [--workload WORKLOAD]... [--out DIR]
 
 WORKLOAD is mode[:key=value,...]
-  modes: pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns (compare only)
+  modes: pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns (compare only),
+         js-pub, js-consume, kv (JetStream: compare adds "-js -sd <temp dir>")
   keys:  msgs=N size=BYTES (0..65536) pubs=N subs=N rate=MSGS_PER_S duration=SECONDS
          subjects=N (many-subjects) conns=N (idle-conns) label=NAME
          gen=lean|libnats (publishers of pub/sub/pubsub/queue: ours, or the official C client)
+         window=N (js-pub: acks outstanding, 1 = sync) consumer=pull|push batch=N (js-consume)
+         keys=N (kv)
+  suites: default (the core bar), quick (CI smoke), jetstream
   e.g.   pubsub:size=1024,subs=4,msgs=200000   reqrep:rate=5000,msgs=20000
 
 compare starts each server fresh for every run on ephemeral ports (its command plus
@@ -61,6 +65,11 @@ std::vector<std::string> split_command(const std::string& cmd) {
 }
 
 std::vector<std::string> suite(const std::string& name) {
+  if (name == "jetstream") {
+    return {"js-pub:size=16,msgs=20000,window=1", "js-pub:size=16,msgs=200000,window=256",
+            "js-consume:size=16,msgs=200000,consumer=pull,batch=256", "js-consume:size=16,msgs=200000,consumer=push",
+            "kv:size=64,keys=1000,msgs=10000"};
+  }
   if (name == "quick") {
     return {"pub:size=16,msgs=200000",       "pubsub:size=16,subs=1,msgs=100000", "pubsub:size=1024,subs=4,msgs=20000",
             "queue:size=16,subs=2,msgs=100000", "many-subjects:size=16,subjects=10000,msgs=100000",
@@ -233,6 +242,13 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
         const auto& argv = is_a ? a_argv : b_argv;
         std::vector<std::string> server_args(argv.begin() + 1, argv.end());
         for (const char* extra : {"-a", "127.0.0.1", "-p", "-1"}) server_args.emplace_back(extra);
+        std::string store_dir;
+        if (fb::is_jetstream_mode(specs[w].mode)) {
+          // A fresh store per run, removed afterwards.
+          store_dir = (std::filesystem::temp_directory_path() /
+                       ("forest-bench-js-" + std::to_string(::getpid()) + "-" + std::to_string(done))).string();
+          for (const std::string& extra : {std::string("-js"), std::string("-sd"), store_dir}) server_args.push_back(extra);
+        }
         fb::WorkloadResult r;
         try {
           auto server = ServerProcess::start(argv.front(), server_args);
@@ -250,6 +266,10 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
         } catch (const std::exception& e) {
           r.name = specs[w].name();
           r.error = e.what();
+        }
+        if (!store_dir.empty()) {
+          std::error_code ignored;
+          std::filesystem::remove_all(store_dir, ignored);
         }
         ++done;
         const std::string line = fmt::format("[{}/{}] round {} {} {}: {}", done, total_runs, round + 1, is_a ? "A" : "B",

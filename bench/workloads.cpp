@@ -24,12 +24,16 @@ uint64_t now_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
 }
 
+}  // namespace
+
 double self_cpu_seconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
+
+namespace {
 
 // Payload layout: [u32 publisher][u32 sequence][u64 scheduled send time ns] then filler.
 void stamp(char* payload, std::size_t size, uint32_t publisher, uint32_t seq, uint64_t t) {
@@ -527,11 +531,15 @@ std::string WorkloadSpec::name() const {
   if (mode == "reqrep") return rate > 0 ? "reqrep-" + std::to_string(static_cast<long>(rate)) + "rps-" + size_text(size)
                                         : "reqrep-" + size_text(size);
   if (mode == "idle-conns") return "idle-conns-" + std::to_string(conns);
+  if (mode == "js-pub") return std::string(window <= 1 ? "js-pub-sync-" : "js-pub-async" + std::to_string(window) + "-") + size_text(size);
+  if (mode == "js-consume") return "js-consume-" + consumer + (consumer == "pull" ? std::to_string(batch) : "") + "-" + size_text(size);
+  if (mode == "kv") return "kv-" + std::to_string(subjects) + "keys-" + size_text(size);
   return mode;
 }
 
 WorkloadResult run_workload(const WorkloadSpec& spec, const Endpoint& ep) {
   try {
+    if (is_jetstream_mode(spec.mode)) return run_js_workload(spec, ep);
     if (spec.mode == "reqrep") return run_reqrep(spec, ep);
     if (spec.mode == "pub" || spec.mode == "sub" || spec.mode == "pubsub" || spec.mode == "queue" ||
         spec.mode == "many-subjects") {
@@ -555,7 +563,8 @@ std::optional<WorkloadSpec> parse_workload(const std::string& text, std::string*
   WorkloadSpec s;
   const auto colon = text.find(':');
   s.mode = text.substr(0, colon);
-  static const std::vector<std::string> kModes = {"pub", "sub", "pubsub", "queue", "reqrep", "many-subjects", "idle-conns"};
+  static const std::vector<std::string> kModes = {"pub",           "sub",        "pubsub", "queue", "reqrep",
+                                                  "many-subjects", "idle-conns", "js-pub", "js-consume", "kv"};
   if (std::find(kModes.begin(), kModes.end(), s.mode) == kModes.end()) {
     if (error != nullptr) *error = "unknown mode '" + s.mode + "'";
     return std::nullopt;
@@ -581,6 +590,10 @@ std::optional<WorkloadSpec> parse_workload(const std::string& text, std::string*
       else if (k == "conns") s.conns = std::stoi(v);
       else if (k == "label") s.label = v;
       else if (k == "gen" && (v == "lean" || v == "libnats")) s.generator = v;
+      else if (k == "window") s.window = std::stoull(v);
+      else if (k == "batch") s.batch = std::stoull(v);
+      else if (k == "consumer" && (v == "pull" || v == "push")) s.consumer = v;
+      else if (k == "keys") s.subjects = std::stoull(v);
       else {
         if (error != nullptr) *error = "unknown option '" + k + "'";
         return std::nullopt;

@@ -14,16 +14,20 @@
 namespace forest::bench {
 
 struct WorkloadSpec {
-  std::string mode = "pubsub";  // pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns
+  std::string mode = "pubsub";  // pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns,
+                                // js-pub, js-consume, kv
   uint64_t msgs = 1'000'000;    // per run (ignored when duration_s > 0)
   double duration_s = 0;        // publish for this long instead of a count
   std::size_t size = 16;        // payload bytes
   int pubs = 1;
   int subs = 1;
   double rate = 0;              // total target msgs/s; 0 = as fast as possible
-  uint64_t subjects = 100'000;  // many-subjects
+  uint64_t subjects = 100'000;  // many-subjects; kv: number of keys
   int conns = 10'000;           // idle-conns
   std::string label;            // name in reports; derived when empty
+  uint64_t window = 1;          // js-pub: publishes in flight (1 = synchronous)
+  uint64_t batch = 256;         // js-consume: pull batch size
+  std::string consumer = "pull";  // js-consume: pull or push
   std::string generator = "lean";  // publishers: "lean" (ours) or "libnats" (to show ours is not the limit)
 
   [[nodiscard]] std::string name() const;
@@ -53,8 +57,17 @@ struct WorkloadResult {
   }
 };
 
+// CPU seconds this (bench) process has used so far.
+double self_cpu_seconds();
+
 // Runs one workload against the server at `ep`. Never throws: failures are in the result.
 WorkloadResult run_workload(const WorkloadSpec& spec, const Endpoint& ep);
+
+// JetStream modes (js_workloads.cpp); the server must run with JetStream enabled.
+WorkloadResult run_js_workload(const WorkloadSpec& spec, const Endpoint& ep);
+[[nodiscard]] inline bool is_jetstream_mode(const std::string& mode) {
+  return mode == "js-pub" || mode == "js-consume" || mode == "kv";
+}
 
 // Parses "pubsub:size=16,subs=4,msgs=1000000" (mode, then options) into a spec.
 std::optional<WorkloadSpec> parse_workload(const std::string& text, std::string* error);

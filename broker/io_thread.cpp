@@ -8,6 +8,8 @@ namespace forest::broker {
 namespace {
 thread_local IoThread* t_current = nullptr;
 constexpr std::size_t kLinearScanLimit = 16;
+constexpr std::size_t kKeptStagingBuffers = 64;
+constexpr std::size_t kMaxKeptStaging = 1024 * 1024;
 }  // namespace
 
 IoThread::IoThread(uint32_t index) : index_(index), work_(asio::make_work_guard(ctx_)), ticker_(ctx_) {}
@@ -114,8 +116,9 @@ void IoThread::flush_pending() {
       p.target.reset();
       p.staged.bytes.clear();
       p.staged.msgs = p.staged.payload_bytes = 0;
-      // Bound what an idle thread keeps around after a burst.
-      if (p.staged.bytes.capacity() > 1024 * 1024) std::string().swap(p.staged.bytes);
+      // Bound what a thread keeps after a burst: a few big buffers for its busiest receivers,
+      // nothing for the long tail of a wide fan-out.
+      if (i >= kKeptStagingBuffers || p.staged.bytes.capacity() > kMaxKeptStaging) std::string().swap(p.staged.bytes);
     }
     if (pending_count_ == 0) std::swap(pending_, flushing_);  // the buffers come back for reuse
   }
