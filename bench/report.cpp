@@ -48,6 +48,26 @@ std::string human_bytes(double b) {
   return fmt::format("{:.0f}B", b);
 }
 
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  return out;
+}
+
 bool is_latency(const Comparison& c) { return c.workload.rfind("reqrep", 0) == 0; }
 bool is_memory(const Comparison& c) { return c.workload.rfind("idle-conns", 0) == 0; }
 
@@ -153,7 +173,7 @@ std::string render_table(const std::vector<Comparison>& rows) {
 
 std::string render_json(const ReportMeta& meta, const std::vector<Comparison>& rows) {
   std::string out = fmt::format("{{\"command\":\"{}\",\"machine\":\"{}\",\"date\":\"{}\",\"rounds\":{},\"workloads\":[",
-                                meta.command_line, meta.machine, meta.date, meta.rounds);
+                                json_escape(meta.command_line), json_escape(meta.machine), meta.date, meta.rounds);
   bool first = true;
   for (const auto& c : rows) {
     if (!first) out += ",";
@@ -166,10 +186,10 @@ std::string render_json(const ReportMeta& meta, const std::vector<Comparison>& r
       }
       return fmt::format("{{\"command\":\"{}\",\"median_rate\":{:.1f},\"median_cpu_per_million\":{:.4f},"
                          "\"median_p50_ns\":{:.0f},\"median_p99_ns\":{:.0f},\"median_peak_rss\":{},\"rounds\":{}]}}",
-                         s.command, s.median_rate(), s.median_cpu_per_million(), s.median_quantile(0.5),
+                         json_escape(s.command), s.median_rate(), s.median_cpu_per_million(), s.median_quantile(0.5),
                          s.median_quantile(0.99), s.median_peak_rss(), rs);
     };
-    out += fmt::format("{{\"workload\":\"{}\",\"a\":{},\"b\":{}}}", c.workload, series(c.a), series(c.b));
+    out += fmt::format("{{\"workload\":\"{}\",\"a\":{},\"b\":{}}}", json_escape(c.workload), series(c.a), series(c.b));
   }
   return out + "]}\n";
 }
@@ -271,7 +291,7 @@ std::string result_json(const WorkloadResult& r) {
                      "\"expected\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{},\"elapsed_s\":{:.4f},"
                      "\"server_cpu_s\":{:.4f},\"cpu_per_million\":{:.4f},\"client_cpu_s\":{:.4f},\"server_peak_rss\":{},"
                      "\"server_idle_rss\":{},\"p50_ns\":{},\"p90_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{}}}",
-                     r.name, r.ok ? "true" : "false", r.error, r.msgs_per_s, r.sent, r.received, r.expected, r.lost,
+                     json_escape(r.name), r.ok ? "true" : "false", json_escape(r.error), r.msgs_per_s, r.sent, r.received, r.expected, r.lost,
                      r.duplicated, r.reordered, r.elapsed_s, r.server_cpu_s, r.cpu_per_million(), r.client_cpu_s,
                      r.server_peak_rss, r.server_idle_rss, q(0.5), q(0.9), q(0.99), q(0.999), r.latency ? r.latency->max() : 0);
 }
