@@ -1,4 +1,4 @@
-// CPU time and memory of a process, from /proc: what a server costs during a measured phase.
+// What a server costs during a measured phase: its CPU time and (sampled) peak memory.
 #pragma once
 
 #include <sys/types.h>
@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <thread>
 
+#include "../broker/proc_stats.hpp"
+
 namespace forest::bench {
 
-// utime + stime of a process, in seconds.
-double process_cpu_seconds(pid_t pid);
-// Current resident set size, in bytes.
-int64_t process_rss_bytes(pid_t pid);
+using broker::process_cpu_seconds;
+using broker::process_rss_bytes;
 
 // Samples a process's RSS every few milliseconds while alive; peak() is the maximum seen.
 class RssSampler {

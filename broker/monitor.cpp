@@ -12,6 +12,7 @@
 #include "account.hpp"
 #include "client_conn.hpp"
 #include "json_writer.hpp"
+#include "proc_stats.hpp"
 #include "server.hpp"
 #include "subject.hpp"
 
@@ -89,28 +90,6 @@ int query_int(const std::map<std::string, std::string>& q, const std::string& ke
 bool query_bool(const std::map<std::string, std::string>& q, const std::string& key) {
   auto it = q.find(key);
   return it != q.end() && (it->second == "1" || it->second == "true" || it->second == "detail");
-}
-
-int64_t resident_bytes() {
-  std::ifstream f("/proc/self/statm");
-  int64_t size = 0, resident = 0;
-  f >> size >> resident;
-  return resident * ::sysconf(_SC_PAGESIZE);
-}
-
-double cpu_seconds() {
-  std::ifstream f("/proc/self/stat");
-  std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const auto close_paren = content.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::istringstream rest(content.substr(close_paren + 2));
-  std::string field;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 void write_conn(JsonWriter& w, const ConnSnapshot& c, SystemTime now, bool subs, bool detail) {
@@ -281,7 +260,7 @@ std::string Monitor::varz() {
   uint64_t subs = 0;
   for (Account* a : server_.accounts()) subs += a->sublist().count();
 
-  const double cpu_now = cpu_seconds();
+  const double cpu_now = process_cpu_seconds(::getpid());
   const auto mono = std::chrono::steady_clock::now();
   double cpu_pct = 0;
   if (last_cpu_sample_ != std::chrono::steady_clock::time_point{}) {
@@ -325,7 +304,7 @@ std::string Monitor::varz() {
   w.field("start", rfc3339(server_.start_time()));
   w.field("now", rfc3339(now));
   w.field("uptime", uptime_text(now - server_.start_time()));
-  w.field("mem", resident_bytes());
+  w.field("mem", process_rss_bytes(::getpid()));
   w.field("cores", static_cast<int>(std::thread::hardware_concurrency()));
   w.field("gomaxprocs", static_cast<int>(server_.io_threads().size()));
   w.field("cpu", cpu_pct);

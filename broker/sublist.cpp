@@ -27,6 +27,24 @@ namespace {
 
 constexpr std::size_t kMaxStackTokens = 32;
 
+// A subject's tokens: on the stack for ordinary subjects, on the heap past 32 tokens.
+class Tokens {
+ public:
+  explicit Tokens(std::string_view subject) : n_(tokenize_subject(subject, stack_, kMaxStackTokens)) {
+    if (n_ > kMaxStackTokens) {
+      heap_.resize(n_);
+      tokenize_subject(subject, heap_.data(), n_);
+    }
+  }
+  [[nodiscard]] const std::string_view* data() const { return n_ > kMaxStackTokens ? heap_.data() : stack_; }
+  [[nodiscard]] std::size_t size() const { return n_; }
+
+ private:
+  std::string_view stack_[kMaxStackTokens];
+  std::vector<std::string_view> heap_;
+  std::size_t n_;
+};
+
 // Collects a node's subscriptions into a result, merging queue groups by name.
 template <typename NodeT>
 void add_node(const NodeT& node, MatchResult& out) {
@@ -73,15 +91,9 @@ Sublist::~Sublist() = default;
 
 bool Sublist::insert(const SubPtr& sub) {
   if (!is_valid_subject(sub->subject)) return false;
-  std::string_view stack_tokens[kMaxStackTokens];
-  std::vector<std::string_view> heap_tokens;
-  std::string_view* tokens = stack_tokens;
-  std::size_t n = tokenize_subject(sub->subject, stack_tokens, kMaxStackTokens);
-  if (n > kMaxStackTokens) {
-    heap_tokens.resize(n);
-    tokenize_subject(sub->subject, heap_tokens.data(), n);
-    tokens = heap_tokens.data();
-  }
+  const Tokens split(sub->subject);
+  const std::string_view* tokens = split.data();
+  const std::size_t n = split.size();
 
   std::unique_lock lock(mu_);
   Level* level = root_.get();
@@ -123,15 +135,9 @@ bool Sublist::insert(const SubPtr& sub) {
 }
 
 bool Sublist::remove(const SubPtr& sub) {
-  std::string_view stack_tokens[kMaxStackTokens];
-  std::vector<std::string_view> heap_tokens;
-  std::string_view* tokens = stack_tokens;
-  std::size_t n = tokenize_subject(sub->subject, stack_tokens, kMaxStackTokens);
-  if (n > kMaxStackTokens) {
-    heap_tokens.resize(n);
-    tokenize_subject(sub->subject, heap_tokens.data(), n);
-    tokens = heap_tokens.data();
-  }
+  const Tokens split(sub->subject);
+  const std::string_view* tokens = split.data();
+  const std::size_t n = split.size();
 
   std::unique_lock lock(mu_);
   // The path walked, so empty nodes can be pruned bottom-up.
@@ -212,15 +218,9 @@ bool Sublist::remove(const SubPtr& sub) {
 
 MatchResultPtr Sublist::match(std::string_view subject) const {
   auto result = std::make_shared<MatchResult>();
-  std::string_view stack_tokens[kMaxStackTokens];
-  std::vector<std::string_view> heap_tokens;
-  std::string_view* tokens = stack_tokens;
-  std::size_t n = tokenize_subject(subject, stack_tokens, kMaxStackTokens);
-  if (n > kMaxStackTokens) {
-    heap_tokens.resize(n);
-    tokenize_subject(subject, heap_tokens.data(), n);
-    tokens = heap_tokens.data();
-  }
+  const Tokens split(subject);
+  const std::string_view* tokens = split.data();
+  const std::size_t n = split.size();
   matches_.fetch_add(1, std::memory_order_relaxed);
   // An empty token (e.g. "a..b") can match nothing.
   for (std::size_t i = 0; i < n; ++i) {

@@ -29,6 +29,18 @@ inline void append_err(std::string& out, std::string_view text) {
   out.append("'\r\n");
 }
 
+// "[<header size> ]<total size>\r\n<payload>\r\n": the common end of every message line.
+inline void append_sizes_and_payload(std::string& out, int64_t header_size, std::string_view payload) {
+  if (header_size >= 0) {
+    append_number(out, static_cast<uint64_t>(header_size));
+    out.push_back(' ');
+  }
+  append_number(out, payload.size());
+  out.append(kCrLf);
+  out.append(payload);
+  out.append(kCrLf);
+}
+
 // MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n, or HMSG with the header size first.
 // `header_size` < 0 means no headers. Sizes are written from the numbers, so a receiver that
 // cannot take headers gets the body only (as nats-server does).
@@ -47,14 +59,7 @@ inline void append_client_msg(std::string& out, std::string_view subject, std::s
     out.append(reply);
     out.push_back(' ');
   }
-  if (header_size >= 0) {
-    append_number(out, static_cast<uint64_t>(header_size));
-    out.push_back(' ');
-  }
-  append_number(out, payload.size());
-  out.append(kCrLf);
-  out.append(payload);
-  out.append(kCrLf);
+  append_sizes_and_payload(out, header_size, payload);
 }
 
 // RMSG <account> <subject> [+ reply q1 q2 | '|' q1 q2 | reply] <size>, or HMSG (route form).
@@ -84,14 +89,7 @@ void append_route_msg(std::string& out, std::string_view account, std::string_vi
     out.append(reply);
     out.push_back(' ');
   }
-  if (header_size >= 0) {
-    append_number(out, static_cast<uint64_t>(header_size));
-    out.push_back(' ');
-  }
-  append_number(out, payload.size());
-  out.append(kCrLf);
-  out.append(payload);
-  out.append(kCrLf);
+  append_sizes_and_payload(out, header_size, payload);
 }
 
 // RS+ <account> <subject> [<queue> <weight>] / RS- <account> <subject> [<queue>]

@@ -328,6 +328,19 @@ inline void reset(MessageArgs& a) {
   a.queues = {};
   a.origin_cluster = false;
 }
+// The last one or two arguments of every message line: [header size] total size.
+inline void read_sizes(const std::string_view* a, std::size_t n, bool with_headers, MessageArgs& out) {
+  if (with_headers) {
+    out.header_size_text = a[n - 2];
+    out.header_size = parse_size(a[n - 2]);
+  }
+  out.size_text = a[n - 1];
+  out.total_size = parse_size(a[n - 1]);
+}
+
+inline bool sizes_valid(const MessageArgs& out, bool with_headers) {
+  return out.total_size >= 0 && (!with_headers || (out.header_size >= 0 && out.header_size <= out.total_size));
+}
 }  // namespace
 
 ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, bool with_headers, bool origin,
@@ -340,12 +353,7 @@ ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, boo
     if (n < max - 1 || n > max) return ParseStatus::bad_arguments;
     out.subject = a[0];
     if (n == max) out.reply = a[1];
-    if (with_headers) {
-      out.header_size_text = a[n - 2];
-      out.header_size = parse_size(a[n - 2]);
-    }
-    out.size_text = a[n - 1];
-    out.total_size = parse_size(a[n - 1]);
+    read_sizes(a, n, with_headers, out);
   } else {
     // [origin] account subject [reply | + reply queues... | '|' queues...] [hdr] size
     queue_views_.resize(16);
@@ -375,17 +383,9 @@ ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, boo
       }
       out.queues = std::span<const std::string_view>(a + first_queue, n - tail - first_queue);
     }
-    if (with_headers) {
-      out.header_size_text = a[n - 2];
-      out.header_size = parse_size(a[n - 2]);
-    }
-    out.size_text = a[n - 1];
-    out.total_size = parse_size(a[n - 1]);
+    read_sizes(a, n, with_headers, out);
   }
-  if (out.total_size < 0) return ParseStatus::bad_arguments;
-  if (with_headers && (out.header_size < 0 || out.header_size > out.total_size)) {
-    return ParseStatus::bad_arguments;
-  }
+  if (!sizes_valid(out, with_headers)) return ParseStatus::bad_arguments;
   if (!route_msg && limits_.max_payload > 0 && out.total_size > limits_.max_payload) {
     return ParseStatus::max_payload;
   }
@@ -402,15 +402,8 @@ ParseStatus Parser::parse_delivery_args(std::string_view arg, bool with_headers,
   out.subject = a[0];
   out.sid = a[1];
   if (n == max) out.reply = a[2];
-  if (with_headers) {
-    out.header_size_text = a[n - 2];
-    out.header_size = parse_size(a[n - 2]);
-  }
-  out.size_text = a[n - 1];
-  out.total_size = parse_size(a[n - 1]);
-  if (out.total_size < 0) return ParseStatus::bad_arguments;
-  if (with_headers && (out.header_size < 0 || out.header_size > out.total_size)) return ParseStatus::bad_arguments;
-  return ParseStatus::ok;
+  read_sizes(a, n, with_headers, out);
+  return sizes_valid(out, with_headers) ? ParseStatus::ok : ParseStatus::bad_arguments;
 }
 
 ParseStatus Parser::dispatch_message(const MessageArgs& args, std::string_view payload, ParserHandler& handler) {
