@@ -148,8 +148,11 @@ void IoThread::remove_tickable(Tickable* t) {
 }
 
 void schedule_flush(FlushTarget& target) {
-  if (IoThread* t = IoThread::current()) {
-    t->mark_for_flush(target);
+  IoThread* t = IoThread::current();
+  if (t != nullptr && t->in_batch()) {
+    t->mark_for_flush(target);  // flushed with the rest of the batch
+  } else if (t != nullptr && &target.owner() == t) {
+    target.flush_now();
   } else {
     target.post_flush();
   }

@@ -131,8 +131,8 @@ class IoThread {
   std::vector<Tickable*> tickables_;
 };
 
-// Schedules a flush of `target` from whatever thread we are on: batched on an I/O thread,
-// posted directly from any other thread (internal publishers, tests).
+// Schedules a flush of `target` from whatever thread we are on: batched inside a read batch,
+// at once on its own thread otherwise, posted from any other thread (internal publishers).
 void schedule_flush(FlushTarget& target);
 
 }  // namespace forest::broker

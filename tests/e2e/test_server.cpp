@@ -353,3 +353,88 @@ TEST_CASE("startup errors are clear and exit non-zero", "[server]") {
   CHECK(out.find("Error listening on port") != std::string::npos);
   std::filesystem::remove(conf);
 }
+
+TEST_CASE("a stalled write past write_deadline is a slow consumer", "[server]") {
+  const std::string conf = temp_path("deadline.conf");
+  std::ofstream(conf) << "write_deadline: \"300ms\"\nmax_pending: 512MB\nmax_payload: 64KB\n";
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf, "-m", "-1"});
+  RawClient stuck("127.0.0.1", server->client_port());
+  stuck.read_line(3s);
+  stuck.send("CONNECT {\"verbose\":false}\r\nSUB flood 1\r\nPING\r\n");
+  REQUIRE(stuck.read_exactly(6, 3s) == "PONG\r\n");
+  RawClient pub("127.0.0.1", server->client_port());
+  pub.read_line(3s);
+  pub.send("CONNECT {\"verbose\":false}\r\n");
+  const std::string payload(32 * 1024, 'y');
+  std::string batch;
+  for (int i = 0; i < 32; ++i) batch += "PUB flood 32768\r\n" + payload + "\r\n";
+  simdjson::dom::parser p;
+  int64_t slow = 0;
+  for (int round = 0; round < 400 && slow == 0; ++round) {
+    pub.send(batch);
+    if (round % 20 == 19) {
+      auto v = parse(p, http_get(server->http_port(), "/varz"));
+      slow = int64_t(v["slow_consumers"]);
+    }
+  }
+  for (int i = 0; i < 40 && slow == 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto v = parse(p, http_get(server->http_port(), "/varz"));
+    slow = int64_t(v["slow_consumers"]);
+  }
+  CHECK(slow >= 1);
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("garbage from many connections never takes the server down", "[server][robustness]") {
+  auto server = start("forest", {"-m", "-1"});
+  RawClient good("127.0.0.1", server->client_port());
+  good.read_line(3s);
+  good.send("CONNECT {\"verbose\":false}\r\nSUB ok 1\r\nPING\r\n");
+  REQUIRE(good.read_exactly(6, 3s) == "PONG\r\n");
+  uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+  };
+  const std::vector<std::string> prefixes = {"PUB ", "SUB ", "HPUB ", "CONNECT ", "UNSUB ", "PING", "", "MSG ", "INFO "};
+  for (int c = 0; c < 60; ++c) {
+    RawClient bad("127.0.0.1", server->client_port());
+    bad.read_line(2s);
+    std::string junk = prefixes[next() % prefixes.size()];
+    const std::size_t n = next() % 3000;
+    for (std::size_t i = 0; i < n; ++i) junk.push_back(static_cast<char>(next() & 0xff));
+    bad.send(junk);
+    bad.read_until_closed(std::chrono::milliseconds(50));
+  }
+  // Still serving, and the well-behaved client never noticed.
+  good.send("PUB ok 2\r\nhi\r\nPING\r\n");
+  CHECK(good.read_exactly_answering_pings(std::string("MSG ok 1 2\r\nhi\r\nPONG\r\n").size(), 5s) ==
+        "MSG ok 1 2\r\nhi\r\nPONG\r\n");
+  CHECK(server->running());
+  CHECK(http_get(server->http_port(), "/healthz") == "{\"status\":\"ok\"}");
+  CHECK(server->stop() == 0);
+}
+
+TEST_CASE("-l writes the log to a file; --ports_file_dir writes the bound ports", "[server]") {
+  const std::string log = temp_path("server.log");
+  const std::string dir = temp_path("ports");
+  std::filesystem::remove(log);
+  std::filesystem::create_directories(dir);
+  auto server = ServerProcess::start(ServerProcess::forest_binary(),
+                                     {"-a", "127.0.0.1", "-p", "-1", "-l", log, "--ports_file_dir", dir}, 10s, log);
+  CHECK(server->log().find("Listening for client connections") == std::string::npos);  // not on stderr
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("[INF] Server is ready") != std::string::npos);
+  const std::string ports_file = dir + "/forest-server_" + std::to_string(server->pid()) + ".ports";
+  std::ifstream pf(ports_file);
+  const std::string ports((std::istreambuf_iterator<char>(pf)), std::istreambuf_iterator<char>());
+  CHECK(ports.find("nats://127.0.0.1:" + std::to_string(server->client_port())) != std::string::npos);
+  CHECK(server->stop() == 0);
+  CHECK_FALSE(std::filesystem::exists(ports_file));  // removed on shutdown, as nats-server does
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(log);
+}

@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace forest::testing {
@@ -47,7 +49,7 @@ std::string ServerProcess::nats_binary() {
 }
 
 std::unique_ptr<ServerProcess> ServerProcess::start(const std::string& binary, const std::vector<std::string>& args,
-                                                    std::chrono::milliseconds timeout) {
+                                                    std::chrono::milliseconds timeout, const std::string& log_file) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::unique_ptr<ServerProcess> p(new ServerProcess());
@@ -71,11 +73,20 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::string& binary, c
 
   const bool need_http = wants_http(args);
   std::unique_lock lock(p->mu_);
-  const bool ready = p->cv_.wait_for(lock, timeout, [&] {
-    p->client_port_ = port_after(p->log_, "Listening for client connections on ");
-    if (need_http) p->http_port_ = port_after(p->log_, "Starting http monitor on ");
-    return p->eof_ || (p->client_port_ > 0 && (!need_http || p->http_port_ > 0));
-  });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    std::string text = p->log_;
+    if (!log_file.empty()) {
+      std::ifstream in(log_file);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    p->client_port_ = port_after(text, "Listening for client connections on ");
+    if (need_http) p->http_port_ = port_after(text, "Starting http monitor on ");
+    ready = p->client_port_ > 0 && (!need_http || p->http_port_ > 0);
+    if (ready || (p->eof_ && log_file.empty())) break;
+    p->cv_.wait_for(lock, std::chrono::milliseconds(20));
+  }
   if (!ready || p->client_port_ == 0) {
     const std::string log = p->log_;
     lock.unlock();

@@ -21,8 +21,10 @@ class ServerProcess {
  public:
   // Starts `binary` with `args` and waits (up to `timeout`) until it logs its client port
   // (and its monitoring port when `-m`/`--http_port` is among the args).
+  // With `log_file`, the ports are read from that file instead (for servers run with -l).
   static std::unique_ptr<ServerProcess> start(const std::string& binary, const std::vector<std::string>& args,
-                                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                              std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                              const std::string& log_file = "");
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
