@@ -97,6 +97,10 @@ void ClientConn::load_limits() {
   trace_ = opts->trace;
 }
 
+ClientConn::Clock::duration ClientConn::first_ping_delay() const {
+  return jitter(std::min<Clock::duration>(ping_interval_, kFirstPingInterval));
+}
+
 std::string ClientConn::describe() const { return ip_ + ":" + std::to_string(port_) + " - cid:" + std::to_string(cid_); }
 
 void ClientConn::start() {
@@ -104,7 +108,9 @@ void ClientConn::start() {
   auth_required_ = opts->auth_required();
   const auto now = Clock::now();
   last_activity_steady_ = now;
-  next_ping_ = now + jitter(std::min<Clock::duration>(ping_interval_, kFirstPingInterval));
+  connected_at_ = now;
+  // Until CONNECT, the regular interval; CONNECT brings the first ping forward (nats-server).
+  next_ping_ = now + ping_interval_;
   io_.add_tickable(this);
   server_.log().debug("{} - Client connection created", describe());
 

@@ -94,6 +94,9 @@ class ClientConn final : public MessageSink,
   void publish(std::string_view subject, std::string_view reply, int64_t header_size, std::string_view payload);
   void send_no_responders(std::string_view reply);
   void trace_in(std::string_view op, std::string_view arg);
+  void adopt_no_auth_user();
+  void schedule_first_ping();
+  [[nodiscard]] std::chrono::steady_clock::duration first_ping_delay() const;
   [[nodiscard]] std::string describe() const;  // "ip:port - cid:N" as nats-server logs it
 
   Server& server_;
@@ -128,6 +131,7 @@ class ClientConn final : public MessageSink,
   // Timers, driven by the thread's tick (owning thread only)
   using Clock = std::chrono::steady_clock;
   Clock::time_point auth_deadline_{};
+  Clock::time_point connected_at_{};
   Clock::time_point next_ping_{};
   Clock::time_point last_activity_steady_{};
   Clock::time_point last_ping_from_client_{};

@@ -125,6 +125,7 @@ bool ClientConn::on_connect(std::string_view json) {
   no_responders_ = f.no_responders;
   protocol_ = static_cast<int>(f.protocol);
   connect_received_ = true;
+  schedule_first_ping();
   parser_.set_connect_required(false);
   parser_.set_headers_allowed(f.headers);
   {
@@ -156,6 +157,27 @@ void ClientConn::recheck_authorization() {
   });
 }
 
+// nats-server lets a client that sends no CONNECT in as the no_auth_user (telnet-style use):
+// the first other operation authenticates it.
+// As nats-server does at CONNECT: the time since the connection opened is a first RTT
+// estimate, CONNECT counts as activity, and the first PING comes early (2 s, plus up to 20%).
+void ClientConn::schedule_first_ping() {
+  const auto now = Clock::now();
+  rtt_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now - connected_at_).count(), std::memory_order_relaxed);
+  rtt_start_ = now;
+  last_activity_steady_ = now;
+  next_ping_ = now + first_ping_delay();
+}
+
+void ClientConn::adopt_no_auth_user() {
+  auto auth = server_.authenticate(Credentials{});
+  if (!auth) return;  // no no_auth_user: the parser already refused the operation
+  connect_received_ = true;
+  std::lock_guard lock(info_mu_);
+  user_ = auth->user;
+  if (auth->account != nullptr && subs_.empty()) account_ = auth->account;
+}
+
 bool ClientConn::on_info(std::string_view) {
   // nats-server ignores INFO from clients.
   return true;
@@ -169,6 +191,7 @@ bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view 
     arg.append(" ").append(args.size_text);
     trace_in(args.header_size >= 0 ? "HPUB" : "PUB", arg);
   }
+  if (!connect_received_ && auth_required_) adopt_no_auth_user();
   ++batch_in_msgs_;
   batch_in_bytes_ += payload.size();
   batch_active_ = true;
@@ -205,6 +228,7 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     trace_in("SUB", arg);
   }
   batch_active_ = true;
+  if (!connect_received_ && auth_required_) adopt_no_auth_user();
   if (max_subs_ > 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
     server_.log().error("{} - maximum subscriptions exceeded", describe());
     send_err(protocol::err::kMaxSubscriptions);
@@ -269,6 +293,7 @@ void ClientConn::auto_unsubscribed(const Subscription& sub) {
 
 bool ClientConn::on_ping() {
   if (trace_) trace_in("PING", {});
+  if (!connect_received_ && auth_required_) adopt_no_auth_user();
   last_ping_from_client_ = Clock::now();
   send(protocol::kPong);
   return true;
