@@ -491,7 +491,8 @@ void ClientConn::on_tick(Clock::time_point now) {
   }
   if (now < next_ping_) return;
   next_ping_ = now + ping_interval_;
-  const bool need_rtt = rtt_ns_.load(std::memory_order_relaxed) == 0 || now - rtt_start_ > kRttInterval;
+  // Until one of our PINGs measured it (and again every hour), the RTT is worth a PING.
+  const bool need_rtt = !rtt_measured_ || now - rtt_start_ > kRttInterval;
   if (!need_rtt && (now - last_activity_steady_ < ping_interval_ || now - last_ping_from_client_ < ping_interval_)) {
     return;  // recent traffic proves the client is alive
   }
@@ -503,6 +504,7 @@ void ClientConn::on_tick(Clock::time_point now) {
   }
   ++pings_out_;
   rtt_start_ = now;
+  rtt_pending_ = true;
   if (trace_) server_.log().trace("{} - ->> [PING]", describe());
   send(protocol::kPing);
 }

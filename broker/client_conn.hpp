@@ -138,6 +138,8 @@ class ClientConn final : public MessageSink,
   Clock::time_point rtt_start_{};
   Clock::time_point write_started_{};
   int pings_out_ = 0;
+  bool rtt_pending_ = false;   // a PING of ours is out; its PONG measures the RTT
+  bool rtt_measured_ = false;
   bool write_in_flight_ = false;  // written by the owner under out_mu_; others read it under out_mu_
   bool closing_ = false;       // close() ran; waiting for the last bytes to go out
   std::atomic<bool> closing_flag_{false};  // closing_, for publishers on other threads

@@ -160,11 +160,11 @@ void ClientConn::recheck_authorization() {
 // nats-server lets a client that sends no CONNECT in as the no_auth_user (telnet-style use):
 // the first other operation authenticates it.
 // As nats-server does at CONNECT: the time since the connection opened is a first RTT
-// estimate, CONNECT counts as activity, and the first PING comes early (2 s, plus up to 20%).
+// estimate, CONNECT counts as activity, and the first PING comes early (2 s, plus up to 20%)
+// to measure the real RTT.
 void ClientConn::schedule_first_ping() {
   const auto now = Clock::now();
   rtt_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now - connected_at_).count(), std::memory_order_relaxed);
-  rtt_start_ = now;
   last_activity_steady_ = now;
   next_ping_ = now + first_ping_delay();
 }
@@ -302,7 +302,9 @@ bool ClientConn::on_ping() {
 bool ClientConn::on_pong() {
   if (trace_) trace_in("PONG", {});
   pings_out_ = 0;
-  if (rtt_start_ != Clock::time_point{}) {
+  if (rtt_pending_) {
+    rtt_pending_ = false;
+    rtt_measured_ = true;
     rtt_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - rtt_start_).count(),
                   std::memory_order_relaxed);
   }
