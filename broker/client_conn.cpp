@@ -141,29 +141,7 @@ void ClientConn::on_read(const error_code& ec, std::size_t n) {
   reading_ = false;
   if (closing_) return;
   if (n > 0) {
-    batch_in_msgs_ = 0;
-    batch_in_bytes_ = 0;
-    batch_active_ = false;
-    io_.begin_batch();
-    const auto st = parser_.feed(std::string_view(read_buf_.data(), n), *this);
-    if (batch_active_) {
-      // Activity is stamped once per read batch, not per message (clock reads are not free).
-      last_activity_steady_ = Clock::now();
-      last_activity_ns_.store(now_system_ns(), std::memory_order_relaxed);
-    }
-    if (batch_in_msgs_ > 0) {
-      in_msgs_.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
-      in_bytes_.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
-      server_.counters().in_msgs.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
-      server_.counters().in_bytes.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
-    }
-    // One flush per read batch for every receiver this batch produced data for.
-    io_.flush_pending();
-    if (st != protocol::ParseStatus::ok) {
-      handle_parse_status(st);
-      return;
-    }
-    if (closing_) return;
+    if (!process_input(std::string_view(read_buf_.data(), n))) return;
     // Grow when the buffer filled up, shrink after repeated short reads (nats-server's policy).
     if (n == read_buf_.size() && read_buf_.size() < kMaxReadBuffer) {
       read_buf_.resize(read_buf_.size() * 2);
@@ -185,12 +163,44 @@ void ClientConn::on_read(const error_code& ec, std::size_t n) {
   read_some();
 }
 
+bool ClientConn::process_input(std::string_view data) {
+  batch_in_msgs_ = 0;
+  batch_in_bytes_ = 0;
+  batch_active_ = false;
+  io_.begin_batch();
+  const auto st = parser_.feed(data, *this);
+  if (batch_active_) {
+    // Activity is stamped once per read batch, not per message (clock reads are not free).
+    last_activity_steady_ = Clock::now();
+    last_activity_ns_.store(now_system_ns(), std::memory_order_relaxed);
+  }
+  if (batch_in_msgs_ > 0) {
+    in_msgs_.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
+    in_bytes_.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
+    server_.counters().in_msgs.fetch_add(batch_in_msgs_, std::memory_order_relaxed);
+    server_.counters().in_bytes.fetch_add(batch_in_bytes_, std::memory_order_relaxed);
+  }
+  // One flush per read batch for every receiver this batch produced data for.
+  io_.flush_pending();
+  if (st == protocol::ParseStatus::paused) {
+    // Keep what follows; reading resumes when the authorization check is back.
+    paused_input_.assign(data.substr(parser_.resume_offset()));
+    return false;
+  }
+  if (st != protocol::ParseStatus::ok) {
+    handle_parse_status(st);
+    return false;
+  }
+  return !closing_;
+}
+
 void ClientConn::handle_parse_status(protocol::ParseStatus st) {
   using protocol::ParseStatus;
   namespace err = protocol::err;
   switch (st) {
     case ParseStatus::ok:
     case ParseStatus::stopped_by_handler:
+    case ParseStatus::paused:
       break;
     case ParseStatus::unknown_operation:
       send_err(err::kUnknownOperation);
@@ -484,7 +494,8 @@ void ClientConn::on_tick(Clock::time_point now) {
     close(CloseReason::slow_consumer_write_deadline);
     return;
   }
-  if (auth_required_ && !connect_received_ && now >= auth_deadline_) {
+  // Like nats-server, the auth timer stops once a CONNECT arrived (its check may take a while).
+  if (auth_required_ && !connect_received_ && !pending_connect_ && now >= auth_deadline_) {
     send_err(protocol::err::kAuthenticationTimeout);
     close(CloseReason::authentication_timeout);
     return;

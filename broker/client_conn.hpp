@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +29,14 @@ namespace forest::broker {
 
 class Account;
 class Server;
+struct AuthResult;
+
+// What a CONNECT asked for (nats-server's defaults when a field is absent).
+struct ConnectOptions {
+  bool verbose = true, pedantic = true, echo = true, headers = false, no_responders = false;
+  int64_t protocol = 0;
+  std::string name, lang, version, user, pass, token;
+};
 
 class ClientConn final : public MessageSink,
                          public FlushTarget,
@@ -77,6 +86,12 @@ class ClientConn final : public MessageSink,
 
   void read_some();
   void on_read(const error_code& ec, std::size_t n);
+  // Parses input as one batch; false when reading must not continue (closing, or paused
+  // while a slow authorization check runs).
+  bool process_input(std::string_view data);
+  // The rest of CONNECT once its credentials were checked; false when it closed.
+  bool finish_connect(ConnectOptions& f, const std::optional<AuthResult>& auth);
+  void on_async_auth(const std::optional<AuthResult>& auth);
   void handle_parse_status(protocol::ParseStatus st);
   void start_write();
   void on_write(const error_code& ec, std::size_t n);
@@ -111,6 +126,8 @@ class ClientConn final : public MessageSink,
 
   // Read side (owning thread only)
   std::vector<char> read_buf_;
+  std::string paused_input_;  // bytes after a CONNECT whose authorization is being checked
+  std::unique_ptr<ConnectOptions> pending_connect_;
   int short_reads_ = 0;
   bool reading_ = false;
 

@@ -12,15 +12,9 @@
 namespace forest::broker {
 namespace {
 
-struct ConnectFields {
-  bool verbose = true, pedantic = true, echo = true, headers = false, no_responders = false;
-  int64_t protocol = 0;
-  std::string name, lang, version, user, pass, token;
-};
-
 // Reads CONNECT's JSON the way Go's json.Unmarshal fills nats-server's struct: absent fields
 // keep their defaults, a field of the wrong type fails the whole CONNECT.
-bool parse_connect(std::string_view json, ConnectFields& f) {
+bool parse_connect(std::string_view json, ConnectOptions& f) {
   thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
   simdjson::ondemand::document doc;
@@ -89,7 +83,7 @@ void ClientConn::trace_in(std::string_view op, std::string_view arg) {
 
 bool ClientConn::on_connect(std::string_view json) {
   if (trace_) trace_in("CONNECT", json.find("pass") == std::string_view::npos ? json : "{...}");
-  ConnectFields f;
+  ConnectOptions f;
   f.verbose = verbose_;
   f.pedantic = pedantic_;
   f.echo = echo_;
@@ -99,15 +93,40 @@ bool ClientConn::on_connect(std::string_view json) {
     return false;
   }
   const auto opts = server_.options();
-  std::optional<AuthResult> auth;
-  if (opts->auth_required()) {
-    auth = server_.authenticate(Credentials{f.user, f.pass, f.token});
-    if (!auth) {
-      server_.log().error("{} - authentication error", describe());
-      send_err(protocol::err::kAuthorizationViolation);
-      close(CloseReason::authentication_violation);
-      return false;
-    }
+  if (!opts->auth_required()) return finish_connect(f, std::nullopt);
+  if (!server_.slow_authentication()) return finish_connect(f, server_.authenticate(Credentials{f.user, f.pass, f.token}));
+  // bcrypt takes tens of milliseconds: check on the auth pool, and stop parsing this client
+  // (nothing after CONNECT may run unauthorized) while other clients of this thread go on.
+  pending_connect_ = std::make_unique<ConnectOptions>(std::move(f));
+  parser_.pause();
+  server_.authenticate_async(pending_connect_->user, pending_connect_->pass, pending_connect_->token,
+                             [self = shared_from_this()](std::optional<AuthResult> auth) {
+                               asio::post(self->io_.context(), [self, auth] { self->on_async_auth(auth); });
+                             });
+  return true;
+}
+
+void ClientConn::on_async_auth(const std::optional<AuthResult>& auth) {
+  if (closing_ || !pending_connect_) return;
+  std::unique_ptr<ConnectOptions> f = std::move(pending_connect_);
+  io_.begin_batch();
+  const bool ok = finish_connect(*f, auth);
+  io_.flush_pending();
+  if (!ok || closing_) return;
+  // Parse what arrived after the CONNECT, then read again.
+  const std::string rest = std::move(paused_input_);
+  paused_input_.clear();
+  if (!rest.empty() && !process_input(rest)) return;
+  read_some();
+}
+
+bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResult>& auth) {
+  const auto opts = server_.options();
+  if (opts->auth_required() && !auth) {
+    server_.log().error("{} - authentication error", describe());
+    send_err(protocol::err::kAuthorizationViolation);
+    close(CloseReason::authentication_violation);
+    return false;
   }
   if (f.protocol < 0 || f.protocol > 1) {
     send_err(protocol::err::kBadClientProtocol);
@@ -149,16 +168,30 @@ bool ClientConn::on_connect(std::string_view json) {
 void ClientConn::recheck_authorization() {
   asio::post(io_.context(), [self = shared_from_this()] {
     if (self->closing_ || !self->connect_received_) return;
-    const auto opts = self->server_.options();
-    if (!opts->auth_required()) return;
-    if (self->server_.authenticate(Credentials{self->given_user_, self->given_pass_, self->given_token_})) return;
-    self->send_err(protocol::err::kAuthorizationViolation);
-    self->close(CloseReason::authentication_violation);
+    if (!self->server_.options()->auth_required()) return;
+    auto verdict = [self](const std::optional<AuthResult>& auth) {
+      if (auth || self->closing_) return;
+      self->send_err(protocol::err::kAuthorizationViolation);
+      self->close(CloseReason::authentication_violation);
+    };
+    std::string user, pass, token;
+    {
+      std::lock_guard lock(self->info_mu_);
+      user = self->given_user_;
+      pass = self->given_pass_;
+      token = self->given_token_;
+    }
+    if (!self->server_.slow_authentication()) {
+      verdict(self->server_.authenticate(Credentials{user, pass, token}));
+      return;
+    }
+    self->server_.authenticate_async(std::move(user), std::move(pass), std::move(token),
+                                     [self, verdict](std::optional<AuthResult> auth) {
+                                       asio::post(self->io_.context(), [verdict, auth] { verdict(auth); });
+                                     });
   });
 }
 
-// nats-server lets a client that sends no CONNECT in as the no_auth_user (telnet-style use):
-// the first other operation authenticates it.
 // As nats-server does at CONNECT: the time since the connection opened is a first RTT
 // estimate, CONNECT counts as activity, and the first PING comes early (2 s, plus up to 20%)
 // to measure the real RTT.

@@ -49,6 +49,21 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
   for (const User& u : options()->users) {
     if (!u.account.empty()) register_account(u.account);
   }
+  update_slow_auth();
+}
+
+void Server::update_slow_auth() {
+  const auto o = options();
+  auto is_hash = [](const std::string& s) { return s.rfind("$2", 0) == 0; };
+  bool slow = is_hash(o->password) || is_hash(o->token);
+  for (const User& u : o->users) slow = slow || is_hash(u.password);
+  slow_auth_.store(slow, std::memory_order_relaxed);
+}
+
+void Server::authenticate_async(std::string user, std::string pass, std::string token,
+                                std::function<void(std::optional<AuthResult>)> done) {
+  asio::post(auth_pool_, [this, user = std::move(user), pass = std::move(pass), token = std::move(token),
+                          done = std::move(done)] { done(authenticate(Credentials{user, pass, token})); });
 }
 
 Server::~Server() {
@@ -358,6 +373,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   }
   auto shared = std::make_shared<const Options>(std::move(next));
   opts_.store(shared);
+  update_slow_auth();
   log_->set_levels(shared->debug, shared->trace, shared->logtime);
   rebuild_info();
   for (const auto& c : clients()) c->apply_options();
@@ -426,6 +442,8 @@ void Server::lame_duck_step(std::chrono::steady_clock::time_point deadline) {
 void Server::shutdown() {
   if (shutting_down_.exchange(true)) return;
   if (!running_.load()) {
+    auth_pool_.stop();
+    auth_pool_.join();
     std::lock_guard lock(mu_);
     stopped_ = true;
     stopped_cv_.notify_all();
@@ -454,6 +472,9 @@ void Server::shutdown() {
   control_.poll();
   acceptor_.reset();
   monitor_.reset();
+  // Pending credential checks post back to I/O threads: let them finish first.
+  auth_pool_.stop();
+  auth_pool_.join();
   for (auto& t : io_threads_) t->stop();
   for (auto& t : io_threads_) t->join();
   {

@@ -96,6 +96,12 @@ class Server {
 
   // Authorization for a CONNECT (or the no_auth_user when the client sent no credentials).
   [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const;
+  // Whether checking credentials is slow (bcrypt hashes configured): then connections hand the
+  // check to authenticate_async() instead of blocking their I/O thread.
+  [[nodiscard]] bool slow_authentication() const { return slow_auth_.load(std::memory_order_relaxed); }
+  // Runs authenticate() on the auth pool and calls `done` there with the result.
+  void authenticate_async(std::string user, std::string pass, std::string token,
+                          std::function<void(std::optional<AuthResult>)> done);
   // The INFO line for a new client (ends in " \r\n", as nats-server's does).
   [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip) const;
 
@@ -114,6 +120,7 @@ class Server {
   void close_all_clients(CloseReason reason);
   void lame_duck_step(std::chrono::steady_clock::time_point deadline);
   Account& register_account(const std::string& name);
+  void update_slow_auth();
 
   std::atomic<std::shared_ptr<const Options>> opts_;
   std::shared_ptr<Logger> log_;
@@ -136,6 +143,8 @@ class Server {
   std::atomic<bool> running_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> lame_duck_{false};
+  std::atomic<bool> slow_auth_{false};
+  asio::thread_pool auth_pool_{2};  // bcrypt checks, off the I/O threads
   std::atomic<uint64_t> next_cid_{0};
   ServerCounters counters_;
 

@@ -212,6 +212,11 @@ ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
     if (line_buf_.capacity() > 64 * 1024) line_buf_.shrink_to_fit();
     if (st != ParseStatus::ok) return st;
     pos += consumed;
+    if (pause_requested_) {
+      pause_requested_ = false;
+      resume_offset_ = pos;
+      return ParseStatus::paused;
+    }
   }
   return ParseStatus::ok;
 }

@@ -33,6 +33,7 @@ enum class ParseStatus : uint8_t {
   headers_not_supported,// HPUB on a connection that did not negotiate headers: closed silently
   auth_violation,       // -ERR 'Authorization Violation': something other than CONNECT came first
   stopped_by_handler,   // a callback asked to stop (it already sent whatever was due)
+  paused,               // a callback called pause(): the bytes from resume_offset() on are not parsed yet
 };
 
 // PUB / HPUB from a client; also the message part of RMSG / HMSG / LMSG from a route.
@@ -96,6 +97,11 @@ class Parser {
   void set_headers_allowed(bool allowed) { headers_allowed_ = allowed; }
   // While set, any operation but CONNECT is an authorization violation (auth required).
   void set_connect_required(bool required) { connect_required_ = required; }
+  // Called from a (non-message) callback: feed() returns `paused` right after that operation,
+  // and resume_offset() says where in that buffer the unparsed bytes start. The caller feeds
+  // them again later (e.g. once a slow authorization check is done).
+  void pause() { pause_requested_ = true; }
+  [[nodiscard]] std::size_t resume_offset() const { return resume_offset_; }
   [[nodiscard]] PeerKind kind() const { return kind_; }
   // True while a control line or a payload is split across reads (for tests and idle checks).
   [[nodiscard]] bool mid_operation() const { return state_ != State::line_start || !line_buf_.empty(); }
@@ -115,6 +121,8 @@ class Parser {
   ParserLimits limits_;
   bool headers_allowed_ = false;
   bool connect_required_ = false;
+  bool pause_requested_ = false;
+  std::size_t resume_offset_ = 0;
   State state_ = State::line_start;
 
   std::string line_buf_;      // a control line split across reads

@@ -438,3 +438,30 @@ TEST_CASE("-l writes the log to a file; --ports_file_dir writes the bound ports"
   std::filesystem::remove_all(dir);
   std::filesystem::remove(log);
 }
+
+TEST_CASE("bcrypt checks do not stall other clients of the same I/O thread", "[server][auth]") {
+  // One I/O thread: every connection shares it. Ten CONNECTs with a bcrypt (cost 12) password
+  // take over a second of CPU; a plain-password client's PING must be answered before they
+  // are all done (ordering, not a timing threshold).
+  const std::string conf = temp_path("bcrypt.conf");
+  std::ofstream(conf) << "authorization { users = [\n"
+                         "  {user: slow, password: \"$2a$12$abcdefghijklmnopqrstuuT1Iwu6o8Wx7BoOyIMHfgVJq6JO/IJhW\"}\n"
+                         "  {user: fast, password: plain}\n] }\n";
+  auto server = start("forest", {"-c", conf, "--io_threads", "1"});
+  RawClient fast("127.0.0.1", server->client_port());
+  fast.read_line(3s);
+  fast.send("CONNECT {\"verbose\":false,\"user\":\"fast\",\"pass\":\"plain\"}\r\nPING\r\n");
+  REQUIRE(fast.read_exactly(6, 3s) == "PONG\r\n");
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 10; ++i) {
+    slow.push_back(std::make_unique<RawClient>("127.0.0.1", server->client_port()));
+    slow.back()->read_line(3s);
+    slow.back()->send("CONNECT {\"verbose\":false,\"user\":\"slow\",\"pass\":\"secret\"}\r\nPING\r\n");
+  }
+  fast.send("PING\r\n");
+  CHECK(fast.read_exactly(6, 10s) == "PONG\r\n");
+  // At that moment the bcrypt checks cannot all be done yet: the last slow client has no PONG.
+  CHECK(slow.back()->read_exactly(6, std::chrono::milliseconds(1)).empty());
+  for (auto& c : slow) CHECK(c->read_exactly(6, 20s) == "PONG\r\n");  // and all of them get in
+  std::filesystem::remove(conf);
+}

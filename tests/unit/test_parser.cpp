@@ -309,3 +309,37 @@ TEST_CASE("what a client reads from a server", "[parser]") {
   // A server does not send client verbs.
   CHECK(check_all_splits(PeerKind::server, "PUB foo 1\r\nx\r\n").status == ParseStatus::unknown_operation);
 }
+
+TEST_CASE("a callback can pause parsing and the rest is fed later", "[parser]") {
+  class Pauser : public Recorder {
+   public:
+    Parser* parser = nullptr;
+    bool on_connect(std::string_view j) override {
+      Recorder::on_connect(j);
+      parser->pause();
+      return true;
+    }
+  };
+  const std::string input = "CONNECT {}\r\nSUB a 1\r\nPUB a 1\r\nx\r\n";
+  for (std::size_t split = 1; split < input.size(); ++split) {
+    Parser p(PeerKind::client);
+    p.set_connect_required(true);
+    Pauser h;
+    h.parser = &p;
+    std::string first = input.substr(0, split), rest;
+    ParseStatus st = p.feed(first, h);
+    if (st == ParseStatus::paused) {
+      rest = first.substr(p.resume_offset()) + input.substr(split);
+    } else {
+      REQUIRE(st == ParseStatus::ok);
+      st = p.feed(input.substr(split), h);
+      REQUIRE(st == ParseStatus::paused);
+      rest = input.substr(split).substr(p.resume_offset());
+    }
+    INFO("split at " << split);
+    REQUIRE(h.events == std::vector<std::string>{"CONNECT {}"});
+    p.set_connect_required(false);
+    REQUIRE(p.feed(rest, h) == ParseStatus::ok);
+    CHECK(h.events == std::vector<std::string>{"CONNECT {}", "SUB a sid=1", "MSG a [x]"});
+  }
+}
