@@ -426,8 +426,13 @@ TEST_CASE("-l writes the log to a file; --ports_file_dir writes the bound ports"
   auto server = ServerProcess::start(ServerProcess::forest_binary(),
                                      {"-a", "127.0.0.1", "-p", "-1", "-l", log, "--ports_file_dir", dir}, 10s, log);
   CHECK(server->log().find("Listening for client connections") == std::string::npos);  // not on stderr
-  std::ifstream in(log);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "Server is ready" is logged after the ports file is written: wait for it (bounded).
+  std::string text;
+  for (int i = 0; i < 250 && text.find("[INF] Server is ready") == std::string::npos; ++i) {
+    std::ifstream in(log);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.find("[INF] Server is ready") == std::string::npos) std::this_thread::sleep_for(20ms);
+  }
   CHECK(text.find("[INF] Server is ready") != std::string::npos);
   const std::string ports_file = dir + "/forest-server_" + std::to_string(server->pid()) + ".ports";
   std::ifstream pf(ports_file);
