@@ -132,13 +132,11 @@ void ClientConn::start() {
 }
 
 void ClientConn::read_some() {
-  reading_ = true;
   socket_.async_read_some(asio::buffer(read_buf_),
                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void ClientConn::on_read(const error_code& ec, std::size_t n) {
-  reading_ = false;
   if (closing_) return;
   if (n > 0) {
     if (!process_input(std::string_view(read_buf_.data(), n))) return;

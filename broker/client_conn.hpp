@@ -129,7 +129,6 @@ class ClientConn final : public MessageSink,
   std::string paused_input_;  // bytes after a CONNECT whose authorization is being checked
   std::unique_ptr<ConnectOptions> pending_connect_;
   int short_reads_ = 0;
-  bool reading_ = false;
 
   // CONNECT options (owning thread)
   bool connect_received_ = false;

@@ -157,8 +157,6 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
       o.server_name = value;
     } else if (name == "host") {
       o.host = value;
-    } else if (name == "client_advertise") {
-      o.client_advertise = value;
     } else if (name == "debug") {
       o.debug = on;
     } else if (name == "trace" || name == "trace_verbose") {
@@ -188,7 +186,7 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
       if (on) return std::unexpected(not_supported(name, "JetStream"));
     } else if (name == "store_dir") {
       return std::unexpected(not_supported(name, "JetStream"));
-    } else if (name == "routes" || name == "cluster" || name == "cluster_name" || name == "cluster_advertise" ||
+    } else if (name == "routes" || name == "cluster" || name == "client_advertise" || name == "cluster_name" || name == "cluster_advertise" ||
                name == "no_advertise" || name == "connect_retries") {
       return std::unexpected(not_supported(name, "clustering"));
     } else if (name == "tls" || name == "tlsverify" || name == "tlscert" || name == "tlskey" ||
@@ -236,7 +234,6 @@ Server Options:
     -t                               Test configuration and exit
     -sl,--signal <signal>[=<pid>]    Send signal to forest-server process (ldm, stop, quit, term, reopen, reload)
                                      <pid> can be either a PID (e.g. 1) or the path to a PID file
-        --client_advertise <string>  Client URL to advertise to other servers
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --io_threads <n>             I/O threads (default: one per core)
 

@@ -93,7 +93,6 @@ class IoThread {
   // Ticker registration; on the owning thread only.
   void add_tickable(Tickable* t);
   void remove_tickable(Tickable* t);
-  [[nodiscard]] std::size_t tickable_count() const { return tickables_.size(); }
 
   // Messages and bytes delivered by publishers running on this thread.
   std::atomic<uint64_t> out_msgs{0};

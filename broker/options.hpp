@@ -49,7 +49,6 @@ struct Options {
   std::string host = "0.0.0.0";
   int port = 4222;
   std::string server_name;
-  std::string client_advertise;
   std::string http_host;  // defaults to `host`
   int http_port = 0;      // 0: monitoring off
   std::string ports_file_dir;

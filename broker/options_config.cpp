@@ -289,7 +289,7 @@ Result apply_top(const ConfValue& top, Options& o) {
     } else if (key == "server_name") {
       r = get_string(v, k, o.server_name);
     } else if (key == "client_advertise") {
-      r = get_string(v, k, o.client_advertise);
+      r = not_supported(v, k);  // only meaningful with clustering (connect_urls)
     } else if (key == "http") {
       r = get_listen(v, k, o.http_host, o.http_port);
     } else if (key == "http_port" || key == "monitor_port") {

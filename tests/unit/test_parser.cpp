@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/encoder.hpp"
 #include "protocol/parser.hpp"
 
 using namespace forest::protocol;
@@ -342,4 +343,33 @@ TEST_CASE("a callback can pause parsing and the rest is fed later", "[parser]") 
     REQUIRE(p.feed(rest, h) == ParseStatus::ok);
     CHECK(h.events == std::vector<std::string>{"CONNECT {}", "SUB a sid=1", "MSG a [x]"});
   }
+}
+
+TEST_CASE("encoders produce what the parser reads back", "[parser][encoder]") {
+  std::string wire;
+  append_client_msg(wire, "orders.new", "7", "_INBOX.r", -1, "hello");
+  append_client_msg(wire, "orders.new", "7", "", 12, "NATS/1.0\r\n\r\nhi");
+  const Outcome client_side = check_all_splits(PeerKind::server, wire);
+  CHECK(client_side.status == ParseStatus::ok);
+  CHECK(client_side.events == std::vector<std::string>{"MSG orders.new sid=7 reply=_INBOX.r [hello]",
+                                                       "HMSG orders.new sid=7 hdr=12 [NATS/1.0\r\n\r\nhi]"});
+
+  std::string route;
+  const std::vector<std::string_view> queues = {"q1", "q2"}, none;
+  append_route_msg(route, "$G", "orders.new", "", none, -1, "hello");
+  append_route_msg(route, "$G", "orders.new", "_R.x", queues, -1, "hello");
+  append_route_msg(route, "$G", "orders.new", "", queues, 12, "NATS/1.0\r\n\r\nhi");
+  append_route_sub(route, true, "$G", "orders.*", "workers", 3);
+  append_route_sub(route, false, "$G", "orders.*", "workers", 0);
+  append_route_sub(route, true, "$G", "orders.>", "", 0);
+  const Outcome route_side = check_all_splits(PeerKind::route, route);
+  CHECK(route_side.status == ParseStatus::ok);
+  CHECK(route_side.events == std::vector<std::string>{
+                                 "MSG acc=$G orders.new [hello]",
+                                 "MSG acc=$G orders.new reply=_R.x q=q1 q=q2 [hello]",
+                                 "HMSG acc=$G orders.new q=q1 q=q2 hdr=12 [NATS/1.0\r\n\r\nhi]",
+                                 "RS+ $G orders.* workers w=3",
+                                 "RS- $G orders.* workers",
+                                 "RS+ $G orders.>",
+                             });
 }
