@@ -84,11 +84,7 @@ void ClientConn::apply_options() {
 
 void ClientConn::load_limits() {
   const auto opts = server_.options();
-  {
-    // Read by publishers on other threads under this lock.
-    std::lock_guard lock(out_mu_);
-    max_pending_ = opts->max_pending;
-  }
+  max_pending_.store(opts->max_pending, std::memory_order_relaxed);  // read by publishers
   parser_.set_limits({opts->max_control_line, opts->max_payload});
   max_subs_ = opts->max_subscriptions;
   ping_interval_ = std::chrono::duration_cast<Clock::duration>(opts->ping_interval);
@@ -158,14 +154,47 @@ void ClientConn::on_read(const error_code& ec, std::size_t n) {
     close(ec == asio::error::eof ? CloseReason::client_closed : CloseReason::read_error);
     return;
   }
-  read_some();
+  continue_reading();
+}
+
+void ClientConn::continue_reading() {
+  if (closing_) return;
+  const auto stall = std::exchange(stall_for_, Clock::duration::zero());
+  if (stall <= Clock::duration::zero()) {
+    read_some();
+    return;
+  }
+  // A receiver is past half its max_pending: like nats-server, hold this producer back until
+  // it drains or the stall times out. Only this connection's reads wait.
+  stalled_ = true;
+  if (!stall_timer_) stall_timer_ = std::make_unique<asio::steady_timer>(io_.context());
+  stall_timer_->expires_after(stall);
+  stall_timer_->async_wait([self = shared_from_this(), epoch = stall_epoch_, stall](const error_code& ec) {
+    if (ec || !self->stalled_ || epoch != self->stall_epoch_) return;
+    self->server_.log().debug("{} - Timed out of fast producer stall ({})", self->describe(),
+                              format_go_duration(std::chrono::duration_cast<Duration>(stall)));
+    self->end_stall();
+  });
+}
+
+void ClientConn::end_stall() {
+  stalled_ = false;
+  ++stall_epoch_;
+  if (stall_timer_) stall_timer_->cancel();
+  if (!closing_) read_some();
+}
+
+void ClientConn::resume_after_stall(uint64_t epoch) {
+  asio::post(io_.context(), [self = shared_from_this(), epoch] {
+    if (self->stalled_ && epoch == self->stall_epoch_) self->end_stall();
+  });
 }
 
 bool ClientConn::process_input(std::string_view data) {
   batch_in_msgs_ = 0;
   batch_in_bytes_ = 0;
   batch_active_ = false;
-  io_.begin_batch();
+  io_.begin_batch(this);
   const auto st = parser_.feed(data, *this);
   if (batch_active_) {
     // Activity is stamped once per read batch, not per message (clock reads are not free).
@@ -180,6 +209,7 @@ bool ClientConn::process_input(std::string_view data) {
   }
   // One flush per read batch for every receiver this batch produced data for.
   io_.flush_pending();
+  stall_for_ = std::max(stall_for_, io_.take_stall());
   if (st == protocol::ParseStatus::paused) {
     // Keep what follows; reading resumes when the authorization check is back.
     paused_input_.assign(data.substr(parser_.resume_offset()));
@@ -236,6 +266,7 @@ void ClientConn::send(std::string_view bytes) {
     std::lock_guard lock(out_mu_);
     if (out_closed_) return;
     out_queue_.append(bytes);
+    note_pending_locked();
   }
   if (io_.in_this_thread()) {
     io_.mark_for_flush(*this);
@@ -252,30 +283,12 @@ void ClientConn::send_err(std::string_view text) {
   send(line);
 }
 
-namespace {
-
-// Counts a delivery against the subscription's auto-unsubscribe limit; false when over it.
-// `reached` is set when this delivery is the last one allowed.
-bool count_delivery(Subscription& sub, bool& reached) {
-  const int64_t max = sub.max_msgs.load(std::memory_order_relaxed);
-  if (max <= 0) {
-    sub.delivered.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-  uint64_t n = sub.delivered.load(std::memory_order_relaxed);
-  do {
-    if (n >= static_cast<uint64_t>(max)) return false;
-  } while (!sub.delivered.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
-  reached = n + 1 == static_cast<uint64_t>(max);
-  return true;
-}
-
-}  // namespace
-
 bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
-  if (closing_flag_.load(std::memory_order_relaxed)) return false;
+  // Closing, or already a slow consumer: takes nothing, so a queue group picks another member
+  // and the publisher can be told there are no responders.
+  if (refuses_messages_.load(std::memory_order_relaxed)) return false;
   bool reached_max = false;
-  if (!count_delivery(sub, reached_max)) return false;
+  if (!try_count_delivery(sub, reached_max)) return false;
   std::string_view payload = msg.payload;
   int64_t header_size = msg.header_size;
   if (header_size >= 0 && !headers_.load(std::memory_order_relaxed)) {
@@ -294,6 +307,13 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
     ++staged.msgs;
     staged.payload_bytes += payload.size();
     thread->count_out(payload.size());
+    // What one batch stages counts against max_pending at once, not only at the hand-over:
+    // a wide overlap of subscriptions must not buffer far more than the limit first.
+    const int64_t max_pending = max_pending_.load(std::memory_order_relaxed);
+    if (max_pending > 0 &&
+        static_cast<int64_t>(staged.bytes.size()) + pending_hint_.load(std::memory_order_relaxed) > max_pending) {
+      mark_slow_consumer();
+    }
   } else {
     bool became_slow = false;
     {
@@ -305,6 +325,7 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
       });
       ++out_msgs_;
       out_bytes_ += payload.size();
+      note_pending_locked();
       became_slow = check_slow_consumer_locked();
     }
     if (thread != nullptr) {
@@ -324,15 +345,70 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
 }
 
 bool ClientConn::check_slow_consumer_locked() {
-  if (slow_consumer_ || static_cast<int64_t>(out_queue_.bytes()) <= max_pending_) return false;
+  const int64_t max_pending = max_pending_.load(std::memory_order_relaxed);
+  if (slow_consumer_ || max_pending <= 0 || static_cast<int64_t>(pending_locked()) <= max_pending) return false;
   slow_consumer_ = true;
+  refuses_messages_.store(true, std::memory_order_relaxed);
   return true;
+}
+
+void ClientConn::mark_slow_consumer() {
+  {
+    std::lock_guard lock(out_mu_);
+    if (slow_consumer_ || out_closed_) return;
+    slow_consumer_ = true;
+    refuses_messages_.store(true, std::memory_order_relaxed);
+  }
+  on_slow_consumer();
 }
 
 void ClientConn::on_slow_consumer() {
   server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
-  server_.log().info("{} - Slow Consumer Detected: MaxPending of {} Exceeded", describe(), max_pending_);
+  server_.log().info("{} - Slow Consumer Detected: MaxPending of {} Exceeded", describe(),
+                     max_pending_.load(std::memory_order_relaxed));
   request_close(CloseReason::slow_consumer_pending_bytes);
+}
+
+namespace {
+
+// nats-server's stallDuration: 100 ms at half of max_pending, growing by 100 ms per tenth of
+// the upper half, 1 s at the limit.
+std::chrono::steady_clock::duration stall_duration(int64_t pending, int64_t max_pending) {
+  constexpr auto kMin = std::chrono::milliseconds(100);
+  constexpr auto kMax = std::chrono::seconds(1);
+  if (pending >= max_pending) return kMax;
+  const int64_t half = max_pending / 2;
+  const int64_t step = std::max<int64_t>(1, half / 10);
+  return kMin + kMin * ((pending - half) / step);
+}
+
+}  // namespace
+
+void ClientConn::maybe_stall_producer_locked() {
+  const int64_t max_pending = max_pending_.load(std::memory_order_relaxed);
+  const auto pending = static_cast<int64_t>(pending_locked());
+  if (max_pending <= 0 || pending <= max_pending / 2) return;
+  IoThread* thread = IoThread::current();
+  StallableProducer* producer = thread != nullptr ? thread->batch_producer() : nullptr;
+  if (producer == nullptr || producer == static_cast<StallableProducer*>(this)) return;
+  // Remembered so the drain can wake it early; a huge fan-in waits for its timer instead.
+  constexpr std::size_t kMaxRemembered = 256;
+  const bool known = std::any_of(stalled_producers_.begin(), stalled_producers_.end(),
+                                 [&](const StalledProducer& p) { return p.raw == producer && p.epoch == producer->stall_epoch(); });
+  if (!known && stalled_producers_.size() < kMaxRemembered) {
+    stalled_producers_.push_back({producer->stall_ref(), producer, producer->stall_epoch()});
+  }
+  thread->request_stall(stall_duration(pending, max_pending));
+}
+
+void ClientConn::wake_stalled_producers(std::unique_lock<std::mutex>& lock) {
+  if (stalled_producers_.empty()) return;
+  std::vector<StalledProducer> wake;
+  wake.swap(stalled_producers_);
+  lock.unlock();
+  for (const StalledProducer& p : wake) {
+    if (auto ref = p.ref.lock()) ref->resume_after_stall(p.epoch);
+  }
 }
 
 bool ClientConn::take_staged(StagedOutput& staged) {
@@ -359,7 +435,9 @@ bool ClientConn::take_staged(StagedOutput& staged) {
       // A write in progress picks the new bytes up when it completes.
       owner_must_write = !write_in_flight_;
     }
+    note_pending_locked();
     became_slow = check_slow_consumer_locked();
+    if (!became_slow) maybe_stall_producer_locked();
   }
   if (became_slow) on_slow_consumer();
   return owner_must_write;
@@ -380,6 +458,7 @@ void ClientConn::start_write() {
     std::lock_guard lock(out_mu_);
     drained = out_queue_.empty();
     if (!drained) {
+      in_flight_bytes_ = out_queue_.bytes();  // still pending until written
       out_queue_.take_all(out_writing_);
       write_in_flight_ = true;  // under the lock: publishers must not send directly now
     }
@@ -397,8 +476,15 @@ void ClientConn::start_write() {
 
 void ClientConn::on_write(const error_code& ec, std::size_t) {
   {
-    std::lock_guard lock(out_mu_);
+    std::unique_lock lock(out_mu_);
     write_in_flight_ = false;
+    in_flight_bytes_ = 0;
+    note_pending_locked();
+    // Producers held back for us go on once we are below half of max_pending again.
+    const int64_t max_pending = max_pending_.load(std::memory_order_relaxed);
+    if (ec || out_queue_.empty() || static_cast<int64_t>(pending_locked()) < max_pending / 2) {
+      wake_stalled_producers(lock);
+    }
   }
   out_writing_.clear();
   if (out_writing_.capacity() > 64) {
@@ -431,16 +517,13 @@ void ClientConn::close(CloseReason reason) {
     }
   }
   closing_ = true;
-  closing_flag_.store(true, std::memory_order_relaxed);
+  refuses_messages_.store(true, std::memory_order_relaxed);
   close_reason_ = reason;
-  for (auto& [sid, sub] : subs_) {
-    sub->closed.store(true, std::memory_order_relaxed);
-    account_->sublist().remove(sub);
+  if (stalled_) {
+    stalled_ = false;
+    stall_timer_->cancel();
   }
-  {
-    std::lock_guard lock(info_mu_);
-    subs_.clear();
-  }
+  remove_all_subscriptions();
   bool nothing_to_send;
   {
     std::lock_guard lock(out_mu_);
@@ -469,6 +552,12 @@ void ClientConn::finish_close() {
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
     out_queue_.clear();
+    in_flight_bytes_ = 0;
+    note_pending_locked();
+  }
+  {
+    std::unique_lock lock(out_mu_);
+    wake_stalled_producers(lock);  // nobody waits for a closed receiver
   }
   io_.remove_tickable(this);
   const auto reason = close_reason_;
@@ -542,7 +631,7 @@ ConnSnapshot ClientConn::snapshot(bool with_subs) const {
   s.in_bytes = in_bytes_.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(out_mu_);
-    s.pending_bytes = out_queue_.bytes();
+    s.pending_bytes = pending_locked();
     s.out_msgs = out_msgs_;
     s.out_bytes = out_bytes_;
   }

@@ -41,6 +41,7 @@ struct ConnectOptions {
 class ClientConn final : public MessageSink,
                          public FlushTarget,
                          public Tickable,
+                         public StallableProducer,
                          public protocol::ParserHandler,
                          public std::enable_shared_from_this<ClientConn> {
  public:
@@ -71,6 +72,10 @@ class ClientConn final : public MessageSink,
   void post_flush() override;
   // Tickable
   void on_tick(std::chrono::steady_clock::time_point now) override;
+  // StallableProducer
+  std::weak_ptr<StallableProducer> stall_ref() override { return weak_from_this(); }
+  [[nodiscard]] uint64_t stall_epoch() const override { return stall_epoch_; }
+  void resume_after_stall(uint64_t epoch) override;
 
  private:
   // ParserHandler
@@ -86,6 +91,9 @@ class ClientConn final : public MessageSink,
 
   void read_some();
   void on_read(const error_code& ec, std::size_t n);
+  // Reads on, unless the last batch asked this producer to pause (fast-producer stall).
+  void continue_reading();
+  void end_stall();
   // Parses input as one batch; false when reading must not continue (closing, or paused
   // while a slow authorization check runs).
   bool process_input(std::string_view data);
@@ -100,11 +108,19 @@ class ClientConn final : public MessageSink,
   // Appends protocol bytes for this client (own thread) and schedules the flush.
   void send(std::string_view bytes);
   void send_err(std::string_view text);
+  // out_mu_ held: queued plus still being written (what nats-server counts as pending).
+  [[nodiscard]] std::size_t pending_locked() const { return out_queue_.bytes() + in_flight_bytes_; }
+  void note_pending_locked() { pending_hint_.store(static_cast<int64_t>(pending_locked()), std::memory_order_relaxed); }
   bool check_slow_consumer_locked();  // out_mu_ held
+  // out_mu_ held: past half of max_pending, asks the batch's producer to pause.
+  void maybe_stall_producer_locked();
+  void wake_stalled_producers(std::unique_lock<std::mutex>& lock);
+  void mark_slow_consumer();  // from a publisher's batch, without out_mu_
   void on_slow_consumer();
   void send_ok() { if (verbose_) send("+OK\r\n"); }
   void remove_subscription(const std::string& sid);
   void auto_unsubscribed(const Subscription& sub);  // any thread: the max was reached
+  void remove_all_subscriptions();
   void load_limits();
   void publish(std::string_view subject, std::string_view reply, int64_t header_size, std::string_view payload);
   void send_no_responders(std::string_view reply);
@@ -129,6 +145,11 @@ class ClientConn final : public MessageSink,
   std::string paused_input_;  // bytes after a CONNECT whose authorization is being checked
   std::unique_ptr<ConnectOptions> pending_connect_;
   int short_reads_ = 0;
+  // Fast-producer stall (owning thread): reads pause until a receiver drains or time is up.
+  std::chrono::steady_clock::duration stall_for_{};
+  bool stalled_ = false;
+  uint64_t stall_epoch_ = 0;
+  std::unique_ptr<asio::steady_timer> stall_timer_;
 
   // CONNECT options (owning thread)
   bool connect_received_ = false;
@@ -158,13 +179,15 @@ class ClientConn final : public MessageSink,
   bool rtt_measured_ = false;
   bool write_in_flight_ = false;  // written by the owner under out_mu_; others read it under out_mu_
   bool closing_ = false;       // close() ran; waiting for the last bytes to go out
-  std::atomic<bool> closing_flag_{false};  // closing_, for publishers on other threads
+  // Closing or a slow consumer: takes no more messages (read by publishers on any thread, so
+  // that a queue group picks another member and no-responders is detected).
+  std::atomic<bool> refuses_messages_{false};
   bool closed_ = false;        // socket closed, unregistered
   CloseReason close_reason_ = CloseReason::none;
   Clock::time_point close_deadline_{};
 
-  // Limits (owning thread; refreshed by apply_options)
-  int64_t max_pending_ = 0;
+  // Limits (owning thread; refreshed by apply_options). max_pending_ is read by publishers.
+  std::atomic<int64_t> max_pending_{0};
   int64_t max_subs_ = 0;
   Clock::duration ping_interval_{};
   int ping_max_ = 2;
@@ -175,7 +198,16 @@ class ClientConn final : public MessageSink,
   OutboundQueue out_queue_;
   bool out_closed_ = false;
   bool slow_consumer_ = false;
+  std::size_t in_flight_bytes_ = 0;  // of the write in progress
   uint64_t out_msgs_ = 0, out_bytes_ = 0;
+  struct StalledProducer {
+    std::weak_ptr<StallableProducer> ref;
+    StallableProducer* raw;  // identity, for de-duplication
+    uint64_t epoch;
+  };
+  std::vector<StalledProducer> stalled_producers_;
+  // pending_locked(), readable without the lock (bounds what a publisher's batch stages).
+  std::atomic<int64_t> pending_hint_{0};
   std::atomic<bool> wake_posted_{false};
   std::vector<std::string> out_writing_;  // chunks of the write in flight (owning thread only)
   std::vector<asio::const_buffer> out_buffers_;

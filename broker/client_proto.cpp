@@ -117,7 +117,7 @@ void ClientConn::on_async_auth(const std::optional<AuthResult>& auth) {
   const std::string rest = std::move(paused_input_);
   paused_input_.clear();
   if (!rest.empty() && !process_input(rest)) return;
-  read_some();
+  continue_reading();
 }
 
 bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResult>& auth) {
@@ -295,12 +295,9 @@ bool ClientConn::on_unsub(std::string_view sid, int64_t max) {
   batch_active_ = true;
   auto it = subs_.find(std::string(sid));
   if (it != subs_.end()) {
-    const auto& sub = it->second;
-    bool remove_now = true;
-    if (max > 0 && static_cast<uint64_t>(max) > sub->delivered.load(std::memory_order_relaxed)) {
-      sub->max_msgs.store(max, std::memory_order_relaxed);
-      remove_now = false;
-    }
+    // With a maximum not reached yet the subscription stays until the delivery that reaches
+    // it; set_delivery_limit() closes the race with publishers on other threads.
+    const bool remove_now = max <= 0 || set_delivery_limit(*it->second, max);
     if (remove_now) remove_subscription(it->first);
   }
   send_ok();
@@ -317,10 +314,26 @@ void ClientConn::remove_subscription(const std::string& sid) {
   subs_.erase(it);
 }
 
+void ClientConn::remove_all_subscriptions() {
+  if (subs_.empty()) return;
+  // One batch for the subject index: one generation step per slice, not one per subscription.
+  std::vector<SubPtr> all;
+  all.reserve(subs_.size());
+  for (const auto& [sid, sub] : subs_) {
+    sub->closed.store(true, std::memory_order_relaxed);
+    all.push_back(sub);
+  }
+  account_->sublist().remove_batch(all);
+  std::lock_guard lock(info_mu_);
+  subs_.clear();
+}
+
 void ClientConn::auto_unsubscribed(const Subscription& sub) {
-  asio::post(io_.context(), [self = shared_from_this(), sid = sub.sid, ptr = &sub] {
+  // By id, not address: by the time this runs the subscription may be gone and a new one with
+  // the same sid may live at the same address.
+  asio::post(io_.context(), [self = shared_from_this(), sid = sub.sid, id = sub.id] {
     auto it = self->subs_.find(sid);
-    if (it != self->subs_.end() && it->second.get() == ptr) self->remove_subscription(sid);
+    if (it != self->subs_.end() && it->second->id == id) self->remove_subscription(sid);
   });
 }
 

@@ -122,6 +122,7 @@ void IoThread::flush_pending() {
     }
     if (pending_count_ == 0) std::swap(pending_, flushing_);  // the buffers come back for reuse
   }
+  producer_ = nullptr;
 }
 
 MatchCache& IoThread::cache_for(const Account& account) {

@@ -6,6 +6,7 @@
 // that drives ping, auth and write deadlines for all connections of the thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,10 +14,11 @@
 #include <thread>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "asio.hpp"
-#include "sublist.hpp"
+#include "match_cache.hpp"
 
 namespace forest::broker {
 
@@ -43,6 +45,19 @@ class FlushTarget {
   virtual bool take_staged(StagedOutput& staged) = 0;
   virtual void flush_now() = 0;   // on the owning thread
   virtual void post_flush() = 0;  // from any other thread: at most one wake-up in flight
+};
+
+// A producer whose reads can pause while a receiver it fills drains (nats-server stalls a
+// fast client producer when a receiver is past half its max_pending, instead of cutting the
+// receiver at once). Only its own reads pause; the other connections of its thread go on.
+class StallableProducer {
+ public:
+  virtual ~StallableProducer() = default;
+  [[nodiscard]] virtual std::weak_ptr<StallableProducer> stall_ref() = 0;
+  // Identifies the stall about to begin (the one a receiver registers for).
+  [[nodiscard]] virtual uint64_t stall_epoch() const = 0;
+  // From any thread: the receiver drained; ends stall `epoch` if it is still the current one.
+  virtual void resume_after_stall(uint64_t epoch) = 0;
 };
 
 // A connection that wants the per-thread tick (ping, auth and write deadlines).
@@ -75,8 +90,18 @@ class IoThread {
 
   // A read batch: between begin_batch() and flush_pending(), output for receivers is staged
   // per receiver without taking their locks, then handed over once per receiver.
-  void begin_batch() { in_batch_ = true; }
+  // `producer`: the connection whose input this batch is, if it may be stalled.
+  void begin_batch(StallableProducer* producer = nullptr) {
+    in_batch_ = true;
+    producer_ = producer;
+  }
   [[nodiscard]] bool in_batch() const { return in_batch_; }
+  // During a batch's hand-over: the producer of the batch (nullptr if none may stall).
+  [[nodiscard]] StallableProducer* batch_producer() const { return producer_; }
+  // A receiver asks the batch's producer to pause for up to `d` (the longest request wins).
+  void request_stall(std::chrono::steady_clock::duration d) { stall_ = std::max(stall_, d); }
+  // After flush_pending(): how long the producer of the batch should pause (zero: not at all).
+  [[nodiscard]] std::chrono::steady_clock::duration take_stall() { return std::exchange(stall_, {}); }
   // The staging buffer for `target` in the current batch. Finding it again costs a pointer
   // compare (or a hash lookup past a few receivers), no reference count traffic.
   StagedOutput& stage_for(FlushTarget& target);
@@ -126,6 +151,8 @@ class IoThread {
   std::size_t pending_count_ = 0;
   std::unordered_map<FlushTarget*, std::size_t> pending_index_;  // once there are many receivers
   bool in_batch_ = false;
+  StallableProducer* producer_ = nullptr;
+  std::chrono::steady_clock::duration stall_{};
   std::vector<std::unique_ptr<MatchCache>> caches_;  // by account index
   std::vector<Tickable*> tickables_;
 };

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "subscription.hpp"
-#include "sublist.hpp"
+#include "match_cache.hpp"
 
 namespace forest::broker {
 

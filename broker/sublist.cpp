@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <mutex>
+#include <unordered_set>
 
 #include "subject.hpp"
 
 namespace forest::broker {
 
+using QueueMap = std::unordered_map<std::string, std::vector<SubPtr>, StringHash, std::equal_to<>>;
+
 struct Sublist::Node {
   std::unique_ptr<Level> next;
-  std::vector<SubPtr> plain;
-  std::vector<std::pair<std::string, std::vector<SubPtr>>> queues;
+  std::vector<SubPtr> plain;         // each member's index_slot is its position here
+  std::unique_ptr<QueueMap> queues;  // by queue name; most nodes have none
 
-  [[nodiscard]] bool empty() const { return plain.empty() && queues.empty() && next == nullptr; }
+  [[nodiscard]] bool empty() const { return plain.empty() && (!queues || queues->empty()) && next == nullptr; }
 };
 
 struct Sublist::Level {
@@ -26,6 +29,8 @@ struct Sublist::Level {
 namespace {
 
 constexpr std::size_t kMaxStackTokens = 32;
+// Subscriptions removed under one hold of the writer lock (remove_batch).
+constexpr std::size_t kRemoveSlice = 1024;
 
 // A subject's tokens: on the stack for ordinary subjects, on the heap past 32 tokens.
 class Tokens {
@@ -45,38 +50,53 @@ class Tokens {
   std::size_t n_;
 };
 
-// Collects a node's subscriptions into a result, merging queue groups by name.
+// The one empty result, shared without a reference count (no control block): a subject
+// nobody listens to costs no allocation, however often it is looked up.
+const MatchResult kEmptyResult;
+MatchResultPtr empty_result() { return MatchResultPtr(MatchResultPtr(), &kEmptyResult); }
+
+// Collects a node's subscriptions into a result. Queue groups of several nodes are merged by
+// name at the end (see merge_queue_groups).
 template <typename NodeT>
-void add_node(const NodeT& node, MatchResult& out) {
+void add_node(const NodeT& node, MatchResult& out, int& queue_sources) {
   out.plain.insert(out.plain.end(), node.plain.begin(), node.plain.end());
-  for (const auto& [name, members] : node.queues) {
-    auto it = std::find_if(out.queues.begin(), out.queues.end(),
-                           [&](const QueueGroup& g) { return g.name == name; });
-    if (it == out.queues.end()) {
-      out.queues.push_back(QueueGroup{members.front()->queue, members});
+  if (!node.queues || node.queues->empty()) return;
+  ++queue_sources;
+  for (const auto& [name, members] : *node.queues) out.queues.push_back(QueueGroup{members.front()->queue, members});
+}
+
+void merge_queue_groups(std::vector<QueueGroup>& groups) {
+  std::sort(groups.begin(), groups.end(), [](const QueueGroup& a, const QueueGroup& b) { return a.name < b.name; });
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (out > 0 && groups[out - 1].name == groups[i].name) {
+      auto& m = groups[out - 1].members;
+      m.insert(m.end(), groups[i].members.begin(), groups[i].members.end());
     } else {
-      it->members.insert(it->members.end(), members.begin(), members.end());
+      if (out != i) groups[out] = std::move(groups[i]);
+      ++out;
     }
   }
+  groups.resize(out);
 }
 
 template <typename LevelT>
 void match_level(const LevelT* level, const std::string_view* tokens, std::size_t count, std::size_t i,
-                 MatchResult& out) {
+                 MatchResult& out, int& queue_sources) {
   while (level != nullptr) {
-    if (level->tail) add_node(*level->tail, out);
+    if (level->tail) add_node(*level->tail, out, queue_sources);
     const bool last = i + 1 == count;
     if (level->star) {
       if (last) {
-        add_node(*level->star, out);
+        add_node(*level->star, out, queue_sources);
       } else {
-        match_level(level->star->next.get(), tokens, count, i + 1, out);
+        match_level(level->star->next.get(), tokens, count, i + 1, out, queue_sources);
       }
     }
     auto it = level->literal.find(tokens[i]);
     if (it == level->literal.end()) return;
     if (last) {
-      add_node(*it->second, out);
+      add_node(*it->second, out, queue_sources);
       return;
     }
     level = it->second->next.get();
@@ -84,10 +104,56 @@ void match_level(const LevelT* level, const std::string_view* tokens, std::size_
   }
 }
 
+// Swap-remove of `sub` from the list its index_slot points into; false when it is not there.
+bool erase_by_slot(std::vector<SubPtr>& list, const SubPtr& sub) {
+  const uint32_t slot = sub->index_slot;
+  if (slot >= list.size() || list[slot] != sub) return false;
+  if (slot + 1 != list.size()) {
+    list[slot] = std::move(list.back());
+    list[slot]->index_slot = slot;
+  }
+  list.pop_back();
+  sub->index_slot = Subscription::kNotIndexed;
+  return true;
+}
+
+void append_indexed(std::vector<SubPtr>& list, const SubPtr& sub) {
+  sub->index_slot = static_cast<uint32_t>(list.size());
+  list.push_back(sub);
+}
+
 }  // namespace
 
-Sublist::Sublist() : root_(std::make_unique<Level>()) {}
+std::size_t MatchResult::footprint() const {
+  std::size_t n = sizeof(MatchResult) + plain.capacity() * sizeof(SubPtr) + queues.capacity() * sizeof(QueueGroup);
+  for (const auto& g : queues) n += g.members.capacity() * sizeof(SubPtr);
+  return n;
+}
+
+Sublist::Sublist() : root_(std::make_unique<Level>()), changes_(kChangeLogSize) {}
 Sublist::~Sublist() = default;
+
+void Sublist::log_change(std::string_view subject, uint64_t generation) {
+  if (change_count_ > 0) {
+    Change& last = changes_[(change_next_ + kChangeLogSize - 1) % kChangeLogSize];
+    if (last.subject == subject) {  // a run of changes to one subject is one record
+      last.generation = generation;
+      return;
+    }
+  }
+  Change& c = changes_[change_next_];
+  if (change_count_ == kChangeLogSize) {
+    forgotten_generation_ = std::max(forgotten_generation_, c.generation);
+  } else {
+    ++change_count_;
+  }
+  c.generation = generation;
+  // A slot that once held a long subject does not keep its memory for short ones.
+  if (c.subject.capacity() > 256 && subject.size() <= 256) std::string().swap(c.subject);
+  c.subject.assign(subject);
+  c.wildcard = has_wildcard(subject);
+  change_next_ = (change_next_ + 1) % kChangeLogSize;
+}
 
 bool Sublist::insert(const SubPtr& sub) {
   if (!is_valid_subject(sub->subject)) return false;
@@ -118,117 +184,132 @@ bool Sublist::insert(const SubPtr& sub) {
     }
   }
   if (sub->queue.empty()) {
-    node->plain.push_back(sub);
+    append_indexed(node->plain, sub);
   } else {
-    auto it = std::find_if(node->queues.begin(), node->queues.end(),
-                           [&](const auto& q) { return q.first == sub->queue; });
-    if (it == node->queues.end()) {
-      node->queues.emplace_back(sub->queue, std::vector<SubPtr>{sub});
-    } else {
-      it->second.push_back(sub);
-    }
+    if (!node->queues) node->queues = std::make_unique<QueueMap>();
+    auto it = node->queues->find(sub->queue);
+    if (it == node->queues->end()) it = node->queues->emplace(sub->queue, std::vector<SubPtr>{}).first;
+    append_indexed(it->second, sub);
   }
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  log_change(sub->subject, gen);
   count_.fetch_add(1, std::memory_order_relaxed);
   inserts_.fetch_add(1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.store(gen, std::memory_order_release);
   return true;
 }
 
-bool Sublist::remove(const SubPtr& sub) {
+bool Sublist::remove_locked(const SubPtr& sub) {
+  if (sub->index_slot == Subscription::kNotIndexed) return false;
   const Tokens split(sub->subject);
   const std::string_view* tokens = split.data();
   const std::size_t n = split.size();
 
-  std::unique_lock lock(mu_);
-  // The path walked, so empty nodes can be pruned bottom-up.
-  struct Step {
-    Level* level;
-    std::string_view token;
+  // The path walked (levels), so empty nodes can be pruned bottom-up.
+  Level* stack_path[kMaxStackTokens];
+  std::vector<Level*> heap_path;
+  Level** path = stack_path;
+  if (n > kMaxStackTokens) {
+    heap_path.resize(n);
+    path = heap_path.data();
+  }
+  auto slot_of = [](Level* lv, std::string_view t) -> std::unique_ptr<Node>* {
+    if (t == "*") return &lv->star;
+    if (t == ">") return &lv->tail;
+    auto it = lv->literal.find(t);
+    return it == lv->literal.end() ? nullptr : &it->second;
   };
-  std::vector<Step> path;
-  path.reserve(n);
   Level* level = root_.get();
   Node* node = nullptr;
-  for (std::size_t i = 0; i < n && level != nullptr; ++i) {
-    const std::string_view t = tokens[i];
-    path.push_back({level, t});
-    if (t == "*") {
-      node = level->star.get();
-    } else if (t == ">") {
-      node = level->tail.get();
-    } else {
-      auto it = level->literal.find(t);
-      node = it == level->literal.end() ? nullptr : it->second.get();
-    }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (level == nullptr) return false;
+    path[i] = level;
+    std::unique_ptr<Node>* slot = slot_of(level, tokens[i]);
+    node = slot != nullptr ? slot->get() : nullptr;
     if (node == nullptr) return false;
-    level = (i + 1 < n) ? node->next.get() : nullptr;
-    if (i + 1 < n && level == nullptr) return false;
+    level = node->next.get();
   }
   if (node == nullptr) return false;
 
-  bool found = false;
-  auto erase_from = [&](std::vector<SubPtr>& v) {
-    auto it = std::find(v.begin(), v.end(), sub);
-    if (it == v.end()) return;
-    *it = std::move(v.back());
-    v.pop_back();
-    found = true;
-  };
   if (sub->queue.empty()) {
-    erase_from(node->plain);
+    if (!erase_by_slot(node->plain, sub)) return false;
   } else {
-    auto q = std::find_if(node->queues.begin(), node->queues.end(),
-                          [&](const auto& e) { return e.first == sub->queue; });
-    if (q != node->queues.end()) {
-      erase_from(q->second);
-      if (q->second.empty()) node->queues.erase(q);
-    }
+    if (!node->queues) return false;
+    auto q = node->queues->find(sub->queue);
+    if (q == node->queues->end() || !erase_by_slot(q->second, sub)) return false;
+    if (q->second.empty()) node->queues->erase(q);
+    if (node->queues->empty()) node->queues.reset();
   }
-  if (!found) return false;
 
   // Prune empty nodes and levels from the leaf up.
-  for (std::size_t i = path.size(); i-- > 0;) {
-    Level* lv = path[i].level;
-    const std::string_view t = path[i].token;
-    std::unique_ptr<Node>* slot = nullptr;
-    std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>>::iterator lit;
-    if (t == "*") {
-      slot = &lv->star;
-    } else if (t == ">") {
-      slot = &lv->tail;
-    } else {
-      lit = lv->literal.find(t);
-      slot = &lit->second;
-    }
+  for (std::size_t i = n; i-- > 0;) {
+    Level* lv = path[i];
+    const std::string_view t = tokens[i];
+    std::unique_ptr<Node>* slot = slot_of(lv, t);
     Node* nd = slot->get();
     if (nd->next && nd->next->empty()) nd->next.reset();
     if (!nd->empty()) break;
     if (t == "*" || t == ">") {
       slot->reset();
     } else {
-      lv->literal.erase(lit);
+      lv->literal.erase(lv->literal.find(t));
     }
   }
-
   count_.fetch_sub(1, std::memory_order_relaxed);
   removes_.fetch_add(1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
   return true;
 }
 
+bool Sublist::remove(const SubPtr& sub) {
+  std::unique_lock lock(mu_);
+  if (!remove_locked(sub)) return false;
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  log_change(sub->subject, gen);
+  generation_.store(gen, std::memory_order_release);
+  return true;
+}
+
+std::size_t Sublist::remove_batch(std::span<const SubPtr> subs) {
+  std::size_t removed = 0;
+  std::unordered_set<std::string_view> logged;
+  for (std::size_t start = 0; start < subs.size(); start += kRemoveSlice) {
+    const auto slice = subs.subspan(start, std::min(kRemoveSlice, subs.size() - start));
+    std::unique_lock lock(mu_);
+    const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+    logged.clear();
+    std::size_t here = 0;
+    for (const SubPtr& sub : slice) {
+      if (!remove_locked(sub)) continue;
+      ++here;
+      if (logged.insert(sub->subject).second) log_change(sub->subject, gen);
+    }
+    if (here > 0) generation_.store(gen, std::memory_order_release);
+    removed += here;
+  }
+  return removed;
+}
+
 MatchResultPtr Sublist::match(std::string_view subject) const {
-  auto result = std::make_shared<MatchResult>();
   const Tokens split(subject);
   const std::string_view* tokens = split.data();
   const std::size_t n = split.size();
   matches_.fetch_add(1, std::memory_order_relaxed);
   // An empty token (e.g. "a..b") can match nothing.
   for (std::size_t i = 0; i < n; ++i) {
-    if (tokens[i].empty()) return result;
+    if (tokens[i].empty()) return empty_result();
   }
-  std::shared_lock lock(mu_);
-  match_level(root_.get(), tokens, n, 0, *result);
-  return result;
+  // Built in a per-thread scratch result, so a subject without subscribers allocates nothing.
+  thread_local MatchResult scratch;
+  scratch.plain.clear();
+  scratch.queues.clear();
+  int queue_sources = 0;
+  {
+    std::shared_lock lock(mu_);
+    match_level(root_.get(), tokens, n, 0, scratch, queue_sources);
+  }
+  if (scratch.empty()) return empty_result();
+  if (queue_sources > 1) merge_queue_groups(scratch.queues);
+  return std::make_shared<const MatchResult>(std::move(scratch));
 }
 
 SublistStats Sublist::stats() const {
@@ -246,8 +327,10 @@ void visit_level(const LevelT* level, const Fn& fn) {
   if (level == nullptr) return;
   auto visit_node = [&](const auto& node) {
     for (const auto& s : node.plain) fn(s);
-    for (const auto& q : node.queues) {
-      for (const auto& s : q.second) fn(s);
+    if (node.queues) {
+      for (const auto& q : *node.queues) {
+        for (const auto& s : q.second) fn(s);
+      }
     }
     visit_level(node.next.get(), fn);
   };
@@ -260,36 +343,6 @@ void visit_level(const LevelT* level, const Fn& fn) {
 void Sublist::for_each(const std::function<void(const SubPtr&)>& fn) const {
   std::shared_lock lock(mu_);
   visit_level(root_.get(), fn);
-}
-
-const MatchResultPtr& MatchCache::lookup(std::string_view subject) {
-  const uint64_t gen = sublist_.generation();
-  if (gen != generation_) {
-    entries_.clear();
-    last_ = nullptr;
-    generation_ = gen;
-  } else if (last_ != nullptr && last_->first == subject) {
-    hits_.store(hits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return last_->second;
-  }
-  auto it = entries_.find(subject);
-  if (it != entries_.end()) {
-    hits_.store(hits_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    last_ = &*it;
-    return it->second;
-  }
-  misses_.store(misses_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  if (entries_.size() >= max_entries_) entries_.clear();
-  it = entries_.emplace(std::string(subject), sublist_.match(subject)).first;
-  last_ = &*it;
-  return it->second;
-}
-
-void MatchCache::sweep() {
-  if (sublist_.generation() != generation_ && !entries_.empty()) {
-    Entries().swap(entries_);
-    last_ = nullptr;
-  }
 }
 
 }  // namespace forest::broker

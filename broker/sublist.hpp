@@ -1,10 +1,15 @@
 // The subject index: a trie of subject tokens with '*' and '>' levels and queue groups per
 // node, one per account.
 //
-// Thread-safety: shared by all I/O threads. Writers (insert/remove) take the exclusive lock and
-// bump the generation; match() takes the shared lock. The hot path does not call match()
-// directly: each thread asks its MatchCache, which answers from a hash map and re-reads the
-// trie only when the generation moved.
+// Thread-safety: shared by all I/O threads. Writers (insert/remove) take the exclusive lock,
+// record which subject changed in a short change log and bump the generation; match() takes
+// the shared lock. The hot path does not call match() directly: each thread asks its
+// MatchCache, which answers from a hash map and, when the generation moved, drops only the
+// entries the logged changes can affect (as nats-server's cache does).
+//
+// Costs: insert and remove are O(tokens) (a subscription knows its slot in its node), a
+// closing connection removes all its subscriptions in one batch, and a change to one subject
+// never empties the caches of unrelated subjects.
 #pragma once
 
 #include <atomic>
@@ -12,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,6 +37,8 @@ struct MatchResult {
   std::vector<SubPtr> plain;
   std::vector<QueueGroup> queues;
   [[nodiscard]] bool empty() const { return plain.empty() && queues.empty(); }
+  // Memory held by this result (for cache accounting).
+  [[nodiscard]] std::size_t footprint() const;
 };
 
 using MatchResultPtr = std::shared_ptr<const MatchResult>;
@@ -49,6 +57,9 @@ struct SublistStats {
 
 class Sublist {
  public:
+  // Changes remembered for cache invalidation; a cache further behind than this starts over.
+  static constexpr std::size_t kChangeLogSize = 1024;
+
   Sublist();
   ~Sublist();
   Sublist(const Sublist&) = delete;
@@ -58,6 +69,9 @@ class Sublist {
   [[nodiscard]] bool insert(const SubPtr& sub);
   // False when the subscription was not in the index.
   bool remove(const SubPtr& sub);
+  // Removes many (a closing connection's) with one generation step; returns how many were in
+  // the index. Takes the lock in slices so that readers are never held up for long.
+  std::size_t remove_batch(std::span<const SubPtr> subs);
 
   // Walks the trie (shared lock). Use a MatchCache on hot paths.
   [[nodiscard]] MatchResultPtr match(std::string_view subject) const;
@@ -66,12 +80,38 @@ class Sublist {
   [[nodiscard]] uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   [[nodiscard]] SublistStats stats() const;
 
-  // Visits every subscription (shared lock held: the callback must not touch the sublist).
+  // Visits every subscription (shared lock held: the callback must not touch the sublist,
+  // and should be cheap, e.g. copy the pointer).
   void for_each(const std::function<void(const SubPtr&)>& fn) const;
+
+  // For caches: calls fn(subject, is_wildcard) for every subject changed after generation
+  // `since` (a subject may come more than once) and returns the current generation. When the
+  // log no longer reaches back to `since`, calls nothing and sets `complete` to false.
+  template <typename Fn>
+  uint64_t changes_since(uint64_t since, bool& complete, Fn&& fn) const {
+    std::shared_lock lock(mu_);
+    complete = forgotten_generation_ <= since;
+    if (complete) {
+      for (std::size_t i = 0; i < change_count_; ++i) {
+        const Change& c = changes_[(change_next_ + kChangeLogSize - 1 - i) % kChangeLogSize];
+        if (c.generation <= since) break;
+        fn(std::string_view(c.subject), c.wildcard);
+      }
+    }
+    return generation_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Level;
   struct Node;
+  struct Change {
+    uint64_t generation = 0;
+    std::string subject;
+    bool wildcard = false;
+  };
+
+  bool remove_locked(const SubPtr& sub);
+  void log_change(std::string_view subject, uint64_t generation);
 
   mutable std::shared_mutex mu_;
   std::unique_ptr<Level> root_;
@@ -80,36 +120,12 @@ class Sublist {
   std::atomic<uint64_t> inserts_{0};
   std::atomic<uint64_t> removes_{0};
   mutable std::atomic<uint64_t> matches_{0};
-};
 
-// A per-thread cache of match results for one Sublist. Owned and used by one thread only.
-// A hit is one hash lookup and one atomic load; any insert or remove in the sublist empties
-// the cache on its next use (generation check).
-class MatchCache {
- public:
-  explicit MatchCache(const Sublist& sublist, std::size_t max_entries = 1u << 18)
-      : sublist_(sublist), max_entries_(max_entries) {}
-
-  // The reference stays valid until the next lookup() or sweep() on this cache.
-  const MatchResultPtr& lookup(std::string_view subject);
-  // Drops everything when the sublist changed since the last fill (frees held subscriptions).
-  void sweep();
-
-  [[nodiscard]] std::size_t size() const { return entries_.size(); }
-  [[nodiscard]] uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  [[nodiscard]] uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-
- private:
-  const Sublist& sublist_;
-  std::size_t max_entries_;
-  uint64_t generation_ = 0;
-  using Entries = std::unordered_map<std::string, MatchResultPtr, StringHash, std::equal_to<>>;
-  Entries entries_;
-  // The last entry used: a stream of publishes to one subject skips hashing (map nodes do
-  // not move; reset whenever entries are dropped).
-  const Entries::value_type* last_ = nullptr;
-  // Written by the owning thread only; atomics so /subsz may read them from elsewhere.
-  std::atomic<uint64_t> hits_{0}, misses_{0};
+  // Ring of the last changes (under mu_), oldest overwritten first.
+  std::vector<Change> changes_;
+  std::size_t change_next_ = 0;   // where the next change goes
+  std::size_t change_count_ = 0;  // valid records (<= kChangeLogSize)
+  uint64_t forgotten_generation_ = 0;  // newest generation among overwritten records
 };
 
 }  // namespace forest::broker

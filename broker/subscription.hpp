@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,12 +44,58 @@ struct Subscription {
   std::string sid;
   SubOrigin origin = SubOrigin::local;
   int32_t queue_weight = 1;  // remote queue subscriptions stand for this many members
+  // Unique for the life of the process: a freed subscription's address may be reused by the
+  // next one, its id never is.
+  uint64_t id = next_id();
 
-  // Counted by the sink under its own outbound lock; atomics so the monitor may read them.
+  // Delivery counting for auto-unsubscribe; atomics because publishers on any thread count
+  // and the monitor reads them (see try_count_delivery()).
   std::atomic<uint64_t> delivered{0};
   std::atomic<int64_t> max_msgs{0};  // auto-unsubscribe after this many; 0: never
   std::atomic<bool> closed{false};
+
+  // Position in its subject index node's list; owned by the Sublist, under its writer lock.
+  uint32_t index_slot = kNotIndexed;
+  static constexpr uint32_t kNotIndexed = UINT32_MAX;
+
+  static uint64_t next_id() {
+    static std::atomic<uint64_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
 };
+
+// Counts one delivery against the auto-unsubscribe limit, or refuses it. Safe against a
+// concurrent UNSUB that sets the limit (which stores max_msgs, then re-reads delivered): a
+// delivery counted while no limit was visible but found past it afterwards is taken back, so
+// no subscription ever gets more than its maximum once the limit is set, and the delivery
+// that reaches it (or else the UNSUB itself) sees it, so the subscription is always removed.
+// `reached` is set when this delivery was the last one allowed.
+inline bool try_count_delivery(Subscription& sub, bool& reached) {
+  int64_t max = sub.max_msgs.load();
+  if (max <= 0) {
+    const uint64_t n = sub.delivered.fetch_add(1) + 1;
+    max = sub.max_msgs.load();
+    if (max <= 0 || n < static_cast<uint64_t>(max)) return true;
+    if (n > static_cast<uint64_t>(max)) {
+      sub.delivered.fetch_sub(1);
+      return false;
+    }
+    reached = true;
+    return true;
+  }
+  uint64_t n = sub.delivered.load();
+  do {
+    if (n >= static_cast<uint64_t>(max)) return false;
+  } while (!sub.delivered.compare_exchange_weak(n, n + 1));
+  reached = n + 1 == static_cast<uint64_t>(max);
+  return true;
+}
+
+// UNSUB <sid> <max>: sets the limit; true when it is already reached (remove now).
+inline bool set_delivery_limit(Subscription& sub, int64_t max) {
+  sub.max_msgs.store(max);
+  return sub.delivered.load() >= static_cast<uint64_t>(max);
+}
 
 using SubPtr = std::shared_ptr<Subscription>;
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "match_cache.hpp"
 #include "sublist.hpp"
 
 using namespace forest::broker;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "subject.hpp"
+#include "match_cache.hpp"
 #include "sublist.hpp"
 
 using namespace forest::broker;
@@ -26,6 +27,13 @@ SubPtr make_sub(const std::string& subject, const std::string& queue = "", const
   s->subject = subject;
   s->queue = queue;
   s->sid = sid;
+  return s;
+}
+
+// prefix + number by appending (GCC 12 reports a false -Wrestrict on operator+ chains).
+std::string numbered(const std::string& prefix, std::size_t i) {
+  std::string s(prefix);
+  s += std::to_string(i);
   return s;
 }
 
@@ -127,16 +135,164 @@ TEST_CASE("match cache is invalidated by insert and remove", "[sublist]") {
   REQUIRE(sl.remove(s));
   CHECK(cache.lookup("foo.bar")->empty());
   CHECK(cache.size() == 1);
-  REQUIRE(sl.insert(make_sub("x")));
-  cache.sweep();
-  CHECK(cache.size() == 0);
 }
 
-TEST_CASE("match cache is bounded", "[sublist]") {
+TEST_CASE("a change only drops the cache entries it can affect", "[sublist]") {
   Sublist sl;
-  MatchCache cache(sl, 100);
-  for (int i = 0; i < 1000; ++i) CHECK(cache.lookup("s." + std::to_string(i))->empty());
+  MatchCache cache(sl);
+  REQUIRE(sl.insert(make_sub("a.b")));
+  for (const char* subject : {"a.b", "a.c", "x.y"}) (void)cache.lookup(subject);
+  REQUIRE(cache.size() == 3);
+
+  // A literal subscription touches its own subject only.
+  auto literal = make_sub("a.c");
+  REQUIRE(sl.insert(literal));
+  const uint64_t hits = cache.hits();
+  CHECK(cache.lookup("a.b")->plain.size() == 1);
+  CHECK(cache.hits() == hits + 1);  // still cached
+  CHECK(cache.size() == 2);         // "a.c" was dropped
+  CHECK(cache.lookup("a.c")->plain.size() == 1);
+  CHECK(cache.lookup("x.y")->empty());
+  CHECK(cache.hits() == hits + 2);
+
+  // A wildcard touches the subjects it matches.
+  auto wildcard = make_sub("a.*");
+  REQUIRE(sl.insert(wildcard));
+  cache.sweep();  // catches up without a lookup
+  CHECK(cache.size() == 1);  // only "x.y" is left
+  CHECK(cache.lookup("a.b")->plain.size() == 2);
+  CHECK(cache.lookup("a.c")->plain.size() == 2);
+  REQUIRE(sl.remove(wildcard));
+  CHECK(cache.lookup("a.b")->plain.size() == 1);
+}
+
+TEST_CASE("a cache far behind the change log marks entries stale and stays correct", "[sublist]") {
+  Sublist sl;
+  MatchCache cache(sl);
+  for (int i = 0; i < 100; ++i) CHECK(cache.lookup(numbered("s.", i))->empty());
+  // More changes than the log remembers, while the cache is not looking.
+  std::vector<SubPtr> subs;
+  for (std::size_t i = 0; i < Sublist::kChangeLogSize + 10; ++i) {
+    subs.push_back(make_sub(numbered("s.", i)));
+    REQUIRE(sl.insert(subs.back()));
+  }
+  CHECK(cache.lookup("s.5")->plain.size() == 1);   // recomputed, not the cached empty result
+  CHECK(cache.lookup("s.99")->plain.size() == 1);
+  CHECK(cache.size() == 100);
+  cache.sweep();  // drops the stale ones nobody asked for again
+  CHECK(cache.size() == 2);
+  CHECK(cache.lookup("s.5")->plain.size() == 1);
+}
+
+TEST_CASE("match cache is bounded in entries and bytes", "[sublist]") {
+  Sublist sl;
+  MatchCache cache(sl, MatchCache::Limits{.min_entries = 100, .max_entries = 100, .max_bytes = 1u << 20});
+  for (int i = 0; i < 1000; ++i) CHECK(cache.lookup(numbered("s.", i))->empty());
   CHECK(cache.size() <= 100);
+  cache.sweep();
+  CHECK(cache.size() <= 75);
+
+  // Bytes: long subjects hit the byte limit long before the entry limit.
+  MatchCache by_bytes(sl, MatchCache::Limits{.min_entries = 100000, .max_entries = 100000, .max_bytes = 64 * 1024});
+  const std::string pad(1000, 'x');
+  for (int i = 0; i < 1000; ++i) (void)by_bytes.lookup(numbered(pad + ".", static_cast<std::size_t>(i)));
+  CHECK(by_bytes.bytes() <= 64 * 1024 + 4 * 1100);
+  CHECK(by_bytes.size() < 100);
+}
+
+TEST_CASE("the entry limit follows the interest, within bounds", "[sublist]") {
+  Sublist sl;
+  MatchCache cache(sl, MatchCache::Limits{.min_entries = 10, .max_entries = 1000, .max_bytes = 1u << 30});
+  CHECK(cache.entry_limit() == 10);
+  std::vector<SubPtr> subs;
+  for (int i = 0; i < 100; ++i) {
+    subs.push_back(make_sub(numbered("t.", i)));
+    REQUIRE(sl.insert(subs.back()));
+  }
+  CHECK(cache.entry_limit() == 200);
+  for (int i = 0; i < 1000; ++i) {
+    subs.push_back(make_sub(numbered("u.", i)));
+    REQUIRE(sl.insert(subs.back()));
+  }
+  CHECK(cache.entry_limit() == 1000);
+}
+
+TEST_CASE("many subscriptions on one subject are removed exactly, in any order", "[sublist]") {
+  Sublist sl;
+  std::vector<SubPtr> subs;
+  for (int i = 0; i < 20000; ++i) {
+    subs.push_back(make_sub("churn.x", i % 4 == 0 ? numbered("q", i % 3) : "", std::to_string(i)));
+    REQUIRE(sl.insert(subs.back()));
+  }
+  CHECK(sl.match("churn.x")->plain.size() == 15000);
+  // Remove every third one singly, the rest as one batch.
+  std::size_t single = 0;
+  for (std::size_t i = 0; i < subs.size(); i += 3) {
+    CHECK(sl.remove(subs[i]));
+    CHECK_FALSE(sl.remove(subs[i]));
+    ++single;
+  }
+  const uint64_t before = sl.generation();
+  CHECK(sl.remove_batch(subs) == subs.size() - single);  // the removed ones are skipped
+  CHECK(sl.generation() > before);
+  CHECK(sl.generation() - before <= subs.size() / 1000 + 1);  // a step per slice, not per sub
+  CHECK(sl.count() == 0);
+  CHECK(sl.match("churn.x")->empty());
+  CHECK(sl.remove_batch(subs) == 0);
+}
+
+TEST_CASE("many queue groups on one subject", "[sublist]") {
+  Sublist sl;
+  std::vector<SubPtr> subs;
+  for (int i = 0; i < 5000; ++i) {
+    subs.push_back(make_sub("jobs", numbered("g", i), std::to_string(i)));
+    REQUIRE(sl.insert(subs.back()));
+  }
+  REQUIRE(sl.insert(make_sub("jobs", "g7", "extra")));
+  REQUIRE(sl.insert(make_sub("*", "g7", "wild")));
+  const auto r = sl.match("jobs");
+  CHECK(r->queues.size() == 5000);
+  std::size_t g7 = 0;
+  for (const auto& g : r->queues) {
+    if (g.name == "g7") g7 = g.members.size();
+  }
+  CHECK(g7 == 3);  // merged across the literal and the wildcard node
+  CHECK(sl.remove_batch(subs) == 5000);
+  CHECK(sl.match("jobs")->queues.size() == 1);
+}
+
+TEST_CASE("auto-unsubscribe limit set while publishers deliver", "[sublist][concurrency]") {
+  // Publishers on several threads deliver while the limit is set: once it is visible no more
+  // than `max` deliveries are ever counted, and the last allowed one (or the UNSUB) sees it.
+  for (int round = 0; round < 200; ++round) {
+    Subscription sub;
+    const int64_t max = 50 + round % 7;
+    std::atomic<bool> go{false};
+    std::atomic<int> reached{0};
+    std::atomic<uint64_t> taken{0};
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < 3; ++t) {
+      publishers.emplace_back([&] {
+        while (!go.load()) {
+        }
+        for (int i = 0; i < 100; ++i) {
+          bool r = false;
+          if (try_count_delivery(sub, r)) taken.fetch_add(1);
+          if (r) reached.fetch_add(1);
+        }
+      });
+    }
+    go.store(true);
+    const bool now = set_delivery_limit(sub, max);
+    for (auto& p : publishers) p.join();
+    const uint64_t delivered = sub.delivered.load();
+    CHECK(delivered == taken.load());
+    // Deliveries counted before the limit was visible may pass it; none after.
+    if (delivered > static_cast<uint64_t>(max)) CHECK(now);
+    CHECK((now || reached.load() >= 1));
+    bool r = false;
+    CHECK_FALSE(try_count_delivery(sub, r));
+  }
 }
 
 TEST_CASE("concurrent publishers while subscriptions churn", "[sublist][concurrency]") {
@@ -154,7 +310,7 @@ TEST_CASE("concurrent publishers while subscriptions churn", "[sublist][concurre
       MatchCache cache(sl);
       uint64_t n = 0;
       while (!stop.load()) {
-        const std::string subject = "orders." + std::to_string((n + static_cast<uint64_t>(t)) % 50);
+        const std::string subject = numbered("orders.", (n + static_cast<uint64_t>(t)) % 50);
         const auto& r = cache.lookup(subject);
         const bool has_stable = std::any_of(r->plain.begin(), r->plain.end(),
                                             [&](const SubPtr& s) { return s.get() == stable.get(); });
@@ -166,7 +322,7 @@ TEST_CASE("concurrent publishers while subscriptions churn", "[sublist][concurre
   }
   std::thread churn([&] {
     for (int i = 0; i < 20000; ++i) {
-      auto s = make_sub("orders." + std::to_string(i % 50), i % 3 == 0 ? "q" : "", std::to_string(i));
+      auto s = make_sub(numbered("orders.", i % 50), i % 3 == 0 ? "q" : "", std::to_string(i));
       if (!sl.insert(s) || !sl.remove(s)) failed.store(true);
     }
     stop.store(true);
@@ -188,7 +344,7 @@ TEST_CASE("a cached result sees a subscription inserted after it was cached", "[
   Sublist sl;
   MatchCache cache(sl);
   for (int round = 0; round < 1000; ++round) {
-    const std::string subject = "r." + std::to_string(round);
+    const std::string subject = numbered("r.", round);
     CHECK(cache.lookup(subject)->empty());
     auto s = make_sub(subject);
     bool inserted = false;
