@@ -121,6 +121,7 @@ class ClientConn final : public MessageSink,
   void remove_subscription(const std::string& sid);
   void auto_unsubscribed(const Subscription& sub);  // any thread: the max was reached
   void remove_all_subscriptions();
+  void remove_subscription_slice(std::shared_ptr<std::unordered_map<std::string, SubPtr>> doomed);
   void load_limits();
   void publish(std::string_view subject, std::string_view reply, int64_t header_size, std::string_view payload);
   void send_no_responders(std::string_view reply);

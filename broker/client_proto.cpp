@@ -268,10 +268,15 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     return true;
   }
   std::string sid_key(sid);
-  if (subs_.contains(sid_key)) {
-    // nats-server keeps the existing subscription for a reused sid.
-    send_ok();
-    return true;
+  if (auto existing = subs_.find(sid_key); existing != subs_.end()) {
+    if (!reached_delivery_limit(*existing->second)) {
+      // nats-server keeps the existing subscription for a reused sid.
+      send_ok();
+      return true;
+    }
+    // Auto-unsubscribed already (its removal may still be on its way from a publisher's
+    // thread): the sid is free again, as it is at once in nats-server.
+    remove_subscription(sid_key);
   }
   auto sub = std::make_shared<Subscription>();
   sub->sink = shared_from_this();
@@ -316,16 +321,32 @@ void ClientConn::remove_subscription(const std::string& sid) {
 
 void ClientConn::remove_all_subscriptions() {
   if (subs_.empty()) return;
-  // One batch for the subject index: one generation step per slice, not one per subscription.
-  std::vector<SubPtr> all;
-  all.reserve(subs_.size());
-  for (const auto& [sid, sub] : subs_) {
-    sub->closed.store(true, std::memory_order_relaxed);
-    all.push_back(sub);
+  // The connection takes no more messages already (refuses_messages_), so its subscriptions
+  // are inert; they leave the subject index in slices, one batch per turn of the event loop,
+  // so that a connection with 200,000 subscriptions does not stall its thread's other
+  // clients while it goes.
+  auto doomed = std::make_shared<std::unordered_map<std::string, SubPtr>>();
+  {
+    std::lock_guard lock(info_mu_);
+    doomed->swap(subs_);
   }
-  account_->sublist().remove_batch(all);
-  std::lock_guard lock(info_mu_);
-  subs_.clear();
+  remove_subscription_slice(std::move(doomed));
+}
+
+void ClientConn::remove_subscription_slice(std::shared_ptr<std::unordered_map<std::string, SubPtr>> doomed) {
+  constexpr std::size_t kSlice = 4096;
+  std::vector<SubPtr> slice;
+  slice.reserve(std::min(kSlice, doomed->size()));
+  while (!doomed->empty() && slice.size() < kSlice) {
+    auto node = doomed->extract(doomed->begin());
+    node.mapped()->closed.store(true, std::memory_order_relaxed);
+    slice.push_back(std::move(node.mapped()));
+  }
+  account_->sublist().remove_batch(slice);
+  if (doomed->empty()) return;
+  asio::post(io_.context(), [self = shared_from_this(), doomed = std::move(doomed)]() mutable {
+    self->remove_subscription_slice(std::move(doomed));
+  });
 }
 
 void ClientConn::auto_unsubscribed(const Subscription& sub) {

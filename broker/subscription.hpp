@@ -91,6 +91,12 @@ inline bool try_count_delivery(Subscription& sub, bool& reached) {
   return true;
 }
 
+// True once the auto-unsubscribe limit is reached (the subscription takes nothing more).
+inline bool reached_delivery_limit(const Subscription& sub) {
+  const int64_t max = sub.max_msgs.load();
+  return max > 0 && sub.delivered.load() >= static_cast<uint64_t>(max);
+}
+
 // UNSUB <sid> <max>: sets the limit; true when it is already reached (remove now).
 inline bool set_delivery_limit(Subscription& sub, int64_t max) {
   sub.max_msgs.store(max);
