@@ -256,10 +256,11 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
           if (specs[w].mode == "idle-conns") {
             r = run_idle_conns(specs[w], ep, server->pid());
           } else {
-            const double cpu0 = fb::process_cpu_seconds(server->pid());
+            const fb::CpuTime cpu0 = fb::process_cpu(server->pid());
             fb::RssSampler rss(server->pid());
             r = fb::run_workload(specs[w], ep);
-            r.server_cpu_s = fb::process_cpu_seconds(server->pid()) - cpu0;
+            r.server_cpu_s = fb::process_cpu(server->pid()).seconds - cpu0.seconds;
+            r.server_cpu_resolution_s = cpu0.resolution_s;
             r.server_peak_rss = rss.peak();
           }
           server->stop();
