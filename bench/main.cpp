@@ -3,6 +3,7 @@
 //   forest-bench run [--url nats://127.0.0.1:4222] [--json F] [--csv F] WORKLOAD...
 //   forest-bench compare --a CMD --b CMD [--rounds N] [--suite default|quick] [--workload W]...
 //                        [--out DIR]
+//   forest-bench hostile [--a CMD] [--b CMD] [--rounds N] [--attack NAME]... [--scale F] [--out DIR]
 //
 // A WORKLOAD is "mode[:key=value,...]": modes pub, sub, pubsub, queue, reqrep, many-subjects,
 // idle-conns (compare only); keys msgs, size, pubs, subs, rate, duration, subjects, conns.
@@ -23,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "hostile.hpp"
 #include "proc_stats.hpp"
 #include "report.hpp"
 #include "server_process.hpp"
@@ -54,6 +56,17 @@ compare starts each server fresh for every run on ephemeral ports (its command p
 "-a 127.0.0.1 -p -1"), alternates A and B in ABBA order over the rounds, and reports
 medians, min-max, the B/A ratio, and server CPU seconds per million messages from /proc.
 A run that loses, duplicates or reorders a message is reported as FAILED.
+
+  forest-bench hostile [--a "CMD ARGS"] [--b "CMD ARGS"] [--rounds 1] [--attack NAME[,NAME]]...
+                       [--scale 1.0] [--out bench-results/hostile] [--list]
+
+hostile runs each attack (all by default; --list names them) against a fresh A and B server
+("-a 127.0.0.1 -p -1 -m -1" added), ABBA over the rounds, while a bystander client PINGs every
+5 ms and probes open a client connection and GET /healthz every 100 ms; it reports the
+bystander's worst and p99 round trip, the probes' worst, the server's RSS 1 s after the attack
+and its peak, and the attack's own figures. --scale multiplies counts and durations.
+Defaults: A "build/app/forest-server --io_threads 1", B "GOMAXPROCS=1 /usr/sbin/nats-server"
+(leading VAR=value words are passed through /usr/bin/env).
 )";
 
 std::vector<std::string> split_command(const std::string& cmd) {
@@ -256,10 +269,11 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
           if (specs[w].mode == "idle-conns") {
             r = run_idle_conns(specs[w], ep, server->pid());
           } else {
-            const double cpu0 = fb::process_cpu_seconds(server->pid());
+            const fb::CpuTime cpu0 = fb::process_cpu(server->pid());
             fb::RssSampler rss(server->pid());
             r = fb::run_workload(specs[w], ep);
-            r.server_cpu_s = fb::process_cpu_seconds(server->pid()) - cpu0;
+            r.server_cpu_s = fb::process_cpu(server->pid()).seconds - cpu0.seconds;
+            r.server_cpu_resolution_s = cpu0.resolution_s;
             r.server_peak_rss = rss.peak();
           }
           server->stop();
@@ -317,6 +331,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "compare") return cmd_compare(args, command_line);
+    if (cmd == "hostile") return fb::cmd_hostile(args, command_line);
   } catch (const std::exception& e) {
     std::cerr << "forest-bench: " << e.what() << "\n";
     return 2;

@@ -36,7 +36,10 @@ std::string human_rate(double r) {
   return fmt::format("{:.0f}", r);
 }
 
+}  // namespace
+
 std::string human_ns(double ns) {
+  if (ns >= 1e9) return fmt::format("{:.2f}s", ns / 1e9);
   if (ns >= 1e6) return fmt::format("{:.2f}ms", ns / 1e6);
   if (ns >= 1e3) return fmt::format("{:.1f}us", ns / 1e3);
   return fmt::format("{:.0f}ns", ns);
@@ -67,6 +70,8 @@ std::string json_escape(std::string_view s) {
   }
   return out;
 }
+
+namespace {
 
 bool is_latency(const Comparison& c) { return c.workload.rfind("reqrep", 0) == 0; }
 bool is_memory(const Comparison& c) { return c.workload.rfind("idle-conns", 0) == 0; }
@@ -127,6 +132,9 @@ double Series::max_rate() const {
 double Series::median_cpu_per_million() const {
   return median(collect(rounds, [](const auto& r) { return r.cpu_per_million(); }));
 }
+bool Series::cpu_below_resolution() const {
+  return std::any_of(rounds.begin(), rounds.end(), [](const auto& r) { return r.ok && r.server_cpu_s < r.server_cpu_resolution_s; });
+}
 double Series::median_client_cpu() const { return median(collect(rounds, [](const auto& r) { return r.client_cpu_s; })); }
 double Series::median_quantile(double q) const {
   return median(collect(rounds, [q](const auto& r) { return r.latency ? static_cast<double>(r.latency->quantile(q)) : 0.0; }));
@@ -162,10 +170,12 @@ std::string render_table(const std::vector<Comparison>& rows) {
     }
     const double a = c.a.median_rate(), b = c.b.median_rate();
     const double ca = c.a.median_cpu_per_million(), cb = c.b.median_cpu_per_million();
-    out += fmt::format("{:<28} {:>22} {:>22} {:>7.2f} {:>9.3f}s {:>9.3f}s {:>7.2f}{}\n", c.workload,
+    const bool below = c.a.cpu_below_resolution() || c.b.cpu_below_resolution();
+    auto cpu = [](const Series& s, double v) { return s.cpu_below_resolution() ? std::string("<res") : fmt::format("{:.3f}s", v); };
+    out += fmt::format("{:<28} {:>22} {:>22} {:>7.2f} {:>10} {:>10} {:>7}{}\n", c.workload,
                        fmt::format("{} ({}-{})", human_rate(a), human_rate(c.a.min_rate()), human_rate(c.a.max_rate())),
                        fmt::format("{} ({}-{})", human_rate(b), human_rate(c.b.min_rate()), human_rate(c.b.max_rate())),
-                       a > 0 ? b / a : 0, ca, cb, ca > 0 ? cb / ca : 0,
+                       a > 0 ? b / a : 0, cpu(c.a, ca), cpu(c.b, cb), below || ca <= 0 ? "-" : fmt::format("{:.2f}", cb / ca),
                        (c.a.all_ok() && c.b.all_ok()) ? "" : "  FAILED RUNS");
   }
   return out;
@@ -202,7 +212,7 @@ std::string render_csv(const std::vector<Comparison>& rows) {
       for (std::size_t i = 0; i < s->rounds.size(); ++i) {
         const auto& r = s->rounds[i];
         auto q = [&](double p) { return r.latency ? r.latency->quantile(p) : 0; };
-        out += fmt::format("{},{},{},{},{:.1f},{},{},{},{},{},{:.4f},{:.4f},{:.4f},{:.4f},{},{},{},{},{},{}\n", c.workload,
+        out += fmt::format("{},{},{},{},{:.1f},{},{},{},{},{},{:.4f},{:.6f},{:.4f},{:.4f},{},{},{},{},{},{}\n", c.workload,
                            s->server, i + 1, r.ok ? 1 : 0, r.msgs_per_s, r.sent, r.received, r.lost, r.duplicated,
                            r.reordered, r.elapsed_s, r.server_cpu_s, r.cpu_per_million(), r.client_cpu_s,
                            r.server_peak_rss, q(0.5), q(0.9), q(0.99), q(0.999), r.latency ? r.latency->max() : 0);
@@ -289,11 +299,13 @@ std::string result_json(const WorkloadResult& r) {
   auto q = [&](double p) { return r.latency ? r.latency->quantile(p) : 0; };
   return fmt::format("{{\"name\":\"{}\",\"ok\":{},\"error\":\"{}\",\"msgs_per_s\":{:.1f},\"sent\":{},\"received\":{},"
                      "\"expected\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{},\"elapsed_s\":{:.4f},"
-                     "\"server_cpu_s\":{:.4f},\"cpu_per_million\":{:.4f},\"client_cpu_s\":{:.4f},\"server_peak_rss\":{},"
+                     "\"server_cpu_s\":{:.6f},\"server_cpu_resolution_s\":{:.9f},\"cpu_per_million\":{:.4f},"
+                     "\"client_cpu_s\":{:.4f},\"server_peak_rss\":{},"
                      "\"server_idle_rss\":{},\"p50_ns\":{},\"p90_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{}}}",
                      json_escape(r.name), r.ok ? "true" : "false", json_escape(r.error), r.msgs_per_s, r.sent, r.received, r.expected, r.lost,
-                     r.duplicated, r.reordered, r.elapsed_s, r.server_cpu_s, r.cpu_per_million(), r.client_cpu_s,
-                     r.server_peak_rss, r.server_idle_rss, q(0.5), q(0.9), q(0.99), q(0.999), r.latency ? r.latency->max() : 0);
+                     r.duplicated, r.reordered, r.elapsed_s, r.server_cpu_s, r.server_cpu_resolution_s, r.cpu_per_million(),
+                     r.client_cpu_s, r.server_peak_rss, r.server_idle_rss, q(0.5), q(0.9), q(0.99), q(0.999),
+                     r.latency ? r.latency->max() : 0);
 }
 
 std::string machine_description() {

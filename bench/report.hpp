@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "workloads.hpp"
@@ -19,6 +20,8 @@ struct Series {
   [[nodiscard]] double min_rate() const;
   [[nodiscard]] double max_rate() const;
   [[nodiscard]] double median_cpu_per_million() const;
+  // Some round's server CPU was under its source's resolution: print that, not a zero.
+  [[nodiscard]] bool cpu_below_resolution() const;
   [[nodiscard]] double median_client_cpu() const;
   [[nodiscard]] double median_quantile(double q) const;  // latency, ns
   [[nodiscard]] int64_t median_peak_rss() const;
@@ -48,5 +51,10 @@ std::string render_single(const WorkloadResult& r);
 std::string result_json(const WorkloadResult& r);
 
 std::string machine_description();
+
+// Formatting shared with the hostile-client report.
+std::string human_ns(double ns);
+std::string human_bytes(double bytes);
+std::string json_escape(std::string_view s);
 
 }  // namespace forest::bench

@@ -48,6 +48,7 @@ struct WorkloadResult {
   std::optional<Histogram> latency;
   // Filled by the caller that owns the server process:
   double server_cpu_s = 0;
+  double server_cpu_resolution_s = 0;  // granularity of the CPU source (proc_stats.hpp)
   int64_t server_peak_rss = 0;
   int64_t server_idle_rss = 0;  // idle-conns: before connecting
   double client_cpu_s = 0;      // the bench's own CPU over the run
