@@ -4,6 +4,7 @@
 // lame-duck mode.
 #include <dirent.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -95,8 +96,18 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
+// As Go programs (so nats-server) do at start: the soft open-file limit up to the hard one, so
+// a shell's default of 1024 does not cap a server meant for tens of thousands of clients.
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 int main(int argc, char** argv) {
   tune_allocator();
+  raise_open_file_limit();
   const std::vector<std::string> args(argv + 1, argv + argc);
   auto cl = parse_command_line(args);
   if (!cl) {

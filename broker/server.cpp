@@ -11,6 +11,7 @@
 
 #include "client_conn.hpp"
 #include "json_writer.hpp"
+#include "memory_trim.hpp"
 #include "monitor.hpp"
 #include "server_id.hpp"
 
@@ -19,6 +20,7 @@ namespace {
 
 constexpr std::size_t kMaxClosedClients = 10000;
 constexpr auto kAcceptRetryMin = std::chrono::milliseconds(10);
+constexpr auto kAcceptRetryMax = std::chrono::milliseconds(1000);
 constexpr auto kShutdownFlushWait = std::chrono::seconds(2);
 
 // bcrypt hashes ("$2a$...") are compared with libxcrypt; anything else is a plain password.
@@ -159,6 +161,7 @@ std::expected<void, std::string> Server::start() {
   control_work_.emplace(asio::make_work_guard(control_));
   running_.store(true);
   do_accept();
+  schedule_memory_trim();
   control_thread_ = std::thread([this] { control_.run(); });
 
   log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
@@ -166,6 +169,18 @@ std::expected<void, std::string> Server::start() {
   write_ports_file();
   log_->info("Server is ready");
   return {};
+}
+
+void Server::schedule_memory_trim() {
+  // Free memory above this stays with the process for at most one interval.
+  constexpr std::size_t kKeepFree = 32u << 20;
+  constexpr auto kInterval = std::chrono::seconds(2);
+  trim_timer_.expires_after(kInterval);
+  trim_timer_.async_wait([this](const error_code& ec) {
+    if (ec) return;
+    trim_free_memory(kKeepFree);
+    schedule_memory_trim();
+  });
 }
 
 void Server::write_ports_file() {
@@ -236,14 +251,17 @@ void Server::do_accept() {
   acceptor_->async_accept(io.context(), [this, &io](const error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || shutting_down_.load()) return;
     if (ec) {
-      // Out of file descriptors and the like: back off instead of spinning (nats-server does too).
-      log_->error("Temporary Client Accept Error({}), sleeping {}ms", ec.message(), kAcceptRetryMin.count());
-      accept_retry_.expires_after(kAcceptRetryMin);
+      // Out of file descriptors and the like: back off instead of spinning, doubling the
+      // pause up to a second (nats-server's ACCEPT_MIN_SLEEP / ACCEPT_MAX_SLEEP).
+      log_->error("Temporary Client Accept Error({}), sleeping {}ms", ec.message(), accept_delay_.count());
+      accept_retry_.expires_after(accept_delay_);
+      accept_delay_ = std::min<std::chrono::milliseconds>(accept_delay_ * 2, kAcceptRetryMax);
       accept_retry_.async_wait([this](const error_code& e) {
         if (!e) do_accept();
       });
       return;
     }
+    accept_delay_ = kAcceptRetryMin;
     on_accepted(io, std::move(socket));
     do_accept();
   });
@@ -455,6 +473,7 @@ void Server::shutdown() {
     if (acceptor_) acceptor_->close(ec);
     accept_retry_.cancel();
     lame_duck_timer_.cancel();
+    trim_timer_.cancel();
     if (monitor_) monitor_->stop();
   });
   close_all_clients(CloseReason::server_shutdown);

@@ -121,6 +121,7 @@ class Server {
   void lame_duck_step(std::chrono::steady_clock::time_point deadline);
   Account& register_account(const std::string& name);
   void update_slow_auth();
+  void schedule_memory_trim();
 
   std::atomic<std::shared_ptr<const Options>> opts_;
   std::shared_ptr<Logger> log_;
@@ -136,7 +137,9 @@ class Server {
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<Monitor> monitor_;
   asio::steady_timer accept_retry_{control_};
+  std::chrono::milliseconds accept_delay_{10};  // control thread
   asio::steady_timer lame_duck_timer_{control_};
+  asio::steady_timer trim_timer_{control_};
 
   std::atomic<int> client_port_{0};
   std::atomic<int> http_port_{0};
