@@ -267,29 +267,30 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     send_err(protocol::err::kMaxSubscriptions);
     return true;
   }
-  std::string sid_key(sid);
-  if (auto existing = subs_.find(sid_key); existing != subs_.end()) {
-    if (!reached_delivery_limit(*existing->second)) {
+  auto pos = subs_.lower_bound(sid);
+  if (pos != subs_.end() && pos->first == sid) {
+    if (!reached_delivery_limit(*pos->second)) {
       // nats-server keeps the existing subscription for a reused sid.
       send_ok();
       return true;
     }
     // Auto-unsubscribed already (its removal may still be on its way from a publisher's
     // thread): the sid is free again, as it is at once in nats-server.
-    remove_subscription(sid_key);
+    remove_subscription(std::string(sid));
+    pos = subs_.lower_bound(sid);
   }
   auto sub = std::make_shared<Subscription>();
   sub->sink = shared_from_this();
   sub->subject.assign(subject);
   sub->queue.assign(queue);
-  sub->sid = sid_key;
+  sub->sid.assign(sid);
   if (!account_->sublist().insert(sub)) {
     send_err(protocol::err::kInvalidSubject);
     return true;
   }
   {
     std::lock_guard lock(info_mu_);
-    subs_.emplace(std::move(sid_key), std::move(sub));
+    subs_.emplace_hint(pos, sid, std::move(sub));
   }
   send_ok();
   return true;
@@ -298,7 +299,7 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
 bool ClientConn::on_unsub(std::string_view sid, int64_t max) {
   if (trace_) trace_in("UNSUB", max >= 0 ? std::string(sid) + " " + std::to_string(max) : std::string(sid));
   batch_active_ = true;
-  auto it = subs_.find(std::string(sid));
+  auto it = subs_.find(sid);
   if (it != subs_.end()) {
     // With a maximum not reached yet the subscription stays until the delivery that reaches
     // it; set_delivery_limit() closes the race with publishers on other threads.
@@ -325,7 +326,7 @@ void ClientConn::remove_all_subscriptions() {
   // are inert; they leave the subject index in slices, one batch per turn of the event loop,
   // so that a connection with 200,000 subscriptions does not stall its thread's other
   // clients while it goes.
-  auto doomed = std::make_shared<std::unordered_map<std::string, SubPtr>>();
+  auto doomed = std::make_shared<SubsBySid>();
   {
     std::lock_guard lock(info_mu_);
     doomed->swap(subs_);
@@ -333,7 +334,7 @@ void ClientConn::remove_all_subscriptions() {
   remove_subscription_slice(std::move(doomed));
 }
 
-void ClientConn::remove_subscription_slice(std::shared_ptr<std::unordered_map<std::string, SubPtr>> doomed) {
+void ClientConn::remove_subscription_slice(std::shared_ptr<SubsBySid> doomed) {
   constexpr std::size_t kSlice = 4096;
   std::vector<SubPtr> slice;
   slice.reserve(std::min(kSlice, doomed->size()));
