@@ -1,11 +1,21 @@
-// A client connection. Pinned to one IoThread: reading, parsing, its subscriptions map and
-// starting writes all happen there without locks. Other threads touch it in two ways only:
-// deliver() appends to the outbound buffer under `out_mu_` (publishers on any thread), and
-// snapshot() copies monitoring data under `info_mu_` / `out_mu_`.
+// A client connection, pinned to one IoThread for life. On that thread, without locks: reading,
+// parsing, the subscriptions map, timers, and starting writes.
 //
-// Output: publishers stage bytes per read batch (IoThread) and hand them over once; when the
-// socket is idle the handing-over thread sends them at once, else they join `out_queue_`
-// (chunks), which the owner writes with one gathered write.
+// Other threads touch it only through:
+// - deliver() from publishers on any thread: inside a read batch it appends to the publisher
+//   thread's own staging buffer for this receiver (no lock); otherwise it appends to
+//   `out_queue_` under `out_mu_`;
+// - take_staged(), the publisher thread's hand-over at the end of its batch, under `out_mu_`:
+//   when no write is in flight and nothing is queued it sends the bytes on the socket itself
+//   (non-blocking, so a full socket leaves the rest queued for the owner); else it queues them.
+//   The owner closes the socket under `out_mu_`, so such a send never races a close;
+// - posted work (close requests, reloaded limits, re-checks, a stalled producer's wake-up);
+// - snapshot() for monitoring, under `info_mu_` / `out_mu_`.
+//
+// Pending bytes (for max_pending and /connz) are what is queued plus the write in flight. A
+// receiver past max_pending is a slow consumer: from then on it takes no message. A receiver
+// past half of it makes the publishing client pause its reads (nats-server's fast-producer
+// stall) until the receiver drains or the stall times out; only that producer waits.
 #pragma once
 
 #include <atomic>
