@@ -142,7 +142,7 @@ std::expected<void, std::string> Server::start() {
   for (unsigned i = 0; i < n; ++i) io_threads_.push_back(std::make_unique<IoThread>(i));
 
   if (o->http_port != 0) {
-    monitor_ = std::make_unique<Monitor>(*this, control_);
+    monitor_ = std::make_unique<Monitor>(*this);
     const std::string http_host = o->http_host.empty() ? o->host : o->http_host;
     auto r = monitor_->listen(http_host, o->http_port == kRandomPort ? 0 : o->http_port);
     if (!r) return std::unexpected(r.error());
@@ -474,8 +474,9 @@ void Server::shutdown() {
     accept_retry_.cancel();
     lame_duck_timer_.cancel();
     trim_timer_.cancel();
-    if (monitor_) monitor_->stop();
   });
+  // The monitor has its own thread: joined here, while every connection it may look at exists.
+  if (monitor_) monitor_->stop();
   close_all_clients(CloseReason::server_shutdown);
   {
     // Give clients a moment to receive what they were owed, then stop regardless.

@@ -1,7 +1,7 @@
 // The server: listeners, I/O threads, accounts, the client registry, authorization and the
 // monitoring endpoint. Embeddable: start() spawns every thread it needs (a control thread for
-// accepting, monitoring and timers; N I/O threads for connections); it installs no signal
-// handlers (forest-server's main does that).
+// accepting and timers; N I/O threads for connections; the monitor's own HTTP thread); it
+// installs no signal handlers (forest-server's main does that).
 //
 // Lock order: Server::mu_ before a connection's info/subs locks, which come before its
 // outbound lock. No lock is held while calling into another connection's deliver().

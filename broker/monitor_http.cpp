@@ -1,0 +1,233 @@
+// The monitor's HTTP transport: its thread, the accept loop, the session cap and the
+// sessions themselves (Boost.Beast). The limits are explained in monitor.hpp.
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <vector>
+
+#include "monitor.hpp"
+
+namespace forest::broker {
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr auto kAcceptRetry = std::chrono::milliseconds(10);
+// After an error response or a "Connection: close", how long unread input is drained before
+// the socket closes: closing with unread bytes sends a reset, and the peer may then lose the
+// response it has not read yet (Go's http.Server does the same, closeWriteAndWait).
+constexpr auto kLingerTime = std::chrono::seconds(1);
+
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+}  // namespace
+
+// One HTTP connection: read a request, answer it, repeat while keep-alive. Lives on the
+// monitor thread; owned by its pending operation's handler (shared_from_this), listed weakly
+// in Monitor::sessions_.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, Monitor& monitor, uint64_t id)
+      : stream_(std::move(socket)), monitor_(monitor), id_(id) {}
+  ~HttpSession() { monitor_.session_closed(id_); }
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  void start() { read(); }
+  // Waiting for a request (or lingering after the last one): may be evicted for a newcomer.
+  [[nodiscard]] bool idle() const { return idle_; }
+  // Cancels whatever is pending; the handler then drops the last reference.
+  void close() {
+    idle_ = false;
+    stream_.close();
+  }
+
+ private:
+  void read() {
+    if (monitor_.stopping_) return;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(Monitor::kHeaderLimit));
+    parser_->body_limit(Monitor::kBodyLimit);
+    idle_ = true;
+    stream_.expires_after(Monitor::kReadDeadline);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(const error_code& ec) {
+    idle_ = false;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      return send_error(http::status::request_header_fields_too_large);
+    }
+    if (ec == http::error::body_limit) return send_error(http::status::payload_too_large);
+    if (ec && is_parse_error(ec)) return send_error(http::status::bad_request);
+    if (ec) {
+      // End of stream, timeout (slowloris or idle keep-alive), reset, or closed by stop().
+      stream_.close();
+      return;
+    }
+    const auto& req = parser_->get();
+    HttpReply reply;
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      reply.status = 405;
+      reply.body = "{\"error\":\"method not allowed\"}";
+    } else {
+      try {
+        reply = monitor_.handle(std::string_view(req.target().data(), req.target().size()));
+      } catch (const std::exception& e) {
+        // Out of memory building a huge page, and the like: answer, do not take the thread down.
+        reply = HttpReply{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+      }
+    }
+    send(std::move(reply), req.version(), req.keep_alive(), req.method() == http::verb::head);
+  }
+
+  void send(HttpReply reply, unsigned version, bool keep_alive, bool head) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), version);
+    res->set(http::field::server, "forest-server");
+    res->set(http::field::content_type, reply.content_type);
+    res->keep_alive(keep_alive);
+    if (head) {
+      // A HEAD answer has the GET answer's length and no body (the next response on a
+      // keep-alive connection would otherwise start inside it).
+      res->content_length(reply.body.size());
+    } else {
+      res->body() = std::move(reply.body);
+      res->prepare_payload();
+    }
+    stream_.expires_after(Monitor::kWriteDeadline);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](const error_code& ec, std::size_t) {
+      if (ec) {
+        self->stream_.close();
+      } else if (!res->keep_alive()) {
+        self->linger_close();
+      } else {
+        self->read();
+      }
+    });
+  }
+
+  void send_error(http::status status) {
+    HttpReply reply;
+    reply.status = static_cast<int>(status);
+    reply.content_type = "text/plain; charset=utf-8";
+    reply.body = std::to_string(reply.status) + " " + std::string(http::obsolete_reason(status)) + "\n";
+    send(std::move(reply), 11, false, false);
+  }
+
+  void linger_close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    idle_ = true;
+    stream_.expires_after(kLingerTime);
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](const error_code& ec, std::size_t) {
+      if (ec) {
+        self->stream_.close();
+        return;
+      }
+      self->drain();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  // Bounded, so that neither a header nor pipelined input can grow it past the limits.
+  beast::flat_buffer buffer_{Monitor::kHeaderLimit + Monitor::kBodyLimit + 4096};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Monitor& monitor_;
+  const uint64_t id_;
+  bool idle_ = false;
+};
+
+Monitor::Monitor(Server& server) : server_(server) {}
+
+Monitor::~Monitor() { stop(); }
+
+std::expected<int, std::string> Monitor::listen(const std::string& host, int port) {
+  error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return std::unexpected("invalid monitoring address '" + host + "'");
+  const tcp::endpoint ep(address, static_cast<unsigned short>(port));
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return std::unexpected("can't listen to the monitor port: " + host + ":" + std::to_string(port) + ": " + ec.message());
+  const int bound = static_cast<int>(acceptor_.local_endpoint().port());
+  do_accept();
+  work_.emplace(asio::make_work_guard(ctx_));
+  thread_ = std::thread([this] { ctx_.run(); });
+  return bound;
+}
+
+void Monitor::stop() {
+  if (!thread_.joinable()) {
+    error_code ec;
+    acceptor_.close(ec);
+    return;
+  }
+  asio::post(ctx_, [this] {
+    stopping_ = true;
+    error_code ec;
+    acceptor_.close(ec);
+    accept_retry_.cancel();
+    std::vector<std::shared_ptr<HttpSession>> live;
+    for (auto& [id, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->close();
+  });
+  // Every pending operation now completes with an error and starts no other: run() returns.
+  work_.reset();
+  thread_.join();
+}
+
+void Monitor::do_accept() {
+  acceptor_.async_accept([this](const error_code& ec, tcp::socket socket) {
+    if (stopping_ || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of file descriptors and the like: back off instead of spinning.
+      accept_retry_.expires_after(kAcceptRetry);
+      accept_retry_.async_wait([this](const error_code& e) {
+        if (!e && !stopping_) do_accept();
+      });
+      return;
+    }
+    on_accepted(std::move(socket));
+    do_accept();
+  });
+}
+
+void Monitor::on_accepted(tcp::socket socket) {
+  if (sessions_.size() >= kMaxSessions) {
+    // Make room by closing the oldest session that is not answering a request.
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      auto s = it->second.lock();
+      if (s && s->idle()) {
+        sessions_.erase(it);
+        s->close();
+        break;
+      }
+    }
+    if (sessions_.size() >= kMaxSessions) {
+      error_code ignored;
+      socket.close(ignored);  // every session is busy answering: refuse this one
+      return;
+    }
+  }
+  const uint64_t id = next_session_++;
+  auto session = std::make_shared<HttpSession>(std::move(socket), *this, id);
+  sessions_.emplace(id, session);
+  session->start();
+}
+
+void Monitor::session_closed(uint64_t id) { sessions_.erase(id); }
+
+}  // namespace forest::broker
