@@ -1,7 +1,7 @@
 // forest-server: a drop-in nats-server. Parses nats-server's command line and config file,
 // runs the server, and turns signals into server actions as nats-server does:
 // SIGINT/SIGTERM/SIGQUIT stop, SIGHUP reloads, SIGUSR1 re-opens the log, SIGUSR2 enters
-// lame-duck mode.
+// lame-duck mode. `forest-server registry ...` edits the forest registry instead (discovery/).
 #include <dirent.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/registry_cli.hpp"
 #include "flags.hpp"
 #include "logger.hpp"
 #include "server.hpp"
@@ -109,6 +110,11 @@ int main(int argc, char** argv) {
   tune_allocator();
   raise_open_file_limit();
   const std::vector<std::string> args(argv + 1, argv + argc);
+  // The drop-in command line has no positional words (one is an error), so this
+  // subcommand takes nothing away from the drop-in flags.
+  if (!args.empty() && args.front() == "registry") {
+    return forest::discovery::run_registry_command({args.begin() + 1, args.end()}, std::cout, std::cerr);
+  }
   auto cl = parse_command_line(args);
   if (!cl) {
     std::cerr << "forest-server: " << cl.error() << "\n" << usage_text();
