@@ -55,10 +55,6 @@ constexpr std::array<OpSpec, 20> kOps{{
     {"MSG", Op::msg, ArgStyle::needs_space, kFromServer},
 }};
 
-// A line of an argument-less operation may carry ignored bytes; cap them so a peer
-// cannot grow the line buffer without bound (nats-server skips them byte by byte).
-constexpr std::size_t kMaxIgnoredLine = 64 * 1024;
-
 enum class Verdict : uint8_t { match, need_more, invalid };
 
 struct OpMatch {
@@ -142,19 +138,36 @@ int64_t parse_size(std::string_view text) {
   return n;
 }
 
-ParseStatus Parser::check_partial_line(std::string_view partial) const {
-  const OpMatch m = match_op(partial, kind_, false);
+// A control line without its newline yet. nats-server checks max_control_line against what it
+// holds of such a line at the end of each read, counting the argument bytes only: not the verb,
+// not the blanks after it (which it skips without storing), not a CR the read ended on. It
+// stores nothing at all for the rest of a PING/PONG/+OK line. Both are matched here, so the
+// same lines pass, and what is kept stays bounded by the limit.
+ParseStatus Parser::buffer_partial_line(std::string_view piece) {
+  if (skip_line_) return ParseStatus::ok;
+  line_buf_.append(piece);
+  const OpMatch m = match_op(line_buf_, kind_, false);
   if (m.verdict == Verdict::invalid) return ParseStatus::unknown_operation;
   if (m.verdict == Verdict::need_more) return ParseStatus::ok;
   if (m.spec->style == ArgStyle::ignored) {
-    return partial.size() > kMaxIgnoredLine ? ParseStatus::max_control_line : ParseStatus::ok;
+    line_buf_.assign(m.spec->name);
+    skip_line_ = true;
+    return ParseStatus::ok;
   }
+  // Keep one blank between the verb and its arguments (match_op needs one), drop the others.
+  std::size_t arg_start = m.arg_start;
+  const std::size_t name_end = m.spec->name.size();
+  if (arg_start > name_end + 1) {
+    line_buf_.erase(name_end + 1, arg_start - name_end - 1);
+    arg_start = name_end + 1;
+  }
+  std::size_t arg_len = line_buf_.size() - arg_start;
+  if (arg_len > 0 && line_buf_.back() == '\r') --arg_len;
   // Like nats-server, only client connections are held to max_control_line; a route's
   // line is still bounded so a lying peer cannot exhaust memory.
-  const auto arg_len = static_cast<int64_t>(partial.size() - m.arg_start);
   const int64_t limit = kind_ == PeerKind::client ? limits_.max_control_line
                                                   : std::max<int64_t>(limits_.max_control_line, 1 << 20);
-  if (limit > 0 && arg_len > limit) return ParseStatus::max_control_line;
+  if (limit > 0 && static_cast<int64_t>(arg_len) > limit) return ParseStatus::max_control_line;
   return ParseStatus::ok;
 }
 
@@ -191,13 +204,13 @@ ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
       return ParseStatus::auth_violation;
     }
     const auto* nl = static_cast<const char*>(std::memchr(start, '\n', data.size() - pos));
-    if (nl == nullptr) {
-      line_buf_.append(start, data.size() - pos);
-      return check_partial_line(line_buf_);
-    }
+    if (nl == nullptr) return buffer_partial_line(std::string_view(start, data.size() - pos));
     std::string_view line;
     const auto piece = static_cast<std::size_t>(nl - start);
-    if (!line_buf_.empty()) {
+    if (skip_line_) {
+      line = line_buf_;  // just the verb: the rest of its line is ignored
+      skip_line_ = false;
+    } else if (!line_buf_.empty()) {
       line_buf_.append(start, piece);
       line = line_buf_;
     } else {

@@ -105,6 +105,8 @@ class Parser {
   [[nodiscard]] PeerKind kind() const { return kind_; }
   // True while a control line or a payload is split across reads (for tests and idle checks).
   [[nodiscard]] bool mid_operation() const { return state_ != State::line_start || !line_buf_.empty(); }
+  // Bytes held for a control line split across reads (bounded; for tests).
+  [[nodiscard]] std::size_t buffered_line_bytes() const { return line_buf_.size(); }
 
  private:
   enum class State : uint8_t { line_start, payload };
@@ -115,7 +117,7 @@ class Parser {
                                  MessageArgs& out);
   ParseStatus parse_delivery_args(std::string_view arg, bool with_headers, MessageArgs& out);
   ParseStatus dispatch_message(const MessageArgs& args, std::string_view payload, ParserHandler& handler);
-  [[nodiscard]] ParseStatus check_partial_line(std::string_view partial) const;
+  [[nodiscard]] ParseStatus buffer_partial_line(std::string_view piece);
 
   PeerKind kind_;
   ParserLimits limits_;
@@ -125,7 +127,8 @@ class Parser {
   std::size_t resume_offset_ = 0;
   State state_ = State::line_start;
 
-  std::string line_buf_;      // a control line split across reads
+  std::string line_buf_;      // a control line split across reads (without the blanks after the verb)
+  bool skip_line_ = false;    // line_buf_ holds an argument-less verb; the rest of its line is ignored
   std::string pending_line_;  // the control line of a message whose payload is split
   std::string payload_buf_;   // a payload (plus CRLF) split across reads
   std::size_t payload_need_ = 0;  // payload + CRLF bytes the current message needs in all

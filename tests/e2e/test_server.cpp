@@ -54,6 +54,13 @@ std::string info_json(int port) {
   return line.substr(5, line.size() - 5 - 3);  // drop "INFO " and " \r\n"
 }
 
+// A raw connection that has read its INFO line.
+std::unique_ptr<RawClient> open_client(int port) {
+  auto c = std::make_unique<RawClient>("127.0.0.1", port);
+  REQUIRE(c->read_line(3s).rfind("INFO ", 0) == 0);
+  return c;
+}
+
 int run_command(const std::vector<std::string>& args, std::string* output = nullptr) {
   std::string cmd;
   for (const auto& a : args) cmd += "'" + a + "' ";
@@ -469,4 +476,43 @@ TEST_CASE("bcrypt checks do not stall other clients of the same I/O thread", "[s
   CHECK(slow.back()->read_exactly(6, std::chrono::milliseconds(1)).empty());
   for (auto& c : slow) CHECK(c->read_exactly(6, 20s) == "PONG\r\n");  // and all of them get in
   std::filesystem::remove(conf);
+}
+
+TEST_CASE("long control lines: accepted and refused as nats-server does", "[server][parser]") {
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-m", "-1"});
+  const std::string big(64 * 1024, 'x'), blanks(64 * 1024, ' ');
+  SECTION("a megabyte after PING is ignored, not refused") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nPING");
+    for (int i = 0; i < 16; ++i) c->send(big);
+    c->send("\r\nPING\r\n");
+    CHECK(c->read_exactly(12, 5s) == "PONG\r\nPONG\r\n");
+  }
+  SECTION("a megabyte of blanks between PUB and its arguments does not count") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPUB");
+    for (int i = 0; i < 16; ++i) c->send(blanks);
+    c->send("foo 1\r\nx\r\nPING\r\n");
+    CHECK(c->read_exactly(std::string("MSG foo 1 1\r\nx\r\nPONG\r\n").size(), 5s) == "MSG foo 1 1\r\nx\r\nPONG\r\n");
+  }
+  SECTION("an argument of exactly max_control_line passes even when a read ends on its CR") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nSUB " + std::string(4094, 'a') + " 1\r");  // 4096 bytes of argument
+    std::this_thread::sleep_for(50ms);
+    c->send("\nPING\r\n");
+    CHECK(c->read_exactly(6, 5s) == "PONG\r\n");
+  }
+  SECTION("one byte more is refused, whole or split") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nSUB " + std::string(2000, 'a'));
+    std::this_thread::sleep_for(50ms);
+    c->send(std::string(2095, 'a') + " 1\r\nPING\r\n");
+    CHECK(c->read_until_closed(5s) == "-ERR 'maximum control line exceeded'\r\n");
+    auto d = open_client(server->client_port());
+    d->send("CONNECT {\"verbose\":false}\r\nSUB foo 1" + std::string(4096, ' ') + "\r\nPING\r\n");  // trailing blanks count
+    CHECK(d->read_until_closed(5s) == "-ERR 'maximum control line exceeded'\r\n");
+  }
+  CHECK(http_get(server->http_port(), "/healthz").find("ok") != std::string::npos);
 }

@@ -123,6 +123,11 @@ TEST_CASE("client corpus parses the same at every split point", "[parser]") {
       {"-ERR 'oops'\r\n", {"ERR 'oops'"}},
       {"INFO {\"a\":1}\r\n", {"INFO {\"a\":1}"}},
       {"SUB a 1\nPUB a 1\nx\r\nPING\n", {"SUB a sid=1", "MSG a [x]", "PING"}},
+      // Blanks after the verb, and trailing bytes of argument-less verbs, at every split.
+      {"SUB  \t  foo 1\r\n", {"SUB foo sid=1"}},
+      {"PUB\t\t  foo  1\r\nx\r\n", {"MSG foo [x]"}},
+      {"CONNECT   {}\r\n", {"CONNECT {}"}},
+      {"PING" + std::string(300, 'x') + "\r\nPONG y\r\n+OK z\r\n", {"PING", "PONG", "OK"}},
   };
   for (const Case& c : corpus) {
     INFO("input: " << c.input);
@@ -226,11 +231,57 @@ TEST_CASE("control line and payload limits", "[parser]") {
     CHECK(p.feed("PUB foo 10\r\n0123456789\r\n", r) == ParseStatus::ok);
     CHECK(p.feed("PUB foo 11\r\n", r) == ParseStatus::max_payload);
   }
-  SECTION("argument-less lines cannot grow without bound") {
+  SECTION("the rest of a PING/PONG/+OK line is skipped, however long, and not stored") {
+    // nats-server ignores those bytes one by one: a megabyte after PING still gets a PONG.
     Parser p(PeerKind::client);
     Recorder r;
     CHECK(p.feed("PING", r) == ParseStatus::ok);
-    CHECK(p.feed(std::string(70 * 1024, 'x'), r) == ParseStatus::max_control_line);
+    const std::string chunk(64 * 1024, 'x');
+    for (int i = 0; i < 16; ++i) {
+      REQUIRE(p.feed(chunk, r) == ParseStatus::ok);
+      REQUIRE(p.buffered_line_bytes() <= 4);
+    }
+    CHECK(p.feed("\r\nPING\r\n", r) == ParseStatus::ok);
+    CHECK(r.events == std::vector<std::string>{"PING", "PING"});
+  }
+  SECTION("blanks between a verb and its arguments do not count and are not stored") {
+    Parser p(PeerKind::client, ParserLimits{.max_control_line = 64, .max_payload = 1024});
+    Recorder r;
+    CHECK(p.feed("PUB", r) == ParseStatus::ok);
+    const std::string blanks(64 * 1024, ' ');
+    for (int i = 0; i < 16; ++i) {
+      REQUIRE(p.feed(blanks, r) == ParseStatus::ok);
+      REQUIRE(p.buffered_line_bytes() <= 4);
+    }
+    CHECK(p.feed("foo 1\r\nx\r\n", r) == ParseStatus::ok);
+    CHECK(r.events == std::vector<std::string>{"MSG foo [x]"});
+  }
+  SECTION("blanks after the arguments count, as in nats-server") {
+    Parser p(PeerKind::client, ParserLimits{.max_control_line = 64, .max_payload = 1024});
+    Recorder r;
+    CHECK(p.feed("SUB foo 1" + std::string(100, ' '), r) == ParseStatus::max_control_line);
+  }
+  SECTION("a read that ends on the CR of a line at the limit is not over it") {
+    const std::string line = "SUB " + std::string(60, 'a') + " 1\r";  // argument of 62 bytes
+    {
+      Parser p(PeerKind::client, ParserLimits{.max_control_line = 62, .max_payload = 1024});
+      Recorder r;
+      CHECK(p.feed(line, r) == ParseStatus::ok);
+      CHECK(p.feed("\n", r) == ParseStatus::ok);
+      CHECK(r.events == std::vector<std::string>{"SUB " + std::string(60, 'a') + " sid=1"});
+    }
+    {
+      Parser p(PeerKind::client, ParserLimits{.max_control_line = 61, .max_payload = 1024});
+      Recorder r;
+      CHECK(p.feed(line, r) == ParseStatus::max_control_line);
+    }
+  }
+  SECTION("an argument split across reads is held to the limit as a whole") {
+    Parser p(PeerKind::client, ParserLimits{.max_control_line = 64, .max_payload = 1024});
+    Recorder r;
+    CHECK(p.feed("SUB " + std::string(40, 'a'), r) == ParseStatus::ok);
+    CHECK(p.feed(std::string(24, 'a'), r) == ParseStatus::ok);  // 64: at the limit
+    CHECK(p.feed("a", r) == ParseStatus::max_control_line);
   }
 }
 
