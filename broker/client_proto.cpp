@@ -13,7 +13,8 @@ namespace forest::broker {
 namespace {
 
 // Reads CONNECT's JSON the way Go's json.Unmarshal fills nats-server's struct: absent fields
-// keep their defaults, a field of the wrong type fails the whole CONNECT.
+// keep their defaults, a field of the wrong type fails the whole CONNECT, keys match their
+// field case-insensitively and the last of several wins.
 bool parse_connect(std::string_view json, ConnectOptions& f) {
   thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
@@ -33,8 +34,10 @@ bool parse_connect(std::string_view json, ConnectOptions& f) {
     return true;
   };
   for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    std::string_view raw_key;
+    if (field.unescaped_key().get(raw_key) != simdjson::SUCCESS) return false;
+    // Go matches keys to fields case-insensitively: {"USER":..,"PASS":..} authenticates there.
+    const std::string key = protocol::fold_json_key(raw_key);
     simdjson::ondemand::value v;
     if (field.value().get(v) != simdjson::SUCCESS) return false;
     bool ok = true;
@@ -82,7 +85,7 @@ void ClientConn::trace_in(std::string_view op, std::string_view arg) {
 }
 
 bool ClientConn::on_connect(std::string_view json) {
-  if (trace_) trace_in("CONNECT", json.find("pass") == std::string_view::npos ? json : "{...}");
+  if (trace_) trace_in("CONNECT", protocol::redact_connect_secrets(json));
   ConnectOptions f;
   f.verbose = verbose_;
   f.pedantic = pedantic_;

@@ -428,4 +428,148 @@ ParseStatus Parser::dispatch_message(const MessageArgs& args, std::string_view p
   return handler.on_message(args, payload) ? ParseStatus::ok : ParseStatus::stopped_by_handler;
 }
 
+std::string fold_json_key(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back(static_cast<char>(c + 32));
+    } else if (key.substr(i, 2) == "\xC5\xBF") {  // U+017F LATIN SMALL LETTER LONG S
+      out.push_back('s');
+      i += 1;
+    } else if (key.substr(i, 3) == "\xE2\x84\xAA") {  // U+212A KELVIN SIGN
+      out.push_back('k');
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+inline bool is_json_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The index just past the string starting at `i` (a quote), or the end of the text.
+std::size_t json_string_end(std::string_view s, std::size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// The index just past the value starting at `i`: a string, a bracketed object or array
+// (strings inside honoured), or a bare scalar.
+std::size_t json_value_end(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return json_string_end(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = json_string_end(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return i;
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_json_blank(s[i])) ++i;
+  return i;
+}
+
+void append_utf8(std::string& out, unsigned code) {
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  }
+}
+
+// A quoted key's text with its escapes undone, so an escaped field name ("p\u0061ss") is
+// recognised as Go's decoder would recognise it.
+std::string unescape_json_key(std::string_view quoted) {
+  std::string out;
+  std::string_view body = quoted.substr(1);
+  if (!body.empty() && body.back() == '"') body.remove_suffix(1);
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != '\\' || i + 1 >= body.size()) {
+      out.push_back(body[i]);
+      continue;
+    }
+    const char e = body[++i];
+    if (e == 'u' && i + 4 < body.size()) {
+      unsigned code = 0;
+      bool ok = true;
+      for (std::size_t k = 1; k <= 4 && ok; ++k) {
+        const char h = body[i + k];
+        code <<= 4;
+        if (h >= '0' && h <= '9') {
+          code |= static_cast<unsigned>(h - '0');
+        } else if (h >= 'a' && h <= 'f') {
+          code |= static_cast<unsigned>(h - 'a' + 10);
+        } else if (h >= 'A' && h <= 'F') {
+          code |= static_cast<unsigned>(h - 'A' + 10);
+        } else {
+          ok = false;
+        }
+      }
+      if (ok) {
+        append_utf8(out, code);
+        i += 4;
+        continue;
+      }
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+bool is_secret_connect_key(std::string_view quoted_key) {
+  const std::string k = fold_json_key(unescape_json_key(quoted_key));
+  return k == "auth_token" || k == "sig" || k == "jwt" || k.rfind("pass", 0) == 0;
+}
+
+}  // namespace
+
+std::string redact_connect_secrets(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  std::size_t i = 0;
+  while (i < json.size()) {
+    if (json[i] != '"') {
+      out.push_back(json[i++]);
+      continue;
+    }
+    const std::size_t key_end = json_string_end(json, i);
+    const std::string_view key = json.substr(i, key_end - i);
+    out.append(key);
+    i = key_end;
+    std::size_t j = i;
+    while (j < json.size() && is_json_blank(json[j])) ++j;
+    if (j >= json.size() || json[j] != ':' || !is_secret_connect_key(key)) continue;
+    ++j;
+    while (j < json.size() && is_json_blank(json[j])) ++j;
+    out.append(json.substr(i, j - i));  // the colon and the blanks around it
+    const std::size_t value_end = json_value_end(json, j);
+    if (value_end > j) out.append(json[j] == '"' ? "\"[REDACTED]\"" : "[REDACTED]");
+    i = value_end;
+  }
+  return out;
+}
+
 }  // namespace forest::protocol

@@ -145,4 +145,14 @@ std::size_t split_args(std::string_view line, std::string_view* out, std::size_t
 // nats-server's parseSize: 1-9 ASCII digits, else -1.
 int64_t parse_size(std::string_view text);
 
+// A JSON object key folded the way Go's encoding/json compares keys with struct fields (and so
+// nats-server reads CONNECT): ASCII case-insensitively, with U+017F (long s) as 's' and U+212A
+// (Kelvin sign) as 'k'. Compare the result with a lower-case field name.
+std::string fold_json_key(std::string_view key);
+
+// CONNECT's JSON for a trace line, with the value of every credential field (pass, auth_token,
+// sig, jwt, and any key starting with "pass", as nats-server's pattern has it) replaced by
+// "[REDACTED]". Works on malformed JSON too: it is traced before it is parsed.
+std::string redact_connect_secrets(std::string_view json);
+
 }  // namespace forest::protocol

@@ -298,6 +298,36 @@ TEST_CASE("HPUB needs negotiated headers; CONNECT-first gate", "[parser]") {
   CHECK(gate2.feed("CONNECT {}\r\n", r) == ParseStatus::ok);
 }
 
+TEST_CASE("credential fields of CONNECT are redacted in traces", "[parser][trace]") {
+  struct Case {
+    std::string in, out;
+  };
+  const std::vector<Case> cases = {
+      // nats-server's own format for pass: the value replaced, the quotes kept.
+      {R"({"verbose":false,"user":"derek","pass":"s3cr3t!"})", R"({"verbose":false,"user":"derek","pass":"[REDACTED]"})"},
+      {R"({"auth_token":"tok","name":"x"})", R"({"auth_token":"[REDACTED]","name":"x"})"},
+      {R"({"jwt":"eyJ0eXAi.x.y","sig":"c2ln","nkey":"UABC"})", R"({"jwt":"[REDACTED]","sig":"[REDACTED]","nkey":"UABC"})"},
+      {R"({ "pass" : "a\"b,c}" , "user":"u"})", R"({ "pass" : "[REDACTED]" , "user":"u"})"},
+      // Go reads keys case-insensitively and through escapes: so does the redaction.
+      {R"({"PASS":"x","Auth_Token":"y","p\u0061ss":"z"})", R"({"PASS":"[REDACTED]","Auth_Token":"[REDACTED]","p\u0061ss":"[REDACTED]"})"},
+      {"{\"pa\xC5\xBF\xC5\xBF\":\"x\"}", "{\"pa\xC5\xBF\xC5\xBF\":\"[REDACTED]\"}"},
+      {R"({"password":"x"})", R"({"password":"[REDACTED]"})"},
+      // Values of other types, nested values, and broken JSON.
+      {R"({"pass":12345,"user":"u"})", R"({"pass":[REDACTED],"user":"u"})"},
+      {R"({"pass":{"a":"s","b":[1,"}"]},"user":"u"})", R"({"pass":[REDACTED],"user":"u"})"},
+      {R"({"pass":"unterminated)", R"({"pass":"[REDACTED]")"},
+      {R"({"pass":)", R"({"pass":)"},
+      // A value that merely looks like a key name is left alone.
+      {R"({"name":"pass","user":"pass"})", R"({"name":"pass","user":"pass"})"},
+  };
+  for (const Case& c : cases) {
+    INFO("input: " << c.in);
+    CHECK(redact_connect_secrets(c.in) == c.out);
+  }
+  CHECK(fold_json_key("Auth_TOKEN") == "auth_token");
+  CHECK(fold_json_key("\xE2\x84\xAA" "ey") == "key");  // Kelvin sign
+}
+
 TEST_CASE("route verbs", "[parser]") {
   struct Case {
     std::string input;
