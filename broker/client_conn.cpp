@@ -105,7 +105,6 @@ std::string ClientConn::describe() const { return ip_ + ":" + std::to_string(por
 
 void ClientConn::start() {
   const auto opts = server_.options();
-  auth_required_ = opts->auth_required();
   const auto now = Clock::now();
   last_activity_steady_ = now;
   connected_at_ = now;
@@ -121,11 +120,7 @@ void ClientConn::start() {
     close(CloseReason::max_connections_exceeded);
     return;
   }
-  if (auth_required_) {
-    // With a no-auth user configured, a client may skip CONNECT (nats-server allows it).
-    parser_.set_connect_required(opts->no_auth_user.empty());
-    auth_deadline_ = now + std::chrono::duration_cast<Clock::duration>(opts->auth_timeout);
-  }
+  require_auth(*opts, now);
   read_buf_.resize(kStartReadBuffer);
   read_some();
   start_write();

@@ -95,7 +95,9 @@ class Server {
   [[nodiscard]] std::vector<IoThread*> io_threads();
 
   // Authorization for a CONNECT (or the no_auth_user when the client sent no credentials).
-  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const;
+  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const { return authenticate(c, *options()); }
+  // The same against given options (a snapshot the caller already holds).
+  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c, const Options& o) const;
   // Whether checking credentials is slow (bcrypt hashes configured): then connections hand the
   // check to authenticate_async() instead of blocking their I/O thread.
   [[nodiscard]] bool slow_authentication() const { return slow_auth_.load(std::memory_order_relaxed); }
@@ -121,6 +123,7 @@ class Server {
   void lame_duck_step(std::chrono::steady_clock::time_point deadline);
   Account& register_account(const std::string& name);
   void update_slow_auth();
+  [[nodiscard]] static bool no_auth_user_removed_with_user(const Options& old, const Options& next);
 
   std::atomic<std::shared_ptr<const Options>> opts_;
   std::shared_ptr<Logger> log_;

@@ -201,7 +201,8 @@ ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
 
     const char* start = data.data() + pos;
     if (connect_required_ && line_buf_.empty() && *start != 'C' && *start != 'c') {
-      return ParseStatus::auth_violation;
+      if (!handler.on_op_before_connect()) return ParseStatus::auth_violation;
+      connect_required_ = false;
     }
     const auto* nl = static_cast<const char*>(std::memchr(start, '\n', data.size() - pos));
     if (nl == nullptr) return buffer_partial_line(std::string_view(start, data.size() - pos));
@@ -239,6 +240,12 @@ ParseStatus Parser::parse_line(std::string_view line, std::string_view rest, std
   const OpMatch m = match_op(line, kind_, true);
   if (m.verdict != Verdict::match) return ParseStatus::unknown_operation;
   const Op op = m.spec->op;
+  if (connect_required_ && op != Op::connect) {
+    // Normally decided at the line's first byte; this catches a line that was already under
+    // way when the requirement was set (a reload turned authorization on).
+    if (!handler.on_op_before_connect()) return ParseStatus::auth_violation;
+    connect_required_ = false;
+  }
   const std::string_view arg = line.substr(m.arg_start);
   if (m.spec->style != ArgStyle::ignored && kind_ == PeerKind::client && limits_.max_control_line > 0 &&
       static_cast<int64_t>(arg.size()) > limits_.max_control_line) {

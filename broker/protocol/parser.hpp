@@ -74,6 +74,10 @@ class ParserHandler {
   virtual bool on_pong() = 0;
   virtual bool on_ok() = 0;
   virtual bool on_err(std::string_view text) = 0;
+  // With set_connect_required(true), called once when an operation other than CONNECT starts:
+  // true lets it (and what follows) through without a CONNECT (nats-server's no_auth_user),
+  // false refuses it (feed() returns auth_violation). The default refuses.
+  virtual bool on_op_before_connect() { return false; }
   // Route verbs; the default refuses them so a client handler need not care.
   virtual bool on_remote_sub(const RemoteSubArgs&) { return false; }
   virtual bool on_remote_unsub(const RemoteSubArgs&) { return false; }
@@ -95,7 +99,8 @@ class Parser {
 
   void set_limits(ParserLimits limits) { limits_ = limits; }
   void set_headers_allowed(bool allowed) { headers_allowed_ = allowed; }
-  // While set, any operation but CONNECT is an authorization violation (auth required).
+  // While set, an operation other than CONNECT must be let through by the handler's
+  // on_op_before_connect() (auth required; CONNECT clears it in the handler).
   void set_connect_required(bool required) { connect_required_ = required; }
   // Called from a (non-message) callback: feed() returns `paused` right after that operation,
   // and resume_offset() says where in that buffer the unparsed bytes start. The caller feeds

@@ -298,6 +298,50 @@ TEST_CASE("HPUB needs negotiated headers; CONNECT-first gate", "[parser]") {
   CHECK(gate2.feed("CONNECT {}\r\n", r) == ParseStatus::ok);
 }
 
+TEST_CASE("before CONNECT the handler decides once whether other operations may pass", "[parser]") {
+  // A no_auth_user: the first operation that is not CONNECT asks the handler, once.
+  class Admitting : public Recorder {
+   public:
+    int asked = 0;
+    bool admit = true;
+    bool on_op_before_connect() override {
+      ++asked;
+      return admit;
+    }
+  };
+  const std::string input = "SUB a 1\r\nPING\r\nPUB a 1\r\nx\r\n";
+  for (std::size_t split = 0; split < input.size(); ++split) {
+    INFO("split at " << split);
+    Parser p(PeerKind::client);
+    p.set_connect_required(true);
+    Admitting h;
+    REQUIRE(p.feed(input.substr(0, split), h) == ParseStatus::ok);
+    REQUIRE(p.feed(input.substr(split), h) == ParseStatus::ok);
+    CHECK(h.asked == 1);
+    CHECK(h.events == std::vector<std::string>{"SUB a sid=1", "PING", "MSG a [x]"});
+  }
+  Parser refused(PeerKind::client);
+  refused.set_connect_required(true);
+  Admitting no;
+  no.admit = false;
+  CHECK(refused.feed("PING\r\n", no) == ParseStatus::auth_violation);
+  CHECK(no.events.empty());
+  // A line already under way when the requirement is set is still checked.
+  Parser midway(PeerKind::client);
+  Admitting late;
+  late.admit = false;
+  CHECK(midway.feed("PI", late) == ParseStatus::ok);
+  midway.set_connect_required(true);
+  CHECK(midway.feed("NG\r\n", late) == ParseStatus::auth_violation);
+  CHECK(late.events.empty());
+  // CONNECT itself never asks.
+  Parser connect(PeerKind::client);
+  connect.set_connect_required(true);
+  Admitting c;
+  CHECK(connect.feed("CONNECT {}\r\n", c) == ParseStatus::ok);
+  CHECK(c.asked == 0);
+}
+
 TEST_CASE("credential fields of CONNECT are redacted in traces", "[parser][trace]") {
   struct Case {
     std::string in, out;
