@@ -59,6 +59,8 @@ class ClientConn final : public MessageSink,
   // From any thread, after a reload changed authorization: with `credentials_changed`, close
   // if our credentials no longer pass; before CONNECT, take on the new requirement and timeout.
   void recheck_authorization(bool credentials_changed);
+  // From any thread: sends `-ERR '<text>'` and closes.
+  void close_with_error(std::string_view text, CloseReason reason);
 
   [[nodiscard]] uint64_t cid() const { return cid_; }
   [[nodiscard]] ConnSnapshot snapshot(bool with_subs) const;

@@ -229,6 +229,14 @@ void ClientConn::recheck_credentials() {
                              });
 }
 
+void ClientConn::close_with_error(std::string_view text, CloseReason reason) {
+  asio::post(io_.context(), [self = shared_from_this(), text = std::string(text), reason] {
+    if (self->closing_) return;
+    self->send_err(text);
+    self->close(reason);
+  });
+}
+
 // Until CONNECT, with authorization required, the parser lets nothing but CONNECT through
 // unless on_op_before_connect() adopts the no_auth_user; the timeout runs from `from`.
 void ClientConn::require_auth(const Options& opts, Clock::time_point from) {

@@ -12,6 +12,7 @@
 #include "client_conn.hpp"
 #include "json_writer.hpp"
 #include "monitor.hpp"
+#include "protocol/errors.hpp"
 #include "server_id.hpp"
 
 namespace forest::broker {
@@ -388,6 +389,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
     // that have not sent CONNECT yet get the new requirement and timeout.
     for (const auto& c : clients()) c->recheck_authorization(auth_changed);
   }
+  if (shared->max_connections != old->max_connections) enforce_max_connections(shared->max_connections);
   for (const std::string& change : changes) log_->info("Reloaded: {}", change);
   log_->info("Reloaded server configuration");
   return changes;
@@ -399,6 +401,19 @@ bool Server::no_auth_user_removed_with_user(const Options& old, const Options& n
   if (old.no_auth_user.empty() || !next.no_auth_user.empty()) return false;
   return std::none_of(next.users.begin(), next.users.end(),
                       [&](const User& u) { return u.username == old.no_auth_user; });
+}
+
+// After max_connections was lowered: close the excess, newest first (the ones the new limit
+// would have refused), with the error nats-server sends (its maxConnOption picks at random).
+void Server::enforce_max_connections(int64_t max) {
+  if (max <= 0) return;
+  const auto all = clients();  // by connection id, oldest first
+  if (all.size() <= static_cast<std::size_t>(max)) return;
+  const std::size_t excess = all.size() - static_cast<std::size_t>(max);
+  for (std::size_t i = 0; i < excess; ++i) {
+    all[all.size() - 1 - i]->close_with_error(protocol::err::kMaxConnections, CloseReason::max_connections_exceeded);
+  }
+  log_->info("Closed {} connections to fall within max_connections", excess);
 }
 
 void Server::reopen_log() {

@@ -123,6 +123,7 @@ class Server {
   void lame_duck_step(std::chrono::steady_clock::time_point deadline);
   Account& register_account(const std::string& name);
   void update_slow_auth();
+  void enforce_max_connections(int64_t max);
   [[nodiscard]] static bool no_auth_user_removed_with_user(const Options& old, const Options& next);
 
   std::atomic<std::shared_ptr<const Options>> opts_;

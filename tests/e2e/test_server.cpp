@@ -588,6 +588,36 @@ TEST_CASE("reload requiring authorization: a client before CONNECT gets the new 
   std::filesystem::remove(conf);
 }
 
+TEST_CASE("lowering max_connections on reload closes the excess", "[server][reload]") {
+  const std::string conf = temp_path("maxconn.conf");
+  std::ofstream(conf) << "max_connections: 10\n";
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf});
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(open_client(server->client_port()));
+    clients.back()->send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+    REQUIRE(clients.back()->read_exactly(6, 3s) == "PONG\r\n");
+  }
+  reload_with(*server, conf, "max_connections: 1\n");
+  CHECK(server->wait_for_log("Closed 2 connections to fall within max_connections", 5s));
+  int closed = 0, alive = 0;
+  for (auto& c : clients) {
+    c->send("PING\r\n");
+    const std::string line = c->read_line(3s);
+    if (line == "-ERR 'maximum connections exceeded'\r\n") {
+      CHECK(c->read_until_closed(3s).empty());
+      ++closed;
+    } else if (line == "PONG\r\n") {
+      ++alive;
+    }
+  }
+  CHECK(closed == 2);
+  CHECK(alive == 1);
+  std::filesystem::remove(conf);
+}
+
 TEST_CASE("-V traces never show credentials", "[server][auth]") {
   const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
   INFO("server: " << which);
