@@ -516,11 +516,8 @@ void ClientConn::on_tick(Clock::time_point now) {
 void ClientConn::notify_lame_duck() {
   asio::post(io_.context(), [self = shared_from_this()] {
     if (self->closing_ || self->protocol_ < 1 || !self->connect_received_) return;
-    std::string info = self->server_.info_line(self->cid_, self->ip_);
-    // Same INFO, with the lame-duck flag clients react to.
-    const auto brace = info.rfind('}');
-    if (brace != std::string::npos) info.insert(brace, ",\"ldm\":true");
-    self->send(info);
+    // info_line() carries "ldm":true from the moment lame-duck mode began.
+    self->send(self->server_.info_line(self->cid_, self->ip_));
   });
 }
 

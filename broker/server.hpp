@@ -104,7 +104,8 @@ class Server {
   // Runs authenticate() on the auth pool and calls `done` there with the result.
   void authenticate_async(std::string user, std::string pass, std::string token,
                           std::function<void(std::optional<AuthResult>)> done);
-  // The INFO line for a new client (ends in " \r\n", as nats-server's does).
+  // The INFO line for a client (ends in " \r\n", as nats-server's does); with "ldm":true once
+  // lame-duck mode began.
   [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip) const;
 
   // Registry of connected clients (for monitoring, limits and shutdown).

@@ -73,6 +73,12 @@ void reload_with(ServerProcess& server, const std::string& conf, const std::stri
   FAIL("no reload in the log: " << server.log().substr(before));
 }
 
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
 int run_command(const std::vector<std::string>& args, std::string* output = nullptr) {
   std::string cmd;
   for (const auto& a : args) cmd += "'" + a + "' ";
@@ -306,13 +312,17 @@ TEST_CASE("reload disconnects clients whose credentials no longer pass", "[serve
 TEST_CASE("lame-duck mode tells clients, closes them and exits", "[server][ldm]") {
   const std::string conf = temp_path("ldm.conf");
   std::ofstream(conf) << "lame_duck_grace_period: \"200ms\"\nlame_duck_duration: \"30s\"\n";
-  auto server = start("forest", {"-c", conf});
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf});
   RawClient c("127.0.0.1", server->client_port());
   c.read_line(3s);
   c.send("CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
   REQUIRE(c.read_exactly(6, 3s) == "PONG\r\n");
   server->send_signal(SIGUSR2);
   const std::string info = c.read_line(5s);
+  CHECK(info.rfind("INFO {", 0) == 0);
+  CHECK(count_of(info, "\"ldm\"") == 1);  // once: a JSON object with a key twice is not valid
   CHECK(info.find("\"ldm\":true") != std::string::npos);
   c.read_until_closed(10s);
   CHECK(c.peer_closed());
