@@ -101,7 +101,6 @@ std::string ClientConn::describe() const { return ip_ + ":" + std::to_string(por
 
 void ClientConn::start() {
   const auto opts = server_.options();
-  auth_required_ = opts->auth_required();
   const auto now = Clock::now();
   last_activity_steady_ = now;
   connected_at_ = now;
@@ -117,11 +116,7 @@ void ClientConn::start() {
     close(CloseReason::max_connections_exceeded);
     return;
   }
-  if (auth_required_) {
-    // With a no-auth user configured, a client may skip CONNECT (nats-server allows it).
-    parser_.set_connect_required(opts->no_auth_user.empty());
-    auth_deadline_ = now + std::chrono::duration_cast<Clock::duration>(opts->auth_timeout);
-  }
+  require_auth(*opts, now);
   read_buf_.resize(kStartReadBuffer);
   read_some();
   start_write();
@@ -610,11 +605,8 @@ void ClientConn::on_tick(Clock::time_point now) {
 void ClientConn::notify_lame_duck() {
   asio::post(io_.context(), [self = shared_from_this()] {
     if (self->closing_ || self->protocol_ < 1 || !self->connect_received_) return;
-    std::string info = self->server_.info_line(self->cid_, self->ip_);
-    // Same INFO, with the lame-duck flag clients react to.
-    const auto brace = info.rfind('}');
-    if (brace != std::string::npos) info.insert(brace, ",\"ldm\":true");
-    self->send(info);
+    // info_line() carries "ldm":true from the moment lame-duck mode began.
+    self->send(self->server_.info_line(self->cid_, self->ip_));
   });
 }
 

@@ -41,6 +41,7 @@ namespace forest::broker {
 class Account;
 class Server;
 struct AuthResult;
+struct Options;
 
 // What a CONNECT asked for (nats-server's defaults when a field is absent).
 struct ConnectOptions {
@@ -71,8 +72,11 @@ class ClientConn final : public MessageSink,
   void notify_lame_duck();
   // From any thread: new limits after a config reload.
   void apply_options();
-  // From any thread: after the authorization config changed, close if our credentials fail.
-  void recheck_authorization();
+  // From any thread, after a reload changed authorization: with `credentials_changed`, close
+  // if our credentials no longer pass; before CONNECT, take on the new requirement and timeout.
+  void recheck_authorization(bool credentials_changed);
+  // From any thread: sends `-ERR '<text>'` and closes.
+  void close_with_error(std::string_view text, CloseReason reason);
 
   [[nodiscard]] uint64_t cid() const { return cid_; }
   [[nodiscard]] ConnSnapshot snapshot(bool with_subs) const;
@@ -103,6 +107,7 @@ class ClientConn final : public MessageSink,
   bool on_pong() override;
   bool on_ok() override;
   bool on_err(std::string_view text) override;
+  bool on_op_before_connect() override { return adopt_no_auth_user(); }
 
   void read_some();
   void on_read(const error_code& ec, std::size_t n);
@@ -141,7 +146,11 @@ class ClientConn final : public MessageSink,
   void publish(std::string_view subject, std::string_view reply, int64_t header_size, std::string_view payload);
   void send_no_responders(std::string_view reply);
   void trace_in(std::string_view op, std::string_view arg);
-  void adopt_no_auth_user();
+  // The no_auth_user for an operation before CONNECT; false refuses the operation.
+  bool adopt_no_auth_user();
+  // Until CONNECT: whether it is required (or no_auth_user), and by when.
+  void require_auth(const Options& opts, std::chrono::steady_clock::time_point from);
+  void recheck_credentials();
   void schedule_first_ping();
   [[nodiscard]] std::chrono::steady_clock::duration first_ping_delay() const;
   [[nodiscard]] std::string describe() const;  // "ip:port - cid:N" as nats-server logs it
@@ -176,6 +185,7 @@ class ClientConn final : public MessageSink,
   bool no_responders_ = false;
   int protocol_ = 0;
   bool auth_required_ = false;
+  bool recheck_after_connect_ = false;  // a reload came while our CONNECT was being checked
   bool trace_ = false;
 
   // Subscriptions by sid (owning thread writes; monitor reads under info_mu_).

@@ -13,7 +13,8 @@ namespace forest::broker {
 namespace {
 
 // Reads CONNECT's JSON the way Go's json.Unmarshal fills nats-server's struct: absent fields
-// keep their defaults, a field of the wrong type fails the whole CONNECT.
+// keep their defaults, a field of the wrong type fails the whole CONNECT, keys match their
+// field case-insensitively and the last of several wins.
 bool parse_connect(std::string_view json, ConnectOptions& f) {
   thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
@@ -33,8 +34,10 @@ bool parse_connect(std::string_view json, ConnectOptions& f) {
     return true;
   };
   for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
+    std::string_view raw_key;
+    if (field.unescaped_key().get(raw_key) != simdjson::SUCCESS) return false;
+    // Go matches keys to fields case-insensitively: {"USER":..,"PASS":..} authenticates there.
+    const std::string key = protocol::fold_json_key(raw_key);
     simdjson::ondemand::value v;
     if (field.value().get(v) != simdjson::SUCCESS) return false;
     bool ok = true;
@@ -82,7 +85,7 @@ void ClientConn::trace_in(std::string_view op, std::string_view arg) {
 }
 
 bool ClientConn::on_connect(std::string_view json) {
-  if (trace_) trace_in("CONNECT", json.find("pass") == std::string_view::npos ? json : "{...}");
+  if (trace_) trace_in("CONNECT", protocol::redact_connect_secrets(json));
   ConnectOptions f;
   f.verbose = verbose_;
   f.pedantic = pedantic_;
@@ -162,34 +165,88 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
   }
   headers_.store(f.headers, std::memory_order_relaxed);
   send_ok();
+  if (recheck_after_connect_) {
+    // A reload arrived while these credentials were checked, maybe against the old settings.
+    recheck_after_connect_ = false;
+    recheck_credentials();
+  }
   return true;
 }
 
-void ClientConn::recheck_authorization() {
-  asio::post(io_.context(), [self = shared_from_this()] {
-    if (self->closing_ || !self->connect_received_) return;
-    if (!self->server_.options()->auth_required()) return;
-    auto verdict = [self](const std::optional<AuthResult>& auth) {
-      if (auth || self->closing_) return;
-      self->send_err(protocol::err::kAuthorizationViolation);
-      self->close(CloseReason::authentication_violation);
-    };
-    std::string user, pass, token;
-    {
-      std::lock_guard lock(self->info_mu_);
-      user = self->given_user_;
-      pass = self->given_pass_;
-      token = self->given_token_;
-    }
-    if (!self->server_.slow_authentication()) {
-      verdict(self->server_.authenticate(Credentials{user, pass, token}));
+void ClientConn::recheck_authorization(bool credentials_changed) {
+  asio::post(io_.context(), [self = shared_from_this(), credentials_changed] {
+    if (self->closing_) return;
+    if (self->pending_connect_) {
+      // Its CONNECT is being checked on the auth pool: check again once that is done.
+      self->recheck_after_connect_ = true;
       return;
     }
-    self->server_.authenticate_async(std::move(user), std::move(pass), std::move(token),
-                                     [self, verdict](std::optional<AuthResult> auth) {
-                                       asio::post(self->io_.context(), [verdict, auth] { verdict(auth); });
-                                     });
+    if (!self->connect_received_) {
+      // Not authenticated yet: the new rules apply to the CONNECT still to come (nats-server
+      // closes such connections at once unless no_auth_user lets them in; we let them finish).
+      self->require_auth(*self->server_.options(), self->connected_at_);
+      return;
+    }
+    if (credentials_changed) self->recheck_credentials();
   });
+}
+
+// The credentials this connection authenticated with (none, if it connected while no
+// authorization was required), against the settings now in force. On the owning thread.
+void ClientConn::recheck_credentials() {
+  if (!server_.options()->auth_required()) return;
+  auto verdict = [self = shared_from_this()](const std::optional<AuthResult>& auth) {
+    if (self->closing_) return;
+    if (!auth) {
+      self->server_.log().error("{} - authentication error: credentials no longer pass after a reload", self->describe());
+      self->send_err(protocol::err::kAuthorizationViolation);
+      self->close(CloseReason::authentication_violation);
+      return;
+    }
+    if (auth->account != nullptr && auth->account != self->account_) {
+      // As nats-server: a client whose user moved to another account is closed and reconnects.
+      self->server_.log().info("{} - account changed by a reload, closing", self->describe());
+      self->close(CloseReason::client_closed);
+      return;
+    }
+    std::lock_guard lock(self->info_mu_);
+    self->user_ = auth->user;
+  };
+  std::string user, pass, token;
+  {
+    std::lock_guard lock(info_mu_);
+    user = given_user_;
+    pass = given_pass_;
+    token = given_token_;
+  }
+  if (!server_.slow_authentication()) {
+    verdict(server_.authenticate(Credentials{user, pass, token}));
+    return;
+  }
+  server_.authenticate_async(std::move(user), std::move(pass), std::move(token),
+                             [self = shared_from_this(), verdict](std::optional<AuthResult> auth) {
+                               asio::post(self->io_.context(), [verdict, auth] { verdict(auth); });
+                             });
+}
+
+void ClientConn::close_with_error(std::string_view text, CloseReason reason) {
+  asio::post(io_.context(), [self = shared_from_this(), text = std::string(text), reason] {
+    if (self->closing_) return;
+    self->send_err(text);
+    self->close(reason);
+  });
+}
+
+// Until CONNECT, with authorization required, the parser lets nothing but CONNECT through
+// unless on_op_before_connect() adopts the no_auth_user; the timeout runs from `from`.
+void ClientConn::require_auth(const Options& opts, Clock::time_point from) {
+  const bool was_required = auth_required_;
+  auth_required_ = opts.auth_required();
+  parser_.set_connect_required(auth_required_);
+  if (!auth_required_) return;
+  // Required since a reload: the whole timeout from now, not from when the client connected.
+  const auto start = was_required ? from : Clock::now();
+  auth_deadline_ = start + std::chrono::duration_cast<Clock::duration>(opts.auth_timeout);
 }
 
 // As nats-server does at CONNECT: the time since the connection opened is a first RTT
@@ -202,13 +259,30 @@ void ClientConn::schedule_first_ping() {
   next_ping_ = now + first_ping_delay();
 }
 
-void ClientConn::adopt_no_auth_user() {
-  auto auth = server_.authenticate(Credentials{});
-  if (!auth) return;  // no no_auth_user: the parser already refused the operation
+// nats-server lets a client skip CONNECT when no_auth_user is set: its first operation makes it
+// that user. Anything else is refused (the parser then answers 'Authorization Violation'), also
+// when no_auth_user is set but cannot be adopted: nats-server 2.9.10 serves such a client
+// unauthenticated, we refuse it on purpose and say why.
+bool ClientConn::adopt_no_auth_user() {
+  if (connect_received_) return true;
+  const auto opts = server_.options();
+  if (!opts->auth_required()) return true;  // a reload turned authorization off meanwhile
+  if (opts->no_auth_user.empty()) {
+    server_.log().error("{} - authentication error: an operation before CONNECT", describe());
+    return false;
+  }
+  const auto auth = server_.authenticate(Credentials{}, *opts);
+  if (!auth) {
+    server_.log().error("{} - authentication error: no_auth_user \"{}\" cannot be adopted under the current "
+                        "authorization settings; refusing the client instead of serving it unauthenticated",
+                        describe(), opts->no_auth_user);
+    return false;
+  }
   connect_received_ = true;
   std::lock_guard lock(info_mu_);
   user_ = auth->user;
   if (auth->account != nullptr && subs_.empty()) account_ = auth->account;
+  return true;
 }
 
 bool ClientConn::on_info(std::string_view) {

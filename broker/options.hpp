@@ -106,7 +106,10 @@ struct Options {
 [[nodiscard]] std::expected<void, std::string> apply_config_text(Options& opts, const std::string& text,
                                                                  const std::string& name);
 
-// Startup checks that need all options (e.g. user/pass together with a token).
+// Startup (and reload) checks that need all options (e.g. user/pass together with a token).
 [[nodiscard]] std::expected<void, std::string> validate_options(const Options& opts);
+// The authorization part of validate_options: contradictory credential settings, wherever they
+// came from (flags or the config file); the error names what is wrong and where it came from.
+[[nodiscard]] std::expected<void, std::string> validate_auth(const Options& opts);
 
 }  // namespace forest::broker

@@ -447,24 +447,60 @@ std::expected<void, std::string> apply_config_file(Options& opts, const std::str
   return apply_top(*parsed, opts);
 }
 
-std::expected<void, std::string> validate_options(const Options& o) {
-  if (o.port < kRandomPort || o.port > 65535) return std::unexpected("invalid client port " + std::to_string(o.port));
-  if (o.http_port < kRandomPort || o.http_port > 65535) {
-    return std::unexpected("invalid monitoring port " + std::to_string(o.http_port));
-  }
+namespace {
+
+// Where a credential setting came from, for error messages: the flag or the config key.
+std::string origin(const Options& o, const char* flag, const char* key) {
+  if (o.set_by_flags.contains(flag)) return std::string("--") + flag;
+  return std::string("authorization { ") + key + " }";
+}
+
+}  // namespace
+
+// The combinations nats-server refuses in one authorization block (opts.go), refused here
+// whatever their source: nats-server accepts `--auth` or `--user` on the command line together
+// with a users list in the file and then honours only part of them; we refuse to start
+// rather than guess which one the operator meant.
+std::expected<void, std::string> validate_auth(const Options& o) {
+  auto fail = [](const std::string& what, const std::string& detail) {
+    return std::unexpected(what + " (" + detail + ")");
+  };
+  const std::string token_from = origin(o, "auth", "token");
+  const std::string user_from = origin(o, "user", "user");
+  const std::string users_from = "authorization { users }";
   if ((!o.username.empty() || !o.password.empty()) && !o.token.empty()) {
-    return std::unexpected(std::string("Cannot have a user/pass and token"));
+    return fail("Cannot have a user/pass and token",
+                "token from " + token_from + ", user/pass from " + (o.username.empty() ? origin(o, "pass", "password") : user_from));
   }
   if (!o.users.empty() && !o.username.empty()) {
-    return std::unexpected(std::string("Can not have a single user/pass and a users array"));
+    return fail("Can not have a single user/pass and a users array", "user from " + user_from + ", users from " + users_from);
+  }
+  if (!o.users.empty() && !o.token.empty()) {
+    return fail("Can not have a token and a users array", "token from " + token_from + ", users from " + users_from);
+  }
+  if (!o.password.empty() && o.username.empty()) {
+    // nats-server then requires no authorization at all: a password nobody is asked for.
+    return fail("Can not have a password without a user", "password from " + origin(o, "pass", "password"));
   }
   if (!o.no_auth_user.empty()) {
+    if (o.users.empty()) {
+      return std::unexpected("no_auth_user: \"" + o.no_auth_user + "\" present, but users are not defined");
+    }
     bool found = false;
     for (const User& u : o.users) found = found || u.username == o.no_auth_user;
     if (!found) {
       return std::unexpected("no_auth_user: \"" + o.no_auth_user + "\" not present as user in authorization block");
     }
   }
+  return {};
+}
+
+std::expected<void, std::string> validate_options(const Options& o) {
+  if (o.port < kRandomPort || o.port > 65535) return std::unexpected("invalid client port " + std::to_string(o.port));
+  if (o.http_port < kRandomPort || o.http_port > 65535) {
+    return std::unexpected("invalid monitoring port " + std::to_string(o.http_port));
+  }
+  if (auto r = validate_auth(o); !r) return r;
   if (o.max_payload <= 0) return std::unexpected(std::string("max_payload must be positive"));
   if (o.max_control_line <= 0) return std::unexpected(std::string("max_control_line must be positive"));
   if (o.max_payload > o.max_pending) {

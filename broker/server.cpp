@@ -13,6 +13,7 @@
 #include "json_writer.hpp"
 #include "memory_trim.hpp"
 #include "monitor.hpp"
+#include "protocol/errors.hpp"
 #include "server_id.hpp"
 
 namespace forest::broker {
@@ -135,6 +136,8 @@ std::expected<void, std::string> Server::start() {
   log_->info("  Name:     {}", server_name());
   log_->info("  ID:       {}", server_id_);
   if (!o->config_file.empty()) log_->info("Using configuration file: {}", o->config_file);
+  // build_options() validated the command line's options already; an embedder's need it too.
+  if (auto r = validate_options(*o); !r) return r;
 
   if (auto r = open_client_listener(); !r) return r;
 
@@ -304,25 +307,24 @@ std::vector<ConnSnapshot> Server::closed_clients() const {
   return {closed_.begin(), closed_.end()};
 }
 
-std::optional<AuthResult> Server::authenticate(const Credentials& c) const {
-  const auto o = options();
+std::optional<AuthResult> Server::authenticate(const Credentials& c, const Options& o) const {
   Account* global = accounts_.front().get();
-  if (!o->auth_required()) return AuthResult{global, ""};
-  if (!o->token.empty()) {
-    if (!password_matches(o->token, c.token)) return std::nullopt;
+  if (!o.auth_required()) return AuthResult{global, ""};
+  if (!o.token.empty()) {
+    if (!password_matches(o.token, c.token)) return std::nullopt;
     return AuthResult{global, ""};
   }
-  if (!o->username.empty()) {
-    if (c.user != o->username || !password_matches(o->password, c.pass)) return std::nullopt;
-    return AuthResult{global, o->username};
+  if (!o.username.empty()) {
+    if (c.user != o.username || !password_matches(o.password, c.pass)) return std::nullopt;
+    return AuthResult{global, o.username};
   }
   std::string_view user = c.user;
   bool no_auth = false;
-  if (user.empty() && c.pass.empty() && c.token.empty() && !o->no_auth_user.empty()) {
-    user = o->no_auth_user;
+  if (user.empty() && c.pass.empty() && c.token.empty() && !o.no_auth_user.empty()) {
+    user = o.no_auth_user;
     no_auth = true;
   }
-  for (const User& u : o->users) {
+  for (const User& u : o.users) {
     if (u.username != user) continue;
     if (!no_auth && !password_matches(u.password, c.pass)) return std::nullopt;
     Account* acc = global;
@@ -340,6 +342,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (!loader_) return std::unexpected(std::string("no configuration to reload from"));
   auto fresh = loader_();
   if (!fresh) return std::unexpected(fresh.error());
+  if (auto r = validate_options(*fresh); !r) return std::unexpected(r.error());
   const auto old = options();
   Options next = std::move(*fresh);
   // What cannot change while running (nats-server refuses the same ones).
@@ -353,6 +356,9 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (next.io_threads != old->io_threads) return refuse("io_threads");
   for (const User& u : next.users) {
     if (!u.account.empty() && find_account(u.account) == nullptr) return refuse("accounts (new account " + u.account + ")");
+  }
+  if (next.no_auth_user != old->no_auth_user && !no_auth_user_removed_with_user(*old, next)) {
+    return refuse("no_auth_user: old=" + old->no_auth_user + ", new=" + next.no_auth_user);
   }
 
   std::vector<std::string> changes;
@@ -389,19 +395,43 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
     std::string err;
     if (!log_->open(next.log_file, &err)) return std::unexpected(err);
   }
+  const Duration next_auth_timeout = next.auth_timeout;
   auto shared = std::make_shared<const Options>(std::move(next));
   opts_.store(shared);
   update_slow_auth();
   log_->set_levels(shared->debug, shared->trace, shared->logtime);
   rebuild_info();
   for (const auto& c : clients()) c->apply_options();
-  if (auth_changed) {
-    // Clients whose credentials no longer pass are disconnected, as nats-server does.
-    for (const auto& c : clients()) c->recheck_authorization();
+  if (auth_changed || next_auth_timeout != old->auth_timeout) {
+    // Clients whose credentials no longer pass are disconnected, as nats-server does; those
+    // that have not sent CONNECT yet get the new requirement and timeout.
+    for (const auto& c : clients()) c->recheck_authorization(auth_changed);
   }
+  if (shared->max_connections != old->max_connections) enforce_max_connections(shared->max_connections);
   for (const std::string& change : changes) log_->info("Reloaded: {}", change);
   log_->info("Reloaded server configuration");
   return changes;
+}
+
+// nats-server's reload refuses any change of no_auth_user except dropping it together with
+// its user (reload.go): clients let in as that user must not silently become someone else.
+bool Server::no_auth_user_removed_with_user(const Options& old, const Options& next) {
+  if (old.no_auth_user.empty() || !next.no_auth_user.empty()) return false;
+  return std::none_of(next.users.begin(), next.users.end(),
+                      [&](const User& u) { return u.username == old.no_auth_user; });
+}
+
+// After max_connections was lowered: close the excess, newest first (the ones the new limit
+// would have refused), with the error nats-server sends (its maxConnOption picks at random).
+void Server::enforce_max_connections(int64_t max) {
+  if (max <= 0) return;
+  const auto all = clients();  // by connection id, oldest first
+  if (all.size() <= static_cast<std::size_t>(max)) return;
+  const std::size_t excess = all.size() - static_cast<std::size_t>(max);
+  for (std::size_t i = 0; i < excess; ++i) {
+    all[all.size() - 1 - i]->close_with_error(protocol::err::kMaxConnections, CloseReason::max_connections_exceeded);
+  }
+  log_->info("Closed {} connections to fall within max_connections", excess);
 }
 
 void Server::reopen_log() {

@@ -95,14 +95,17 @@ class Server {
   [[nodiscard]] std::vector<IoThread*> io_threads();
 
   // Authorization for a CONNECT (or the no_auth_user when the client sent no credentials).
-  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const;
+  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const { return authenticate(c, *options()); }
+  // The same against given options (a snapshot the caller already holds).
+  [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c, const Options& o) const;
   // Whether checking credentials is slow (bcrypt hashes configured): then connections hand the
   // check to authenticate_async() instead of blocking their I/O thread.
   [[nodiscard]] bool slow_authentication() const { return slow_auth_.load(std::memory_order_relaxed); }
   // Runs authenticate() on the auth pool and calls `done` there with the result.
   void authenticate_async(std::string user, std::string pass, std::string token,
                           std::function<void(std::optional<AuthResult>)> done);
-  // The INFO line for a new client (ends in " \r\n", as nats-server's does).
+  // The INFO line for a client (ends in " \r\n", as nats-server's does); with "ldm":true once
+  // lame-duck mode began.
   [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip) const;
 
   // Registry of connected clients (for monitoring, limits and shutdown).
@@ -122,6 +125,8 @@ class Server {
   Account& register_account(const std::string& name);
   void update_slow_auth();
   void schedule_memory_trim();
+  void enforce_max_connections(int64_t max);
+  [[nodiscard]] static bool no_auth_user_removed_with_user(const Options& old, const Options& next);
 
   std::atomic<std::shared_ptr<const Options>> opts_;
   std::shared_ptr<Logger> log_;

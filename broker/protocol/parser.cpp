@@ -55,10 +55,6 @@ constexpr std::array<OpSpec, 20> kOps{{
     {"MSG", Op::msg, ArgStyle::needs_space, kFromServer},
 }};
 
-// A line of an argument-less operation may carry ignored bytes; cap them so a peer
-// cannot grow the line buffer without bound (nats-server skips them byte by byte).
-constexpr std::size_t kMaxIgnoredLine = 64 * 1024;
-
 enum class Verdict : uint8_t { match, need_more, invalid };
 
 struct OpMatch {
@@ -142,19 +138,36 @@ int64_t parse_size(std::string_view text) {
   return n;
 }
 
-ParseStatus Parser::check_partial_line(std::string_view partial) const {
-  const OpMatch m = match_op(partial, kind_, false);
+// A control line without its newline yet. nats-server checks max_control_line against what it
+// holds of such a line at the end of each read, counting the argument bytes only: not the verb,
+// not the blanks after it (which it skips without storing), not a CR the read ended on. It
+// stores nothing at all for the rest of a PING/PONG/+OK line. Both are matched here, so the
+// same lines pass, and what is kept stays bounded by the limit.
+ParseStatus Parser::buffer_partial_line(std::string_view piece) {
+  if (skip_line_) return ParseStatus::ok;
+  line_buf_.append(piece);
+  const OpMatch m = match_op(line_buf_, kind_, false);
   if (m.verdict == Verdict::invalid) return ParseStatus::unknown_operation;
   if (m.verdict == Verdict::need_more) return ParseStatus::ok;
   if (m.spec->style == ArgStyle::ignored) {
-    return partial.size() > kMaxIgnoredLine ? ParseStatus::max_control_line : ParseStatus::ok;
+    line_buf_.assign(m.spec->name);
+    skip_line_ = true;
+    return ParseStatus::ok;
   }
+  // Keep one blank between the verb and its arguments (match_op needs one), drop the others.
+  std::size_t arg_start = m.arg_start;
+  const std::size_t name_end = m.spec->name.size();
+  if (arg_start > name_end + 1) {
+    line_buf_.erase(name_end + 1, arg_start - name_end - 1);
+    arg_start = name_end + 1;
+  }
+  std::size_t arg_len = line_buf_.size() - arg_start;
+  if (arg_len > 0 && line_buf_.back() == '\r') --arg_len;
   // Like nats-server, only client connections are held to max_control_line; a route's
   // line is still bounded so a lying peer cannot exhaust memory.
-  const auto arg_len = static_cast<int64_t>(partial.size() - m.arg_start);
   const int64_t limit = kind_ == PeerKind::client ? limits_.max_control_line
                                                   : std::max<int64_t>(limits_.max_control_line, 1 << 20);
-  if (limit > 0 && arg_len > limit) return ParseStatus::max_control_line;
+  if (limit > 0 && static_cast<int64_t>(arg_len) > limit) return ParseStatus::max_control_line;
   return ParseStatus::ok;
 }
 
@@ -188,16 +201,17 @@ ParseStatus Parser::feed(std::string_view data, ParserHandler& handler) {
 
     const char* start = data.data() + pos;
     if (connect_required_ && line_buf_.empty() && *start != 'C' && *start != 'c') {
-      return ParseStatus::auth_violation;
+      if (!handler.on_op_before_connect()) return ParseStatus::auth_violation;
+      connect_required_ = false;
     }
     const auto* nl = static_cast<const char*>(std::memchr(start, '\n', data.size() - pos));
-    if (nl == nullptr) {
-      line_buf_.append(start, data.size() - pos);
-      return check_partial_line(line_buf_);
-    }
+    if (nl == nullptr) return buffer_partial_line(std::string_view(start, data.size() - pos));
     std::string_view line;
     const auto piece = static_cast<std::size_t>(nl - start);
-    if (!line_buf_.empty()) {
+    if (skip_line_) {
+      line = line_buf_;  // just the verb: the rest of its line is ignored
+      skip_line_ = false;
+    } else if (!line_buf_.empty()) {
       line_buf_.append(start, piece);
       line = line_buf_;
     } else {
@@ -226,6 +240,12 @@ ParseStatus Parser::parse_line(std::string_view line, std::string_view rest, std
   const OpMatch m = match_op(line, kind_, true);
   if (m.verdict != Verdict::match) return ParseStatus::unknown_operation;
   const Op op = m.spec->op;
+  if (connect_required_ && op != Op::connect) {
+    // Normally decided at the line's first byte; this catches a line that was already under
+    // way when the requirement was set (a reload turned authorization on).
+    if (!handler.on_op_before_connect()) return ParseStatus::auth_violation;
+    connect_required_ = false;
+  }
   const std::string_view arg = line.substr(m.arg_start);
   if (m.spec->style != ArgStyle::ignored && kind_ == PeerKind::client && limits_.max_control_line > 0 &&
       static_cast<int64_t>(arg.size()) > limits_.max_control_line) {
@@ -413,6 +433,150 @@ ParseStatus Parser::parse_delivery_args(std::string_view arg, bool with_headers,
 
 ParseStatus Parser::dispatch_message(const MessageArgs& args, std::string_view payload, ParserHandler& handler) {
   return handler.on_message(args, payload) ? ParseStatus::ok : ParseStatus::stopped_by_handler;
+}
+
+std::string fold_json_key(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const char c = key[i];
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back(static_cast<char>(c + 32));
+    } else if (key.substr(i, 2) == "\xC5\xBF") {  // U+017F LATIN SMALL LETTER LONG S
+      out.push_back('s');
+      i += 1;
+    } else if (key.substr(i, 3) == "\xE2\x84\xAA") {  // U+212A KELVIN SIGN
+      out.push_back('k');
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+inline bool is_json_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The index just past the string starting at `i` (a quote), or the end of the text.
+std::size_t json_string_end(std::string_view s, std::size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// The index just past the value starting at `i`: a string, a bracketed object or array
+// (strings inside honoured), or a bare scalar.
+std::size_t json_value_end(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return json_string_end(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = json_string_end(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return i;
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_json_blank(s[i])) ++i;
+  return i;
+}
+
+void append_utf8(std::string& out, unsigned code) {
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  }
+}
+
+// A quoted key's text with its escapes undone, so an escaped field name ("p\u0061ss") is
+// recognised as Go's decoder would recognise it.
+std::string unescape_json_key(std::string_view quoted) {
+  std::string out;
+  std::string_view body = quoted.substr(1);
+  if (!body.empty() && body.back() == '"') body.remove_suffix(1);
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != '\\' || i + 1 >= body.size()) {
+      out.push_back(body[i]);
+      continue;
+    }
+    const char e = body[++i];
+    if (e == 'u' && i + 4 < body.size()) {
+      unsigned code = 0;
+      bool ok = true;
+      for (std::size_t k = 1; k <= 4 && ok; ++k) {
+        const char h = body[i + k];
+        code <<= 4;
+        if (h >= '0' && h <= '9') {
+          code |= static_cast<unsigned>(h - '0');
+        } else if (h >= 'a' && h <= 'f') {
+          code |= static_cast<unsigned>(h - 'a' + 10);
+        } else if (h >= 'A' && h <= 'F') {
+          code |= static_cast<unsigned>(h - 'A' + 10);
+        } else {
+          ok = false;
+        }
+      }
+      if (ok) {
+        append_utf8(out, code);
+        i += 4;
+        continue;
+      }
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+bool is_secret_connect_key(std::string_view quoted_key) {
+  const std::string k = fold_json_key(unescape_json_key(quoted_key));
+  return k == "auth_token" || k == "sig" || k == "jwt" || k.rfind("pass", 0) == 0;
+}
+
+}  // namespace
+
+std::string redact_connect_secrets(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  std::size_t i = 0;
+  while (i < json.size()) {
+    if (json[i] != '"') {
+      out.push_back(json[i++]);
+      continue;
+    }
+    const std::size_t key_end = json_string_end(json, i);
+    const std::string_view key = json.substr(i, key_end - i);
+    out.append(key);
+    i = key_end;
+    std::size_t j = i;
+    while (j < json.size() && is_json_blank(json[j])) ++j;
+    if (j >= json.size() || json[j] != ':' || !is_secret_connect_key(key)) continue;
+    ++j;
+    while (j < json.size() && is_json_blank(json[j])) ++j;
+    out.append(json.substr(i, j - i));  // the colon and the blanks around it
+    const std::size_t value_end = json_value_end(json, j);
+    if (value_end > j) out.append(json[j] == '"' ? "\"[REDACTED]\"" : "[REDACTED]");
+    i = value_end;
+  }
+  return out;
 }
 
 }  // namespace forest::protocol

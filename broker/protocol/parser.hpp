@@ -74,6 +74,10 @@ class ParserHandler {
   virtual bool on_pong() = 0;
   virtual bool on_ok() = 0;
   virtual bool on_err(std::string_view text) = 0;
+  // With set_connect_required(true), called once when an operation other than CONNECT starts:
+  // true lets it (and what follows) through without a CONNECT (nats-server's no_auth_user),
+  // false refuses it (feed() returns auth_violation). The default refuses.
+  virtual bool on_op_before_connect() { return false; }
   // Route verbs; the default refuses them so a client handler need not care.
   virtual bool on_remote_sub(const RemoteSubArgs&) { return false; }
   virtual bool on_remote_unsub(const RemoteSubArgs&) { return false; }
@@ -95,7 +99,8 @@ class Parser {
 
   void set_limits(ParserLimits limits) { limits_ = limits; }
   void set_headers_allowed(bool allowed) { headers_allowed_ = allowed; }
-  // While set, any operation but CONNECT is an authorization violation (auth required).
+  // While set, an operation other than CONNECT must be let through by the handler's
+  // on_op_before_connect() (auth required; CONNECT clears it in the handler).
   void set_connect_required(bool required) { connect_required_ = required; }
   // Called from a (non-message) callback: feed() returns `paused` right after that operation,
   // and resume_offset() says where in that buffer the unparsed bytes start. The caller feeds
@@ -105,6 +110,8 @@ class Parser {
   [[nodiscard]] PeerKind kind() const { return kind_; }
   // True while a control line or a payload is split across reads (for tests and idle checks).
   [[nodiscard]] bool mid_operation() const { return state_ != State::line_start || !line_buf_.empty(); }
+  // Bytes held for a control line split across reads (bounded; for tests).
+  [[nodiscard]] std::size_t buffered_line_bytes() const { return line_buf_.size(); }
 
  private:
   enum class State : uint8_t { line_start, payload };
@@ -115,7 +122,7 @@ class Parser {
                                  MessageArgs& out);
   ParseStatus parse_delivery_args(std::string_view arg, bool with_headers, MessageArgs& out);
   ParseStatus dispatch_message(const MessageArgs& args, std::string_view payload, ParserHandler& handler);
-  [[nodiscard]] ParseStatus check_partial_line(std::string_view partial) const;
+  [[nodiscard]] ParseStatus buffer_partial_line(std::string_view piece);
 
   PeerKind kind_;
   ParserLimits limits_;
@@ -125,7 +132,8 @@ class Parser {
   std::size_t resume_offset_ = 0;
   State state_ = State::line_start;
 
-  std::string line_buf_;      // a control line split across reads
+  std::string line_buf_;      // a control line split across reads (without the blanks after the verb)
+  bool skip_line_ = false;    // line_buf_ holds an argument-less verb; the rest of its line is ignored
   std::string pending_line_;  // the control line of a message whose payload is split
   std::string payload_buf_;   // a payload (plus CRLF) split across reads
   std::size_t payload_need_ = 0;  // payload + CRLF bytes the current message needs in all
@@ -141,5 +149,15 @@ std::size_t split_args(std::string_view line, std::string_view* out, std::size_t
 
 // nats-server's parseSize: 1-9 ASCII digits, else -1.
 int64_t parse_size(std::string_view text);
+
+// A JSON object key folded the way Go's encoding/json compares keys with struct fields (and so
+// nats-server reads CONNECT): ASCII case-insensitively, with U+017F (long s) as 's' and U+212A
+// (Kelvin sign) as 'k'. Compare the result with a lower-case field name.
+std::string fold_json_key(std::string_view key);
+
+// CONNECT's JSON for a trace line, with the value of every credential field (pass, auth_token,
+// sig, jwt, and any key starting with "pass", as nats-server's pattern has it) replaced by
+// "[REDACTED]". Works on malformed JSON too: it is traced before it is parsed.
+std::string redact_connect_secrets(std::string_view json);
 
 }  // namespace forest::protocol

@@ -54,6 +54,31 @@ std::string info_json(int port) {
   return line.substr(5, line.size() - 5 - 3);  // drop "INFO " and " \r\n"
 }
 
+// A raw connection that has read its INFO line.
+std::unique_ptr<RawClient> open_client(int port) {
+  auto c = std::make_unique<RawClient>("127.0.0.1", port);
+  REQUIRE(c->read_line(3s).rfind("INFO ", 0) == 0);
+  return c;
+}
+
+// Rewrites the config file and reloads; waits until the server says it is done.
+void reload_with(ServerProcess& server, const std::string& conf, const std::string& text) {
+  const std::size_t before = server.log().size();
+  std::ofstream(conf, std::ios::trunc) << text;
+  server.send_signal(SIGHUP);
+  for (int i = 0; i < 250; ++i) {
+    if (server.log().find("Reloaded server configuration", before) != std::string::npos) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  FAIL("no reload in the log: " << server.log().substr(before));
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
 int run_command(const std::vector<std::string>& args, std::string* output = nullptr) {
   std::string cmd;
   for (const auto& a : args) cmd += "'" + a + "' ";
@@ -287,13 +312,17 @@ TEST_CASE("reload disconnects clients whose credentials no longer pass", "[serve
 TEST_CASE("lame-duck mode tells clients, closes them and exits", "[server][ldm]") {
   const std::string conf = temp_path("ldm.conf");
   std::ofstream(conf) << "lame_duck_grace_period: \"200ms\"\nlame_duck_duration: \"30s\"\n";
-  auto server = start("forest", {"-c", conf});
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf});
   RawClient c("127.0.0.1", server->client_port());
   c.read_line(3s);
   c.send("CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
   REQUIRE(c.read_exactly(6, 3s) == "PONG\r\n");
   server->send_signal(SIGUSR2);
   const std::string info = c.read_line(5s);
+  CHECK(info.rfind("INFO {", 0) == 0);
+  CHECK(count_of(info, "\"ldm\"") == 1);  // once: a JSON object with a key twice is not valid
   CHECK(info.find("\"ldm\":true") != std::string::npos);
   c.read_until_closed(10s);
   CHECK(c.peer_closed());
@@ -469,4 +498,192 @@ TEST_CASE("bcrypt checks do not stall other clients of the same I/O thread", "[s
   CHECK(slow.back()->read_exactly(6, std::chrono::milliseconds(1)).empty());
   for (auto& c : slow) CHECK(c->read_exactly(6, 20s) == "PONG\r\n");  // and all of them get in
   std::filesystem::remove(conf);
+}
+
+TEST_CASE("contradictory authorization settings refuse to start, naming the conflict", "[server][auth]") {
+  // nats-server 2.9.10 starts with these and honours part of them (with no_auth_user, a client
+  // without credentials gets in despite the token); we refuse to guess.
+  const std::string conf = temp_path("users-nau.conf");
+  std::ofstream(conf) << "authorization { users = [ {user: a, password: pa} ] }\nno_auth_user: a\n";
+  std::string out;
+  CHECK(run_command({ServerProcess::forest_binary(), "-a", "127.0.0.1", "-p", "-1", "-c", conf, "--auth", "tok"}, &out) != 0);
+  CHECK(out.find("Can not have a token and a users array (token from --auth, users from authorization { users })") !=
+        std::string::npos);
+  CHECK(run_command({ServerProcess::forest_binary(), "-a", "127.0.0.1", "-p", "-1", "-c", conf, "--user", "u", "--pass", "p"}, &out) != 0);
+  CHECK(out.find("Can not have a single user/pass and a users array") != std::string::npos);
+  std::ofstream(conf, std::ios::trunc) << "no_auth_user: a\n";
+  CHECK(run_command({ServerProcess::forest_binary(), "-t", "-c", conf}, &out) != 0);
+  CHECK(out.find("no_auth_user: \"a\" present, but users are not defined") != std::string::npos);
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("reload: a client without CONNECT is refused once no_auth_user is gone, never served", "[server][auth][reload]") {
+  const std::string conf = temp_path("nau-drop.conf");
+  std::ofstream(conf) << "authorization { users = [ {user: a, password: pa}, {user: b, password: pb} ] }\n"
+                         "no_auth_user: a\n";
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf});
+  auto early = open_client(server->client_port());  // connected under no_auth_user, no CONNECT yet
+  auto adopted = open_client(server->client_port());
+  adopted->send("PING\r\n");
+  REQUIRE(adopted->read_exactly(6, 3s) == "PONG\r\n");  // let in as "a"
+  // Dropping no_auth_user together with its user is the one change of it a reload accepts.
+  reload_with(*server, conf, "authorization { users = [ {user: b, password: pb} ] }\n");
+  early->send("PING\r\n");
+  CHECK(early->read_until_closed(5s) == "-ERR 'Authorization Violation'\r\n");
+  // "a" is gone: closed. nats-server closes a client whose user was removed without a word
+  // (as if its account had changed); we say why.
+  const std::string last_words = adopted->read_until_closed(5s);
+  CHECK(adopted->peer_closed());
+  if (which == "forest") CHECK(last_words == "-ERR 'Authorization Violation'\r\n");
+  auto late = open_client(server->client_port());
+  late->send("PING\r\n");
+  CHECK(late->read_until_closed(5s) == "-ERR 'Authorization Violation'\r\n");
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("reload: changing no_auth_user otherwise is refused, as in nats-server", "[server][auth][reload]") {
+  const std::string conf = temp_path("nau-change.conf");
+  std::ofstream(conf) << "authorization { users = [ {user: a, password: pa}, {user: b, password: pb} ] }\n"
+                         "no_auth_user: a\n";
+  auto server = start("forest", {"-c", conf});
+  std::ofstream(conf, std::ios::trunc) << "authorization { users = [ {user: a, password: pa}, {user: b, password: pb} ] }\n"
+                                          "no_auth_user: b\n";
+  server->send_signal(SIGHUP);
+  CHECK(server->wait_for_log("config reload not supported for no_auth_user: old=a, new=b", 5s));
+  auto c = open_client(server->client_port());
+  c->send("PING\r\n");
+  CHECK(c->read_exactly(6, 3s) == "PONG\r\n");  // still the old settings
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("reload enabling authorization closes clients whose CONNECT does not pass it", "[server][auth][reload]") {
+  const std::string conf = temp_path("auth-on.conf");
+  std::ofstream(conf) << "max_payload: 1MB\n";
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf});
+  auto anonymous = open_client(server->client_port());
+  auto wrong = open_client(server->client_port());
+  auto right = open_client(server->client_port());
+  anonymous->send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+  wrong->send("CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"nope\"}\r\nPING\r\n");
+  right->send("CONNECT {\"verbose\":false,\"user\":\"b\",\"pass\":\"pb\"}\r\nPING\r\n");
+  for (auto* c : {anonymous.get(), wrong.get(), right.get()}) REQUIRE(c->read_exactly(6, 3s) == "PONG\r\n");
+  reload_with(*server, conf, "authorization { users = [ {user: a, password: pa}, {user: b, password: pb} ] }\n");
+  CHECK(anonymous->read_until_closed(5s) == "-ERR 'Authorization Violation'\r\n");
+  CHECK(wrong->read_until_closed(5s) == "-ERR 'Authorization Violation'\r\n");
+  right->send("PING\r\n");
+  CHECK(right->read_exactly(6, 3s) == "PONG\r\n");
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("reload requiring authorization: a client before CONNECT gets the new rule and timeout", "[server][auth][reload]") {
+  const std::string conf = temp_path("auth-pending.conf");
+  std::ofstream(conf) << "max_payload: 1MB\n";
+  auto server = start("forest", {"-c", conf});
+  auto will_connect = open_client(server->client_port());
+  auto silent = open_client(server->client_port());
+  auto no_connect = open_client(server->client_port());
+  reload_with(*server, conf, "authorization { users = [ {user: a, password: pa} ], timeout: 1 }\n");
+  // Deliberately gentler than nats-server, which closes all three at once: a client in the middle
+  // of its handshake may still CONNECT with credentials that pass...
+  will_connect->send("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"pa\"}\r\nPING\r\n");
+  CHECK(will_connect->read_exactly(6, 3s) == "PONG\r\n");
+  // ...but nothing else gets through without CONNECT, and the new timeout applies.
+  no_connect->send("PING\r\n");
+  CHECK(no_connect->read_until_closed(5s) == "-ERR 'Authorization Violation'\r\n");
+  CHECK(silent->read_until_closed(5s) == "-ERR 'Authentication Timeout'\r\n");
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("lowering max_connections on reload closes the excess", "[server][reload]") {
+  const std::string conf = temp_path("maxconn.conf");
+  std::ofstream(conf) << "max_connections: 10\n";
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-c", conf});
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(open_client(server->client_port()));
+    clients.back()->send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+    REQUIRE(clients.back()->read_exactly(6, 3s) == "PONG\r\n");
+  }
+  reload_with(*server, conf, "max_connections: 1\n");
+  CHECK(server->wait_for_log("Closed 2 connections to fall within max_connections", 5s));
+  int closed = 0, alive = 0;
+  for (auto& c : clients) {
+    c->send("PING\r\n");
+    const std::string line = c->read_line(3s);
+    if (line == "-ERR 'maximum connections exceeded'\r\n") {
+      CHECK(c->read_until_closed(3s).empty());
+      ++closed;
+    } else if (line == "PONG\r\n") {
+      ++alive;
+    }
+  }
+  CHECK(closed == 2);
+  CHECK(alive == 1);
+  std::filesystem::remove(conf);
+}
+
+TEST_CASE("-V traces never show credentials", "[server][auth]") {
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-V", "--user", "alice", "--pass", "pw-AAAA"});
+  auto c = open_client(server->client_port());
+  c->send("CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"pw-AAAA\",\"auth_token\":\"tok-BBBB\","
+          "\"jwt\":\"jwt-CCCC\",\"sig\":\"sig-DDDD\"}\r\nPING\r\n");
+  REQUIRE(c->read_exactly(6, 3s) == "PONG\r\n");
+  REQUIRE(server->wait_for_log("[REDACTED]", 3s));
+  const std::string log = server->log();
+  CHECK(log.find("\"pass\":\"[REDACTED]\"") != std::string::npos);  // nats-server's format
+  CHECK(log.find("pw-AAAA") == std::string::npos);
+  if (which == "forest") {
+    // nats-server 2.9.10 redacts only pass; we redact every credential field.
+    for (const char* secret : {"tok-BBBB", "jwt-CCCC", "sig-DDDD"}) {
+      INFO("secret " << secret);
+      CHECK(log.find(secret) == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("long control lines: accepted and refused as nats-server does", "[server][parser]") {
+  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  INFO("server: " << which);
+  auto server = start(which, {"-m", "-1"});
+  const std::string big(64 * 1024, 'x'), blanks(64 * 1024, ' ');
+  SECTION("a megabyte after PING is ignored, not refused") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nPING");
+    for (int i = 0; i < 16; ++i) c->send(big);
+    c->send("\r\nPING\r\n");
+    CHECK(c->read_exactly(12, 5s) == "PONG\r\nPONG\r\n");
+  }
+  SECTION("a megabyte of blanks between PUB and its arguments does not count") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPUB");
+    for (int i = 0; i < 16; ++i) c->send(blanks);
+    c->send("foo 1\r\nx\r\nPING\r\n");
+    CHECK(c->read_exactly(std::string("MSG foo 1 1\r\nx\r\nPONG\r\n").size(), 5s) == "MSG foo 1 1\r\nx\r\nPONG\r\n");
+  }
+  SECTION("an argument of exactly max_control_line passes even when a read ends on its CR") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nSUB " + std::string(4094, 'a') + " 1\r");  // 4096 bytes of argument
+    std::this_thread::sleep_for(50ms);
+    c->send("\nPING\r\n");
+    CHECK(c->read_exactly(6, 5s) == "PONG\r\n");
+  }
+  SECTION("one byte more is refused, whole or split") {
+    auto c = open_client(server->client_port());
+    c->send("CONNECT {\"verbose\":false}\r\nSUB " + std::string(2000, 'a'));
+    std::this_thread::sleep_for(50ms);
+    c->send(std::string(2095, 'a') + " 1\r\nPING\r\n");
+    CHECK(c->read_until_closed(5s) == "-ERR 'maximum control line exceeded'\r\n");
+    auto d = open_client(server->client_port());
+    d->send("CONNECT {\"verbose\":false}\r\nSUB foo 1" + std::string(4096, ' ') + "\r\nPING\r\n");  // trailing blanks count
+    CHECK(d->read_until_closed(5s) == "-ERR 'maximum control line exceeded'\r\n");
+  }
+  CHECK(http_get(server->http_port(), "/healthz").find("ok") != std::string::npos);
 }

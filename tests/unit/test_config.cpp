@@ -185,3 +185,57 @@ TEST_CASE("command line like Go's flag package", "[flags]") {
     CHECK(parse({"--version"})->show_version);
   }
 }
+
+TEST_CASE("contradictory authorization settings are refused, naming what and where", "[config][auth]") {
+  const std::string users = data_dir() + "/config/valid/users_no_auth.conf";
+  auto build = [](std::vector<std::string> args) {
+    auto cl = parse_command_line(args);
+    REQUIRE(cl);
+    return build_options(*cl);
+  };
+  SECTION("the file alone is fine") {
+    auto o = build({"-c", users});
+    INFO((o ? std::string() : o.error()));
+    REQUIRE(o);
+    CHECK(o->no_auth_user == "a");
+  }
+  SECTION("a token on the command line with a users list in the file") {
+    // nats-server starts with this and lets token-less clients in as the no_auth_user.
+    auto o = build({"-c", users, "--auth", "tok"});
+    REQUIRE_FALSE(o);
+    CHECK(o.error() == "Can not have a token and a users array (token from --auth, users from authorization { users })");
+  }
+  SECTION("a user on the command line with a users list in the file") {
+    auto o = build({"-c", users, "--user", "u", "--pass", "p"});
+    REQUIRE_FALSE(o);
+    CHECK(o.error() ==
+          "Can not have a single user/pass and a users array (user from --user, users from authorization { users })");
+  }
+  SECTION("user and token from the command line") {
+    auto o = build({"--user", "u", "--auth", "t"});
+    REQUIRE_FALSE(o);
+    CHECK(o.error() == "Cannot have a user/pass and token (token from --auth, user/pass from --user)");
+  }
+  SECTION("a password without a user") {
+    auto o = build({"--pass", "p"});
+    REQUIRE_FALSE(o);
+    CHECK(o.error() == "Can not have a password without a user (password from --pass)");
+    Options f;
+    REQUIRE(apply_config_text(f, "authorization { password: x }\n", "p.conf"));
+    auto v = validate_options(f);
+    REQUIRE_FALSE(v);
+    CHECK(v.error() == "Can not have a password without a user (password from authorization { password })");
+  }
+  SECTION("no_auth_user without users, or not among them (nats-server's texts)") {
+    Options f;
+    REQUIRE(apply_config_text(f, "no_auth_user: ghost\nauthorization { user: a, password: b }\n", "n.conf"));
+    auto v = validate_options(f);
+    REQUIRE_FALSE(v);
+    CHECK(v.error() == "no_auth_user: \"ghost\" present, but users are not defined");
+    Options g;
+    REQUIRE(apply_config_text(g, "no_auth_user: ghost\nauthorization { users = [ {user: a, password: b} ] }\n", "g.conf"));
+    auto w = validate_options(g);
+    REQUIRE_FALSE(w);
+    CHECK(w.error() == "no_auth_user: \"ghost\" not present as user in authorization block");
+  }
+}

@@ -123,6 +123,11 @@ TEST_CASE("client corpus parses the same at every split point", "[parser]") {
       {"-ERR 'oops'\r\n", {"ERR 'oops'"}},
       {"INFO {\"a\":1}\r\n", {"INFO {\"a\":1}"}},
       {"SUB a 1\nPUB a 1\nx\r\nPING\n", {"SUB a sid=1", "MSG a [x]", "PING"}},
+      // Blanks after the verb, and trailing bytes of argument-less verbs, at every split.
+      {"SUB  \t  foo 1\r\n", {"SUB foo sid=1"}},
+      {"PUB\t\t  foo  1\r\nx\r\n", {"MSG foo [x]"}},
+      {"CONNECT   {}\r\n", {"CONNECT {}"}},
+      {"PING" + std::string(300, 'x') + "\r\nPONG y\r\n+OK z\r\n", {"PING", "PONG", "OK"}},
   };
   for (const Case& c : corpus) {
     INFO("input: " << c.input);
@@ -226,11 +231,57 @@ TEST_CASE("control line and payload limits", "[parser]") {
     CHECK(p.feed("PUB foo 10\r\n0123456789\r\n", r) == ParseStatus::ok);
     CHECK(p.feed("PUB foo 11\r\n", r) == ParseStatus::max_payload);
   }
-  SECTION("argument-less lines cannot grow without bound") {
+  SECTION("the rest of a PING/PONG/+OK line is skipped, however long, and not stored") {
+    // nats-server ignores those bytes one by one: a megabyte after PING still gets a PONG.
     Parser p(PeerKind::client);
     Recorder r;
     CHECK(p.feed("PING", r) == ParseStatus::ok);
-    CHECK(p.feed(std::string(70 * 1024, 'x'), r) == ParseStatus::max_control_line);
+    const std::string chunk(64 * 1024, 'x');
+    for (int i = 0; i < 16; ++i) {
+      REQUIRE(p.feed(chunk, r) == ParseStatus::ok);
+      REQUIRE(p.buffered_line_bytes() <= 4);
+    }
+    CHECK(p.feed("\r\nPING\r\n", r) == ParseStatus::ok);
+    CHECK(r.events == std::vector<std::string>{"PING", "PING"});
+  }
+  SECTION("blanks between a verb and its arguments do not count and are not stored") {
+    Parser p(PeerKind::client, ParserLimits{.max_control_line = 64, .max_payload = 1024});
+    Recorder r;
+    CHECK(p.feed("PUB", r) == ParseStatus::ok);
+    const std::string blanks(64 * 1024, ' ');
+    for (int i = 0; i < 16; ++i) {
+      REQUIRE(p.feed(blanks, r) == ParseStatus::ok);
+      REQUIRE(p.buffered_line_bytes() <= 4);
+    }
+    CHECK(p.feed("foo 1\r\nx\r\n", r) == ParseStatus::ok);
+    CHECK(r.events == std::vector<std::string>{"MSG foo [x]"});
+  }
+  SECTION("blanks after the arguments count, as in nats-server") {
+    Parser p(PeerKind::client, ParserLimits{.max_control_line = 64, .max_payload = 1024});
+    Recorder r;
+    CHECK(p.feed("SUB foo 1" + std::string(100, ' '), r) == ParseStatus::max_control_line);
+  }
+  SECTION("a read that ends on the CR of a line at the limit is not over it") {
+    const std::string line = "SUB " + std::string(60, 'a') + " 1\r";  // argument of 62 bytes
+    {
+      Parser p(PeerKind::client, ParserLimits{.max_control_line = 62, .max_payload = 1024});
+      Recorder r;
+      CHECK(p.feed(line, r) == ParseStatus::ok);
+      CHECK(p.feed("\n", r) == ParseStatus::ok);
+      CHECK(r.events == std::vector<std::string>{"SUB " + std::string(60, 'a') + " sid=1"});
+    }
+    {
+      Parser p(PeerKind::client, ParserLimits{.max_control_line = 61, .max_payload = 1024});
+      Recorder r;
+      CHECK(p.feed(line, r) == ParseStatus::max_control_line);
+    }
+  }
+  SECTION("an argument split across reads is held to the limit as a whole") {
+    Parser p(PeerKind::client, ParserLimits{.max_control_line = 64, .max_payload = 1024});
+    Recorder r;
+    CHECK(p.feed("SUB " + std::string(40, 'a'), r) == ParseStatus::ok);
+    CHECK(p.feed(std::string(24, 'a'), r) == ParseStatus::ok);  // 64: at the limit
+    CHECK(p.feed("a", r) == ParseStatus::max_control_line);
   }
 }
 
@@ -245,6 +296,80 @@ TEST_CASE("HPUB needs negotiated headers; CONNECT-first gate", "[parser]") {
   Parser gate2(PeerKind::client);
   gate2.set_connect_required(true);
   CHECK(gate2.feed("CONNECT {}\r\n", r) == ParseStatus::ok);
+}
+
+TEST_CASE("before CONNECT the handler decides once whether other operations may pass", "[parser]") {
+  // A no_auth_user: the first operation that is not CONNECT asks the handler, once.
+  class Admitting : public Recorder {
+   public:
+    int asked = 0;
+    bool admit = true;
+    bool on_op_before_connect() override {
+      ++asked;
+      return admit;
+    }
+  };
+  const std::string input = "SUB a 1\r\nPING\r\nPUB a 1\r\nx\r\n";
+  for (std::size_t split = 0; split < input.size(); ++split) {
+    INFO("split at " << split);
+    Parser p(PeerKind::client);
+    p.set_connect_required(true);
+    Admitting h;
+    REQUIRE(p.feed(input.substr(0, split), h) == ParseStatus::ok);
+    REQUIRE(p.feed(input.substr(split), h) == ParseStatus::ok);
+    CHECK(h.asked == 1);
+    CHECK(h.events == std::vector<std::string>{"SUB a sid=1", "PING", "MSG a [x]"});
+  }
+  Parser refused(PeerKind::client);
+  refused.set_connect_required(true);
+  Admitting no;
+  no.admit = false;
+  CHECK(refused.feed("PING\r\n", no) == ParseStatus::auth_violation);
+  CHECK(no.events.empty());
+  // A line already under way when the requirement is set is still checked.
+  Parser midway(PeerKind::client);
+  Admitting late;
+  late.admit = false;
+  CHECK(midway.feed("PI", late) == ParseStatus::ok);
+  midway.set_connect_required(true);
+  CHECK(midway.feed("NG\r\n", late) == ParseStatus::auth_violation);
+  CHECK(late.events.empty());
+  // CONNECT itself never asks.
+  Parser connect(PeerKind::client);
+  connect.set_connect_required(true);
+  Admitting c;
+  CHECK(connect.feed("CONNECT {}\r\n", c) == ParseStatus::ok);
+  CHECK(c.asked == 0);
+}
+
+TEST_CASE("credential fields of CONNECT are redacted in traces", "[parser][trace]") {
+  struct Case {
+    std::string in, out;
+  };
+  const std::vector<Case> cases = {
+      // nats-server's own format for pass: the value replaced, the quotes kept.
+      {R"({"verbose":false,"user":"derek","pass":"s3cr3t!"})", R"({"verbose":false,"user":"derek","pass":"[REDACTED]"})"},
+      {R"({"auth_token":"tok","name":"x"})", R"({"auth_token":"[REDACTED]","name":"x"})"},
+      {R"({"jwt":"eyJ0eXAi.x.y","sig":"c2ln","nkey":"UABC"})", R"({"jwt":"[REDACTED]","sig":"[REDACTED]","nkey":"UABC"})"},
+      {R"({ "pass" : "a\"b,c}" , "user":"u"})", R"({ "pass" : "[REDACTED]" , "user":"u"})"},
+      // Go reads keys case-insensitively and through escapes: so does the redaction.
+      {R"({"PASS":"x","Auth_Token":"y","p\u0061ss":"z"})", R"({"PASS":"[REDACTED]","Auth_Token":"[REDACTED]","p\u0061ss":"[REDACTED]"})"},
+      {"{\"pa\xC5\xBF\xC5\xBF\":\"x\"}", "{\"pa\xC5\xBF\xC5\xBF\":\"[REDACTED]\"}"},
+      {R"({"password":"x"})", R"({"password":"[REDACTED]"})"},
+      // Values of other types, nested values, and broken JSON.
+      {R"({"pass":12345,"user":"u"})", R"({"pass":[REDACTED],"user":"u"})"},
+      {R"({"pass":{"a":"s","b":[1,"}"]},"user":"u"})", R"({"pass":[REDACTED],"user":"u"})"},
+      {R"({"pass":"unterminated)", R"({"pass":"[REDACTED]")"},
+      {R"({"pass":)", R"({"pass":)"},
+      // A value that merely looks like a key name is left alone.
+      {R"({"name":"pass","user":"pass"})", R"({"name":"pass","user":"pass"})"},
+  };
+  for (const Case& c : cases) {
+    INFO("input: " << c.in);
+    CHECK(redact_connect_secrets(c.in) == c.out);
+  }
+  CHECK(fold_json_key("Auth_TOKEN") == "auth_token");
+  CHECK(fold_json_key("\xE2\x84\xAA" "ey") == "key");  // Kelvin sign
 }
 
 TEST_CASE("route verbs", "[parser]") {
