@@ -298,7 +298,6 @@ bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view 
     arg.append(" ").append(args.size_text);
     trace_in(args.header_size >= 0 ? "HPUB" : "PUB", arg);
   }
-  if (!connect_received_ && auth_required_) adopt_no_auth_user();
   ++batch_in_msgs_;
   batch_in_bytes_ += payload.size();
   batch_active_ = true;
@@ -335,7 +334,6 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     trace_in("SUB", arg);
   }
   batch_active_ = true;
-  if (!connect_received_ && auth_required_) adopt_no_auth_user();
   if (max_subs_ > 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
     server_.log().error("{} - maximum subscriptions exceeded", describe());
     send_err(protocol::err::kMaxSubscriptions);
@@ -435,7 +433,6 @@ void ClientConn::auto_unsubscribed(const Subscription& sub) {
 
 bool ClientConn::on_ping() {
   if (trace_) trace_in("PING", {});
-  if (!connect_received_ && auth_required_) adopt_no_auth_user();
   last_ping_from_client_ = Clock::now();
   send(protocol::kPong);
   return true;
