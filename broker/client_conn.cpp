@@ -146,7 +146,13 @@ void ClientConn::on_read(const error_code& ec, std::size_t n) {
     }
   }
   if (ec) {
-    close(ec == asio::error::eof ? CloseReason::client_closed : CloseReason::read_error);
+    // The peer is gone: it takes nothing more from now on, and the close itself (socket, index,
+    // registry: a kernel round trip and some locks) runs as a handler of its own. When thousands
+    // of peers leave at once, the thread's other connections are served between those closes
+    // instead of after all of them.
+    refuses_messages_.store(true, std::memory_order_relaxed);
+    const CloseReason reason = ec == asio::error::eof ? CloseReason::client_closed : CloseReason::read_error;
+    asio::post(io_.context(), [self = shared_from_this(), reason] { self->close(reason); });
     return;
   }
   continue_reading();
@@ -543,9 +549,15 @@ void ClientConn::finish_close() {
     // Under the lock: a publisher thread may be sending on this socket directly.
     std::lock_guard lock(out_mu_);
     out_closed_ = true;
+    // Out of our reactor here (pending operations end with operation_aborted), closed by the
+    // server's closer thread: see socket_closer.hpp.
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    const int fd = socket_.release(ec);
+    if (ec) {
+      socket_.close(ec);
+    } else {
+      server_.socket_closer().close_later(fd);
+    }
     out_queue_.clear();
     in_flight_bytes_ = 0;
     note_pending_locked();

@@ -47,25 +47,36 @@ void IoThread::schedule_tick() {
   ticker_.expires_after(kTickInterval);
   ticker_.async_wait([this](const error_code& ec) {
     if (ec) return;
-    const auto now = std::chrono::steady_clock::now();
-    // on_tick may close a connection, which removes it from the list: iterate over a copy.
-    std::vector<Tickable*> snapshot = tickables_;
-    for (Tickable* t : snapshot) {
-      if (t->tick_slot_ != SIZE_MAX) t->on_tick(now);
-    }
-    uint64_t hits = 0, misses = 0, entries = 0;
-    for (auto& cache : caches_) {
-      if (!cache) continue;
-      cache->sweep();
-      hits += cache->hits();
-      misses += cache->misses();
-      entries += cache->size();
-    }
-    cache_hits.store(hits, std::memory_order_relaxed);
-    cache_misses.store(misses, std::memory_order_relaxed);
-    cache_entries.store(entries, std::memory_order_relaxed);
-    schedule_tick();
+    tick_cursor_ = 0;
+    tick_slice(std::chrono::steady_clock::now());
   });
+}
+
+void IoThread::tick_slice(std::chrono::steady_clock::time_point now) {
+  // A slice of connections per turn of the event loop, so that 10,000 connections sending
+  // their PINGs in one tick do not hold up every other connection of the thread meanwhile.
+  // on_tick may close a connection, which swaps the last one into its slot: that one waits
+  // for the next tick, which is harmless.
+  constexpr std::size_t kTickSlice = 256;
+  for (std::size_t n = 0; n < kTickSlice && tick_cursor_ < tickables_.size(); ++n) {
+    tickables_[tick_cursor_++]->on_tick(now);
+  }
+  if (tick_cursor_ < tickables_.size()) {
+    asio::post(ctx_, [this, now] { tick_slice(now); });
+    return;
+  }
+  uint64_t hits = 0, misses = 0, entries = 0;
+  for (auto& cache : caches_) {
+    if (!cache) continue;
+    cache->sweep();
+    hits += cache->hits();
+    misses += cache->misses();
+    entries += cache->size();
+  }
+  cache_hits.store(hits, std::memory_order_relaxed);
+  cache_misses.store(misses, std::memory_order_relaxed);
+  cache_entries.store(entries, std::memory_order_relaxed);
+  schedule_tick();
 }
 
 StagedOutput& IoThread::stage_for(FlushTarget& target) {

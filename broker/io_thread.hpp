@@ -134,6 +134,7 @@ class IoThread {
 
  private:
   void schedule_tick();
+  void tick_slice(std::chrono::steady_clock::time_point now);
 
   uint32_t index_;
   asio::io_context ctx_{1};
@@ -155,6 +156,7 @@ class IoThread {
   std::chrono::steady_clock::duration stall_{};
   std::vector<std::unique_ptr<MatchCache>> caches_;  // by account index
   std::vector<Tickable*> tickables_;
+  std::size_t tick_cursor_ = 0;  // next tickable of the tick in progress
 };
 
 // Schedules a flush of `target` from whatever thread we are on: batched inside a read batch,

@@ -527,6 +527,7 @@ void Server::shutdown() {
   auth_pool_.join();
   for (auto& t : io_threads_) t->stop();
   for (auto& t : io_threads_) t->join();
+  closer_.stop();  // after the I/O threads: they hand sockets over until they stop
   {
     std::lock_guard lock(mu_);
     clients_.clear();

@@ -27,6 +27,7 @@
 #include "io_thread.hpp"
 #include "logger.hpp"
 #include "options.hpp"
+#include "socket_closer.hpp"
 
 namespace forest::broker {
 
@@ -93,6 +94,8 @@ class Server {
   [[nodiscard]] SystemTime start_time() const { return start_time_; }
   [[nodiscard]] bool lame_duck() const { return lame_duck_.load(); }
   [[nodiscard]] std::vector<IoThread*> io_threads();
+  // Where connections hand their sockets to be closed off their I/O thread.
+  [[nodiscard]] SocketCloser& socket_closer() { return closer_; }
 
   // Authorization for a CONNECT (or the no_auth_user when the client sent no credentials).
   [[nodiscard]] std::optional<AuthResult> authenticate(const Credentials& c) const { return authenticate(c, *options()); }
@@ -152,6 +155,7 @@ class Server {
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> lame_duck_{false};
   std::atomic<bool> slow_auth_{false};
+  SocketCloser closer_;
   asio::thread_pool auth_pool_{2};  // bcrypt checks, off the I/O threads
   std::atomic<uint64_t> next_cid_{0};
   ServerCounters counters_;
