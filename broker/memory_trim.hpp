@@ -2,7 +2,7 @@
 //
 // forest-server's main tells glibc to keep freed memory (a fan-out burst re-faults every page
 // otherwise: measured a fifth of its CPU). That keeps the peak of a burst resident for good;
-// this check, run every few seconds on the server's control thread, trims the heap once more
+// this check, run every 500 ms on the server's control thread, trims the heap once more
 // than `threshold` bytes sit free in it, so a 96 MiB slow-subscriber burst does not leave
 // 96 MiB behind while bursts in quick succession still reuse their memory.
 #pragma once

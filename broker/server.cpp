@@ -177,7 +177,7 @@ std::expected<void, std::string> Server::start() {
 void Server::schedule_memory_trim() {
   // Free memory above this stays with the process for at most one interval.
   constexpr std::size_t kKeepFree = 32u << 20;
-  constexpr auto kInterval = std::chrono::seconds(2);
+  constexpr auto kInterval = std::chrono::milliseconds(500);
   trim_timer_.expires_after(kInterval);
   trim_timer_.async_wait([this](const error_code& ec) {
     if (ec) return;
