@@ -1,17 +1,48 @@
 // An account: a namespace of subjects with its own subject index. Every connection,
 // subscription and publish belongs to one; "$G" when no accounts are configured.
-// Accounts live as long as the server; their sublist is thread-safe.
+//
+// Interest has one entry point: every local subscribe and unsubscribe (clients, internal
+// services, in-process clients) goes through subscribe()/unsubscribe(), which keep the index
+// and a count per (subject, queue). When a count crosses zero, or a queue group's weight (its
+// local members) changes, the listener (the cluster) is told, so that routes get RS+/RS- only
+// then. Remote interest (from routes) enters the index with add_remote() and is never
+// announced again (one hop).
+//
+// Accounts live as long as the server; every method is thread-safe.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "sublist.hpp"
 
 namespace forest::broker {
 
 inline constexpr const char* kGlobalAccount = "$G";
+
+class Account;
+
+// One change of local interest: a plain subject appearing (weight 1) or going (0), or a queue
+// group's local weight becoming `weight` (0: no member left here).
+struct InterestChange {
+  std::string subject;
+  std::string queue;
+  int32_t weight = 0;
+};
+
+// Told about interest changes, under the account's interest lock so that every route sees
+// them in order. It must only append to buffers: no blocking, no calls back into the account.
+class InterestListener {
+ public:
+  virtual ~InterestListener() = default;
+  virtual void interest_changed(const Account& account, std::span<const InterestChange> changes) = 0;
+};
 
 class Account {
  public:
@@ -25,12 +56,40 @@ class Account {
   [[nodiscard]] Sublist& sublist() { return sublist_; }
   [[nodiscard]] const Sublist& sublist() const { return sublist_; }
 
+  // Local interest. False when the subject is not a valid subscription subject.
+  [[nodiscard]] bool subscribe(const SubPtr& sub);
+  void unsubscribe(const SubPtr& sub);
+  // Many at once (a closing connection's): one index batch and one listener call.
+  void unsubscribe_batch(std::span<const SubPtr> subs);
+
+  // Remote interest: the index only.
+  [[nodiscard]] bool add_remote(const SubPtr& sub) { return sublist_.insert(sub); }
+  void remove_remote(const SubPtr& sub) { sublist_.remove(sub); }
+  void remove_remote_batch(std::span<const SubPtr> subs) { sublist_.remove_batch(subs); }
+  // A remote queue subscription's weight changed.
+  void update_remote_weight(const SubPtr& sub, int32_t weight) { sublist_.update_weight(sub, weight); }
+
+  void set_interest_listener(InterestListener* listener);
+  // Calls fn(subject, queue, weight) for the current local interest, under the interest lock:
+  // a route being registered gets everything, and no change can slip in between.
+  void for_each_interest(const std::function<void(std::string_view, std::string_view, int32_t)>& fn) const;
+  [[nodiscard]] std::size_t interest_entries() const;
+
   std::atomic<int64_t> connections{0};
 
  private:
+  // Under interest_mu_: counts `sub` in (+1) or out (-1); returns whether that is a change
+  // worth telling routes, and fills `change`.
+  bool count_locked(const Subscription& sub, int delta, InterestChange& change);
+
   std::string name_;
   uint32_t index_;
   Sublist sublist_;
+
+  mutable std::mutex interest_mu_;
+  // "subject" or "subject queue" -> local subscriptions (for a queue: its members here).
+  std::unordered_map<std::string, int32_t> interest_;
+  InterestListener* listener_ = nullptr;  // under interest_mu_
 };
 
 }  // namespace forest::broker

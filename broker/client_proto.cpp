@@ -76,14 +76,6 @@ bool parse_connect(std::string_view json, ConnectOptions& f) {
 
 }  // namespace
 
-void ClientConn::trace_in(std::string_view op, std::string_view arg) {
-  if (arg.empty()) {
-    server_.log().trace("{} - <<- [{}]", describe(), op);
-  } else {
-    server_.log().trace("{} - <<- [{} {}]", describe(), op, arg);
-  }
-}
-
 bool ClientConn::on_connect(std::string_view json) {
   if (trace_) trace_in("CONNECT", protocol::redact_connect_secrets(json));
   ConnectOptions f;
@@ -103,7 +95,7 @@ bool ClientConn::on_connect(std::string_view json) {
   pending_connect_ = std::make_unique<ConnectOptions>(std::move(f));
   parser_.pause();
   server_.authenticate_async(pending_connect_->user, pending_connect_->pass, pending_connect_->token,
-                             [self = shared_from_this()](std::optional<AuthResult> auth) {
+                             [self = self<ClientConn>()](std::optional<AuthResult> auth) {
                                asio::post(self->io_.context(), [self, auth] { self->on_async_auth(auth); });
                              });
   return true;
@@ -116,11 +108,7 @@ void ClientConn::on_async_auth(const std::optional<AuthResult>& auth) {
   const bool ok = finish_connect(*f, auth);
   io_.flush_pending();
   if (!ok || closing_) return;
-  // Parse what arrived after the CONNECT, then read again.
-  const std::string rest = std::move(paused_input_);
-  paused_input_.clear();
-  if (!rest.empty() && !process_input(rest)) return;
-  continue_reading();
+  resume_input();  // what arrived after the CONNECT, then reading again
 }
 
 bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResult>& auth) {
@@ -147,7 +135,7 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
   no_responders_ = f.no_responders;
   protocol_ = static_cast<int>(f.protocol);
   connect_received_ = true;
-  schedule_first_ping();
+  start_pinging_after_connect();
   parser_.set_connect_required(false);
   parser_.set_headers_allowed(f.headers);
   {
@@ -174,7 +162,7 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
 }
 
 void ClientConn::recheck_authorization(bool credentials_changed) {
-  asio::post(io_.context(), [self = shared_from_this(), credentials_changed] {
+  asio::post(io_.context(), [self = self<ClientConn>(), credentials_changed] {
     if (self->closing_) return;
     if (self->pending_connect_) {
       // Its CONNECT is being checked on the auth pool: check again once that is done.
@@ -195,7 +183,7 @@ void ClientConn::recheck_authorization(bool credentials_changed) {
 // authorization was required), against the settings now in force. On the owning thread.
 void ClientConn::recheck_credentials() {
   if (!server_.options()->auth_required()) return;
-  auto verdict = [self = shared_from_this()](const std::optional<AuthResult>& auth) {
+  auto verdict = [self = self<ClientConn>()](const std::optional<AuthResult>& auth) {
     if (self->closing_) return;
     if (!auth) {
       self->server_.log().error("{} - authentication error: credentials no longer pass after a reload", self->describe());
@@ -224,13 +212,13 @@ void ClientConn::recheck_credentials() {
     return;
   }
   server_.authenticate_async(std::move(user), std::move(pass), std::move(token),
-                             [self = shared_from_this(), verdict](std::optional<AuthResult> auth) {
+                             [self = self<ClientConn>(), verdict](std::optional<AuthResult> auth) {
                                asio::post(self->io_.context(), [verdict, auth] { verdict(auth); });
                              });
 }
 
 void ClientConn::close_with_error(std::string_view text, CloseReason reason) {
-  asio::post(io_.context(), [self = shared_from_this(), text = std::string(text), reason] {
+  asio::post(io_.context(), [self = self<ClientConn>(), text = std::string(text), reason] {
     if (self->closing_) return;
     self->send_err(text);
     self->close(reason);
@@ -249,20 +237,6 @@ void ClientConn::require_auth(const Options& opts, Clock::time_point from) {
   auth_deadline_ = start + std::chrono::duration_cast<Clock::duration>(opts.auth_timeout);
 }
 
-// As nats-server does at CONNECT: the time since the connection opened is a first RTT
-// estimate, CONNECT counts as activity, and the first PING comes early (2 s, plus up to 20%)
-// to measure the real RTT.
-void ClientConn::schedule_first_ping() {
-  const auto now = Clock::now();
-  rtt_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now - connected_at_).count(), std::memory_order_relaxed);
-  last_activity_steady_ = now;
-  next_ping_ = now + first_ping_delay();
-}
-
-// nats-server lets a client skip CONNECT when no_auth_user is set: its first operation makes it
-// that user. Anything else is refused (the parser then answers 'Authorization Violation'), also
-// when no_auth_user is set but cannot be adopted: nats-server 2.9.10 serves such a client
-// unauthenticated, we refuse it on purpose and say why.
 bool ClientConn::adopt_no_auth_user() {
   if (connect_received_) return true;
   const auto opts = server_.options();
@@ -309,7 +283,7 @@ bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view 
 
 void ClientConn::publish(std::string_view subject, std::string_view reply, int64_t header_size,
                          std::string_view payload) {
-  const Delivery d{subject, reply, header_size, payload};
+  const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local};
   const bool delivered = route_message(io_.cache_for(*account_), d, echo_ ? nullptr : this);
   if (!delivered && no_responders_ && !reply.empty()) send_no_responders(reply);
 }
@@ -352,11 +326,12 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     pos = subs_.lower_bound(sid);
   }
   auto sub = std::make_shared<Subscription>();
-  sub->sink = shared_from_this();
+  sub->sink = self<ClientConn>();
   sub->subject.assign(subject);
   sub->queue.assign(queue);
   sub->sid.assign(sid);
-  if (!account_->sublist().insert(sub)) {
+  sub->owner_cid = cid_;
+  if (!account_->subscribe(sub)) {
     send_err(protocol::err::kInvalidSubject);
     return true;
   }
@@ -387,7 +362,7 @@ void ClientConn::remove_subscription(const std::string& sid) {
   if (it == subs_.end()) return;
   std::shared_ptr<Subscription> sub = it->second;
   sub->closed.store(true, std::memory_order_relaxed);
-  account_->sublist().remove(sub);
+  account_->unsubscribe(sub);
   std::lock_guard lock(info_mu_);
   subs_.erase(it);
 }
@@ -415,9 +390,9 @@ void ClientConn::remove_subscription_slice(std::shared_ptr<SubsBySid> doomed) {
     node.mapped()->closed.store(true, std::memory_order_relaxed);
     slice.push_back(std::move(node.mapped()));
   }
-  account_->sublist().remove_batch(slice);
+  account_->unsubscribe_batch(slice);
   if (doomed->empty()) return;
-  asio::post(io_.context(), [self = shared_from_this(), doomed = std::move(doomed)]() mutable {
+  asio::post(io_.context(), [self = self<ClientConn>(), doomed = std::move(doomed)]() mutable {
     self->remove_subscription_slice(std::move(doomed));
   });
 }
@@ -425,7 +400,7 @@ void ClientConn::remove_subscription_slice(std::shared_ptr<SubsBySid> doomed) {
 void ClientConn::auto_unsubscribed(const Subscription& sub) {
   // By id, not address: by the time this runs the subscription may be gone and a new one with
   // the same sid may live at the same address.
-  asio::post(io_.context(), [self = shared_from_this(), sid = sub.sid, id = sub.id] {
+  asio::post(io_.context(), [self = self<ClientConn>(), sid = sub.sid, id = sub.id] {
     auto it = self->subs_.find(sid);
     if (it != self->subs_.end() && it->second->id == id) self->remove_subscription(sid);
   });
@@ -433,20 +408,14 @@ void ClientConn::auto_unsubscribed(const Subscription& sub) {
 
 bool ClientConn::on_ping() {
   if (trace_) trace_in("PING", {});
-  last_ping_from_client_ = Clock::now();
+  note_ping_from_peer();
   send(protocol::kPong);
   return true;
 }
 
 bool ClientConn::on_pong() {
   if (trace_) trace_in("PONG", {});
-  pings_out_ = 0;
-  if (rtt_pending_) {
-    rtt_pending_ = false;
-    rtt_measured_ = true;
-    rtt_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - rtt_start_).count(),
-                  std::memory_order_relaxed);
-  }
+  note_pong();
   return true;
 }
 

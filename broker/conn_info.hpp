@@ -29,6 +29,11 @@ enum class CloseReason : uint8_t {
   max_control_line_exceeded,
   server_shutdown,
   no_responders_requires_headers,
+  duplicate_route,
+  route_removed,
+  cluster_name_conflict,
+  duplicate_server_name,
+  wrong_port,
 };
 
 // nats-server's ClosedState texts, as /connz shows them.
@@ -60,6 +65,14 @@ struct ConnSnapshot {
   std::string authorized_user;
   std::string account;
   std::vector<SubInfo> subs;  // filled when asked for
+};
+
+// A route, for /routez.
+struct RouteSnapshot : ConnSnapshot {
+  std::string remote_id;
+  std::string remote_name;
+  bool did_solicit = false;
+  bool is_configured = false;
 };
 
 }  // namespace forest::broker

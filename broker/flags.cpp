@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 namespace forest::broker {
 namespace {
@@ -147,6 +148,24 @@ std::expected<CommandLine, std::string> parse_command_line(const std::vector<std
   return cl;
 }
 
+// "nats://host:port", "host:port" or ":port" for -cluster (the host may be empty: all addresses).
+std::expected<std::pair<std::string, int>, std::string> parse_listen_url(const std::string& text) {
+  std::string rest = text;
+  if (const auto sep = rest.find("://"); sep != std::string::npos) rest = rest.substr(sep + 3);
+  if (const auto slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return std::unexpected("expected nats://host:port, got \"" + text + "\"");
+  std::string host = rest.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  const std::string port_text = rest.substr(colon + 1);
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || port < -1 || port > 65535) {
+    return std::unexpected("invalid port in \"" + text + "\"");
+  }
+  return std::pair<std::string, int>{host.empty() ? std::string("0.0.0.0") : host, static_cast<int>(port)};
+}
+
 std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) {
   for (const auto& [name, value] : cl.flag_values) {
     const bool on = value == "true";
@@ -186,9 +205,37 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
       if (on) return std::unexpected(not_supported(name, "JetStream"));
     } else if (name == "store_dir") {
       return std::unexpected(not_supported(name, "JetStream"));
-    } else if (name == "routes" || name == "cluster" || name == "client_advertise" || name == "cluster_name" || name == "cluster_advertise" ||
-               name == "no_advertise" || name == "connect_retries") {
-      return std::unexpected(not_supported(name, "clustering"));
+    } else if (name == "client_advertise") {
+      o.client_advertise = value;
+    } else if (name == "cluster") {
+      // nats://host:port (the listen address of the route port)
+      auto listen = parse_listen_url(value);
+      if (!listen) return std::unexpected("-cluster: " + listen.error());
+      o.cluster.configured = true;
+      o.cluster.host = listen->first;
+      o.cluster.port = listen->second;
+    } else if (name == "routes") {
+      o.cluster.configured = true;
+      o.cluster.routes.clear();
+      std::size_t start = 0;
+      while (start <= value.size()) {
+        const auto comma = value.find(',', start);
+        std::string part = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        part.erase(0, part.find_first_not_of(" \t"));
+        part.erase(part.find_last_not_of(" \t") + 1);
+        if (!part.empty()) o.cluster.routes.push_back(part);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (name == "cluster_name") {
+      o.cluster.configured = true;
+      o.cluster.name = value;
+    } else if (name == "cluster_advertise") {
+      o.cluster.advertise = value;
+    } else if (name == "no_advertise") {
+      o.cluster.no_advertise = on;
+    } else if (name == "connect_retries") {
+      o.cluster.connect_retries = static_cast<int>(as_int());
     } else if (name == "tls" || name == "tlsverify" || name == "tlscert" || name == "tlskey" ||
                name == "tlscacert" || name == "https_port" || name == "help_tls") {
       return std::unexpected(not_supported(name, "TLS"));
@@ -207,10 +254,6 @@ std::expected<Options, std::string> build_options(const CommandLine& cl) {
     if (!r) return std::unexpected(r.error());
   }
   if (auto r = apply_flags(o, cl); !r) return std::unexpected(r.error());
-  if (o.cluster.configured) {
-    return std::unexpected(std::string("the cluster {} block is parsed, but clustering is not supported by "
-                                       "forest-server yet"));
-  }
   if (o.jetstream.enabled) {
     return std::unexpected(std::string("the jetstream {} block is parsed, but JetStream is not supported by "
                                        "forest-server yet"));
@@ -234,6 +277,7 @@ Server Options:
     -t                               Test configuration and exit
     -sl,--signal <signal>[=<pid>]    Send signal to forest-server process (ldm, stop, quit, term, reopen, reload)
                                      <pid> can be either a PID (e.g. 1) or the path to a PID file
+        --client_advertise <string>  Client URL to advertise to other servers
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --io_threads <n>             I/O threads (default: one per core)
 

@@ -9,6 +9,9 @@
 
 #include "account.hpp"
 #include "client_conn.hpp"
+#include "cluster.hpp"
+#include "route_conn.hpp"
+#include "route_url.hpp"
 #include "json_writer.hpp"
 #include "monitor_query.hpp"
 #include "proc_stats.hpp"
@@ -167,7 +170,7 @@ HttpReply Monitor::handle(std::string_view target) {
   }
   if (path == "/routez") {
     count_request("/routez");
-    return HttpReply{200, "application/json", routez()};
+    return HttpReply{200, "application/json", routez(query)};
   }
   if (path == "/healthz") {
     count_request("/healthz");
@@ -228,7 +231,23 @@ std::string Monitor::varz() {
   w.field("max_control_line", o->max_control_line);
   w.field("max_payload", o->max_payload);
   w.field("max_pending", o->max_pending);
-  w.key("cluster").begin_object().end_object();
+  w.key("cluster").begin_object();
+  if (Cluster* cl = server_.cluster()) {
+    w.field("name", cl->name());
+    w.field("addr", o->cluster.host);
+    w.field("cluster_port", cl->port());
+    if (o->cluster.auth_timeout_seconds > 0) w.field("auth_timeout", o->cluster.auth_timeout_seconds);
+    const auto urls = cl->configured_urls();
+    if (!urls.empty()) {
+      w.key("urls").begin_array();
+      for (const auto& u : urls) {
+        auto parsed = parse_route_url(u);
+        w.value(parsed ? parsed->host_port() : u);  // nats-server lists host:port, no credentials
+      }
+      w.end_array();
+    }
+  }
+  w.end_object();
   w.key("gateway").begin_object().end_object();
   w.key("leaf").begin_object().end_object();
   w.key("mqtt").begin_object().end_object();
@@ -245,8 +264,9 @@ std::string Monitor::varz() {
   w.field("cpu", cpu_pct);
   w.field("connections", static_cast<uint64_t>(server_.num_clients()));
   w.field("total_connections", server_.counters().total_connections.load());
-  w.field("routes", 0);
-  w.field("remotes", 0);
+  const std::size_t routes = server_.cluster() != nullptr ? server_.cluster()->num_routes() : 0;
+  w.field("routes", static_cast<uint64_t>(routes));
+  w.field("remotes", static_cast<uint64_t>(routes));
   w.field("leafnodes", 0);
   w.field("in_msgs", server_.counters().in_msgs.load());
   w.field("out_msgs", out_msgs);
@@ -418,7 +438,7 @@ HttpReply Monitor::subsz(const QueryParams& q) {
       if (!s.queue.empty()) list.field("qgroup", s.queue);
       list.field("sid", s.sid).field("msgs", static_cast<int64_t>(s.delivered.load(std::memory_order_relaxed)));
       if (const int64_t max = s.max_msgs.load(std::memory_order_relaxed); max > 0) list.field("max", max);
-      if (const auto* conn = dynamic_cast<const ClientConn*>(s.sink.get())) list.field("cid", conn->cid());
+      if (s.owner_cid != 0) list.field("cid", s.owner_cid);
       list.end_object();
       ++listed;
     }
@@ -465,14 +485,50 @@ HttpReply Monitor::subsz(const QueryParams& q) {
   return HttpReply{200, "application/json", w.take()};
 }
 
-std::string Monitor::routez() {
+std::string Monitor::routez(const QueryParams& query) {
+  const auto now = std::chrono::system_clock::now();
+  const auto subs_arg = query.get_bool("subs");
+  const bool subs = (subs_arg && *subs_arg) || lower(query.get("subs")) == "detail";
+  std::vector<RouteSnapshot> routes;
+  if (Cluster* cl = server_.cluster()) {
+    for (const auto& r : cl->routes()) routes.push_back(r->snapshot(subs));
+  }
+  std::sort(routes.begin(), routes.end(), [](const RouteSnapshot& a, const RouteSnapshot& b) { return a.cid < b.cid; });
   JsonWriter w;
   w.begin_object();
   w.field("server_id", server_.server_id());
   w.field("server_name", server_.server_name());
-  w.field("now", rfc3339(std::chrono::system_clock::now()));
-  w.field("num_routes", 0);
-  w.key("routes").begin_array().end_array();
+  w.field("now", rfc3339(now));
+  w.field("num_routes", static_cast<uint64_t>(routes.size()));
+  w.key("routes").begin_array();
+  for (const RouteSnapshot& r : routes) {
+    w.begin_object();
+    w.field("rid", r.cid);
+    w.field("remote_id", r.remote_id);
+    w.field("remote_name", r.remote_name);
+    w.field("did_solicit", r.did_solicit);
+    w.field("is_configured", r.is_configured);
+    w.field("ip", r.ip);
+    w.field("port", r.port);
+    w.field("start", rfc3339(r.start));
+    w.field("last_activity", rfc3339(r.last_activity));
+    if (r.rtt.count() > 0) w.field("rtt", format_go_duration(r.rtt));
+    w.field("uptime", uptime_text(now - r.start));
+    w.field("idle", uptime_text(now - r.last_activity));
+    w.field("pending_size", r.pending_bytes);
+    w.field("in_msgs", r.in_msgs);
+    w.field("out_msgs", r.out_msgs);
+    w.field("in_bytes", r.in_bytes);
+    w.field("out_bytes", r.out_bytes);
+    w.field("subscriptions", r.num_subs);
+    if (subs && !r.subs.empty()) {
+      w.key("subscriptions_list").begin_array();
+      for (const SubInfo& si : r.subs) w.value(si.queue.empty() ? si.subject : si.subject + " " + si.queue);
+      w.end_array();
+    }
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
   return w.take();
 }

@@ -83,7 +83,7 @@ class Monitor {
   std::string varz();
   HttpReply connz(const QueryParams& q);
   HttpReply subsz(const QueryParams& q);
-  std::string routez();
+  std::string routez(const QueryParams& query);
 
   Server& server_;
   // Declared first so that it is destroyed last: sockets and timers below belong to it.

@@ -4,6 +4,7 @@
 #include <boost/beast/http.hpp>
 #include <vector>
 
+#include "listener.hpp"
 #include "monitor.hpp"
 
 namespace forest::broker {
@@ -151,16 +152,9 @@ Monitor::Monitor(Server& server) : server_(server) {}
 Monitor::~Monitor() { stop(); }
 
 std::expected<int, std::string> Monitor::listen(const std::string& host, int port) {
-  error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return std::unexpected("invalid monitoring address '" + host + "'");
-  const tcp::endpoint ep(address, static_cast<unsigned short>(port));
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return std::unexpected("can't listen to the monitor port: " + host + ":" + std::to_string(port) + ": " + ec.message());
-  const int bound = static_cast<int>(acceptor_.local_endpoint().port());
+  auto r = open_listener(acceptor_, host, port);
+  if (!r) return std::unexpected("can't listen to the monitor port: " + host + ":" + std::to_string(port) + ": " + r.error());
+  const int bound = *r;
   do_accept();
   work_.emplace(asio::make_work_guard(ctx_));
   thread_ = std::thread([this] { ctx_.run(); });

@@ -30,6 +30,7 @@ struct ClusterOptions {
   std::string advertise;
   bool no_advertise = false;
   int connect_retries = 0;
+  int pool_size = 0;  // accepted for 2.10 configs; 2.9's routes have no pooling
   std::vector<std::string> routes;
   std::string username, password;
   double auth_timeout_seconds = 0;
@@ -49,6 +50,7 @@ struct Options {
   std::string host = "0.0.0.0";
   int port = 4222;
   std::string server_name;
+  std::string client_advertise;  // host[:port] clients are told to use (connect_urls)
   std::string http_host;  // defaults to `host`
   int http_port = 0;      // 0: monitoring off
   std::string ports_file_dir;

@@ -8,6 +8,7 @@
 
 #include "config/conf_value.hpp"
 #include "options.hpp"
+#include "route_url.hpp"
 
 namespace forest::broker {
 namespace {
@@ -212,7 +213,12 @@ Result parse_cluster(const ConfValue& v, ClusterOptions& c) {
           return unknown_field(av, ak);
         }
       }
-    } else if (key == "tls" || key == "permissions" || key == "pool_size" || key == "compression") {
+    } else if (key == "pool_size") {
+      // nats-server 2.10's route pooling; 2.9's protocol (ours) has one route per pair.
+      int64_t n = 0;
+      if (auto r = get_int(val, k, n); !r) return r;
+      c.pool_size = static_cast<int>(n);
+    } else if (key == "tls" || key == "permissions" || key == "compression") {
       return not_supported(val, k);
     } else if (!val.referenced_as_variable) {
       return unknown_field(val, k);
@@ -289,7 +295,7 @@ Result apply_top(const ConfValue& top, Options& o) {
     } else if (key == "server_name") {
       r = get_string(v, k, o.server_name);
     } else if (key == "client_advertise") {
-      r = not_supported(v, k);  // only meaningful with clustering (connect_urls)
+      r = get_string(v, k, o.client_advertise);
     } else if (key == "http") {
       r = get_listen(v, k, o.http_host, o.http_port);
     } else if (key == "http_port" || key == "monitor_port") {
@@ -506,6 +512,18 @@ std::expected<void, std::string> validate_options(const Options& o) {
   if (o.max_payload > o.max_pending) {
     return std::unexpected("max_payload (" + std::to_string(o.max_payload) + ") cannot be higher than max_pending (" +
                            std::to_string(o.max_pending) + ")");
+  }
+  if (o.cluster.port < kRandomPort || o.cluster.port > 65535) {
+    return std::unexpected("invalid cluster port " + std::to_string(o.cluster.port));
+  }
+  for (const std::string& route : o.cluster.routes) {
+    if (auto r = parse_route_url(route); !r) return std::unexpected("error parsing route: " + r.error());
+  }
+  if (!o.cluster.advertise.empty()) {
+    if (auto r = parse_route_url(o.cluster.advertise); !r) return std::unexpected("cluster advertise: " + r.error());
+  }
+  if (!o.client_advertise.empty()) {
+    if (auto r = parse_route_url(o.client_advertise, o.port); !r) return std::unexpected("client_advertise: " + r.error());
   }
   return {};
 }

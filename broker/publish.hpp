@@ -1,15 +1,23 @@
-// Message routing inside one server: match the subject in the account's index (through the
-// calling thread's cache), deliver to every plain subscriber and to one member of each queue
-// group. Used by client connections now, and by routes and internal clients later.
+// Routing one message: match the subject in the account's index (through the calling thread's
+// cache), deliver to every local plain subscriber, pick one member of each queue group, and
+// give each route with interest one copy (RMSG) naming the queue groups it should serve.
+//
+// A message from a route is delivered locally only (never to another route: one hop), to the
+// plain subscribers and to a local member of each queue group the route named.
 #pragma once
 
-#include "subscription.hpp"
+#include <span>
+#include <string_view>
+
 #include "match_cache.hpp"
+#include "subscription.hpp"
 
 namespace forest::broker {
 
-// Returns whether anyone took the message. `skip` (may be null) is a sink that must not get
-// its own message back (CONNECT echo=false).
-bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* skip);
+// Returns whether anyone took the message (a route counts). `skip` (may be null) is a sink
+// that must not get its own message back (CONNECT echo=false). `queue_filter`: for a message
+// from a route, the queue groups it names.
+bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* skip,
+                   std::span<const std::string_view> queue_filter = {});
 
 }  // namespace forest::broker

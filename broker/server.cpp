@@ -10,7 +10,11 @@
 #include <fstream>
 
 #include "client_conn.hpp"
+#include "cluster.hpp"
+#include "net_interfaces.hpp"
+#include "route_url.hpp"
 #include "json_writer.hpp"
+#include "listener.hpp"
 #include "memory_trim.hpp"
 #include "monitor.hpp"
 #include "protocol/errors.hpp"
@@ -27,7 +31,7 @@ constexpr auto kShutdownFlushWait = std::chrono::seconds(2);
 // bcrypt hashes ("$2a$...") are compared with libxcrypt; anything else is a plain password.
 // crypt_rn, not crypt_r: GCC 12's AddressSanitizer intercepts crypt_r and crashes with
 // libxcrypt, and crypt_rn reports failure as nullptr instead of a magic string.
-bool password_matches(const std::string& configured, std::string_view given) {
+bool matches_password(const std::string& configured, std::string_view given) {
   if (configured.rfind("$2", 0) == 0) {
     auto data = std::make_unique<crypt_data>();
     const std::string g(given);
@@ -42,6 +46,8 @@ bool password_matches(const std::string& configured, std::string_view given) {
 }
 
 std::string host_for_info(const Options& o) { return o.host; }
+
+bool listens_everywhere(const std::string& host) { return host.empty() || host == "0.0.0.0" || host == "::"; }
 
 }  // namespace
 
@@ -110,20 +116,10 @@ std::string Server::server_name() const {
 
 std::expected<void, std::string> Server::open_client_listener() {
   const auto o = options();
-  error_code ec;
-  const auto address = asio::ip::make_address(o->host, ec);
-  if (ec) return std::unexpected("invalid listen address '" + o->host + "': " + ec.message());
-  const tcp::endpoint ep(address, static_cast<unsigned short>(o->port == kRandomPort ? 0 : o->port));
   acceptor_ = std::make_unique<tcp::acceptor>(control_);
-  acceptor_->open(ep.protocol(), ec);
-  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(ep, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return std::unexpected("Error listening on port: " + o->host + ":" + std::to_string(o->port) + ", \"" +
-                           ec.message() + "\"");
-  }
-  client_port_.store(acceptor_->local_endpoint().port());
+  auto r = open_listener(*acceptor_, o->host, o->port == kRandomPort ? 0 : o->port);
+  if (!r) return std::unexpected("Error listening on port: " + o->host + ":" + std::to_string(o->port) + ", \"" + r.error() + "\"");
+  client_port_.store(*r);
   return {};
 }
 
@@ -169,6 +165,14 @@ std::expected<void, std::string> Server::start() {
 
   log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
   if (o->auth_required()) log_->info("Authorization required for clients");
+  if (o->cluster.port != 0) {
+    // Routing is on when a cluster port is set (as in nats-server); the port is open even
+    // without a peer, so the first node of a cluster can be joined.
+    cluster_ = std::make_unique<Cluster>(*this, control_);
+    if (auto r = cluster_->start(); !r) return std::unexpected(r.error());
+  } else if (o->cluster.configured) {
+    log_->warn("cluster {{}} has no port (or listen): routing is off, as in nats-server");
+  }
   write_ports_file();
   log_->info("Server is ready");
   return {};
@@ -195,6 +199,9 @@ void Server::write_ports_file() {
   if (http_port_.load() != 0) {
     w.key("monitoring").begin_array().value("http://" + o->host + ":" + std::to_string(http_port_.load())).end_array();
   }
+  if (cluster_) {
+    w.key("cluster").begin_array().value("nats://" + join_host_port(o->cluster.host, cluster_->port())).end_array();
+  }
   w.end_object();
   const std::string path = (std::filesystem::path(o->ports_file_dir) /
                             ("forest-server_" + std::to_string(::getpid()) + ".ports"))
@@ -207,6 +214,42 @@ void Server::write_ports_file() {
   out << w.str();
   std::lock_guard lock(mu_);
   ports_file_ = path;
+}
+
+bool Server::password_matches(const std::string& configured, std::string_view given) {
+  return matches_password(configured, given);
+}
+
+Account* Server::find_account_cached(std::string_view name) {
+  // Accounts live as long as the server, so a remembered pointer stays valid.
+  thread_local const Server* owner = nullptr;
+  thread_local std::string last_name;
+  thread_local Account* last = nullptr;
+  if (owner == this && last != nullptr && last_name == name) return last;
+  Account* found = find_account(name);
+  if (found != nullptr) {
+    owner = this;
+    last_name.assign(name);
+    last = found;
+  }
+  return found;
+}
+
+std::vector<std::string> Server::own_client_urls() const {
+  const auto o = options();
+  if (!o->client_advertise.empty()) {
+    auto adv = parse_route_url(o->client_advertise, client_port_.load());
+    if (adv) return {adv->host_port()};
+  }
+  if (!listens_everywhere(o->host)) return {join_host_port(o->host, client_port_.load())};
+  std::vector<std::string> urls;
+  for (const std::string& ip : non_loopback_addresses()) urls.push_back(join_host_port(ip, client_port_.load()));
+  return urls;
+}
+
+void Server::cluster_urls_changed() {
+  rebuild_info();
+  for (const auto& c : clients()) c->send_async_info();
 }
 
 void Server::rebuild_info() {
@@ -223,6 +266,20 @@ void Server::rebuild_info() {
   w.field("headers", true);
   if (o->auth_required()) w.field("auth_required", true);
   w.field("max_payload", o->max_payload);
+  if (cluster_ && !o->cluster.no_advertise) {
+    // Once the cluster knows other servers, clients learn them all (this one first), as from
+    // nats-server, so that they can fail over.
+    std::vector<std::string> remote = cluster_->remote_client_urls();
+    if (!remote.empty()) {
+      w.key("connect_urls").begin_array();
+      std::vector<std::string> all = own_client_urls();
+      for (auto& u : remote) {
+        if (std::find(all.begin(), all.end(), u) == all.end()) all.push_back(std::move(u));
+      }
+      for (const auto& u : all) w.value(u);
+      w.end_array();
+    }
+  }
   std::string json = w.take();  // left open: client_id and client_ip follow per connection
   std::lock_guard lock(mu_);
   info_json_prefix_ = std::move(json);
@@ -311,11 +368,11 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
   Account* global = accounts_.front().get();
   if (!o.auth_required()) return AuthResult{global, ""};
   if (!o.token.empty()) {
-    if (!password_matches(o.token, c.token)) return std::nullopt;
+    if (!matches_password(o.token, c.token)) return std::nullopt;
     return AuthResult{global, ""};
   }
   if (!o.username.empty()) {
-    if (c.user != o.username || !password_matches(o.password, c.pass)) return std::nullopt;
+    if (c.user != o.username || !matches_password(o.password, c.pass)) return std::nullopt;
     return AuthResult{global, o.username};
   }
   std::string_view user = c.user;
@@ -326,7 +383,7 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
   }
   for (const User& u : o.users) {
     if (u.username != user) continue;
-    if (!no_auth && !password_matches(u.password, c.pass)) return std::nullopt;
+    if (!no_auth && !matches_password(u.password, c.pass)) return std::nullopt;
     Account* acc = global;
     if (!u.account.empty()) {
       for (const auto& a : accounts_) {
@@ -455,6 +512,7 @@ void Server::enter_lame_duck_mode() {
     error_code ec;
     if (acceptor_) acceptor_->close(ec);
     for (const auto& c : clients()) c->notify_lame_duck();
+    if (cluster_) cluster_->notify_lame_duck();  // other servers stop pointing clients here
     const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(o->lame_duck_grace_period);
     const auto spread = std::chrono::duration_cast<std::chrono::steady_clock::duration>(o->lame_duck_duration);
     lame_duck_timer_.expires_after(grace);
@@ -507,6 +565,7 @@ void Server::shutdown() {
   });
   // The monitor has its own thread: joined here, while every connection it may look at exists.
   if (monitor_) monitor_->stop();
+  if (cluster_) cluster_->stop();  // no more dials; routes close with the clients
   close_all_clients(CloseReason::server_shutdown);
   {
     // Give clients a moment to receive what they were owed, then stop regardless.
@@ -532,6 +591,7 @@ void Server::shutdown() {
     std::lock_guard lock(mu_);
     clients_.clear();
   }
+  cluster_.reset();  // its timers belong to the I/O threads' contexts: gone before them
   io_threads_.clear();
   const auto o = options();
   std::error_code fec;

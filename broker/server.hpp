@@ -32,6 +32,7 @@
 namespace forest::broker {
 
 class ClientConn;
+class Cluster;
 class Monitor;
 
 // The nats-server protocol level we match; clients switch features on by this version.
@@ -89,6 +90,18 @@ class Server {
   [[nodiscard]] Logger& log() { return *log_; }
   [[nodiscard]] Account& global_account() { return *accounts_.front(); }
   [[nodiscard]] Account* find_account(std::string_view name);
+  // The same, remembering the last answer per thread (routes look an account up per message).
+  [[nodiscard]] Account* find_account_cached(std::string_view name);
+  // Connection ids for every kind (clients and routes share them, as in nats-server).
+  [[nodiscard]] uint64_t next_cid() { return next_cid_.fetch_add(1) + 1; }
+  // The cluster, when routing is on (a cluster port is set); null otherwise.
+  [[nodiscard]] Cluster* cluster() { return cluster_.get(); }
+  // URLs clients may use to reach this server ("host:port"; every address when listening on all).
+  [[nodiscard]] std::vector<std::string> own_client_urls() const;
+  // The cluster's client URLs changed: a fresh INFO for clients that take async INFO.
+  void cluster_urls_changed();
+  // bcrypt hashes ("$2a$...") or plain text, compared in constant time.
+  [[nodiscard]] static bool password_matches(const std::string& configured, std::string_view given);
   [[nodiscard]] std::vector<Account*> accounts();
   [[nodiscard]] ServerCounters& counters() { return counters_; }
   [[nodiscard]] SystemTime start_time() const { return start_time_; }
@@ -144,6 +157,7 @@ class Server {
   std::atomic<uint32_t> next_io_{0};
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<Monitor> monitor_;
+  std::unique_ptr<Cluster> cluster_;
   asio::steady_timer accept_retry_{control_};
   std::chrono::milliseconds accept_delay_{10};  // control thread
   asio::steady_timer lame_duck_timer_{control_};

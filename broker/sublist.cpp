@@ -62,7 +62,7 @@ void add_node(const NodeT& node, MatchResult& out, int& queue_sources) {
   out.plain.insert(out.plain.end(), node.plain.begin(), node.plain.end());
   if (!node.queues || node.queues->empty()) return;
   ++queue_sources;
-  for (const auto& [name, members] : *node.queues) out.queues.push_back(QueueGroup{members.front()->queue, members});
+  for (const auto& [name, members] : *node.queues) out.queues.push_back(QueueGroup{members.front()->queue, members, 0, {}});
 }
 
 void merge_queue_groups(std::vector<QueueGroup>& groups) {
@@ -125,8 +125,9 @@ void append_indexed(std::vector<SubPtr>& list, const SubPtr& sub) {
 }  // namespace
 
 std::size_t MatchResult::footprint() const {
-  std::size_t n = sizeof(MatchResult) + plain.capacity() * sizeof(SubPtr) + queues.capacity() * sizeof(QueueGroup);
-  for (const auto& g : queues) n += g.members.capacity() * sizeof(SubPtr);
+  std::size_t n = sizeof(MatchResult) + (plain.capacity() + routes.capacity()) * sizeof(SubPtr) +
+                  queues.capacity() * sizeof(QueueGroup);
+  for (const auto& g : queues) n += g.members.capacity() * sizeof(SubPtr) + g.weight_ends.capacity() * sizeof(uint32_t);
   return n;
 }
 
@@ -269,7 +270,7 @@ bool Sublist::remove(const SubPtr& sub) {
   return true;
 }
 
-std::size_t Sublist::remove_batch(std::span<const SubPtr> subs) {
+std::size_t Sublist::remove_batch(std::span<const SubPtr> subs, std::vector<SubPtr>* removed_out) {
   std::size_t removed = 0;
   std::unordered_set<std::string_view> logged;
   for (std::size_t start = 0; start < subs.size(); start += kRemoveSlice) {
@@ -281,6 +282,7 @@ std::size_t Sublist::remove_batch(std::span<const SubPtr> subs) {
     for (const SubPtr& sub : slice) {
       if (!remove_locked(sub)) continue;
       ++here;
+      if (removed_out != nullptr) removed_out->push_back(sub);
       if (logged.insert(sub->subject).second) log_change(sub->subject, gen);
     }
     if (here > 0) generation_.store(gen, std::memory_order_release);
@@ -288,6 +290,48 @@ std::size_t Sublist::remove_batch(std::span<const SubPtr> subs) {
   }
   return removed;
 }
+
+void Sublist::update_weight(const SubPtr& sub, int32_t weight) {
+  std::unique_lock lock(mu_);
+  sub->queue_weight = weight;
+  if (sub->index_slot == Subscription::kNotIndexed) return;
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  log_change(sub->subject, gen);
+  generation_.store(gen, std::memory_order_release);
+}
+
+namespace {
+
+// Splits what the trie walk collected into local and remote parts: remote plain interest
+// becomes one entry per route (a route gets one copy of a message however many of its
+// subscriptions match), and queue members are ordered local first with weights.
+void separate_remote(MatchResult& r) {
+  auto is_remote = [](const SubPtr& s) { return s->origin == SubOrigin::route; };
+  if (std::any_of(r.plain.begin(), r.plain.end(), is_remote)) {
+    auto mid = std::stable_partition(r.plain.begin(), r.plain.end(), [&](const SubPtr& s) { return !is_remote(s); });
+    for (auto it = mid; it != r.plain.end(); ++it) {
+      const MessageSink* sink = (*it)->sink.get();
+      const bool known = std::any_of(r.routes.begin(), r.routes.end(), [&](const SubPtr& s) { return s->sink.get() == sink; });
+      if (!known) r.routes.push_back(*it);
+    }
+    r.plain.erase(mid, r.plain.end());
+    r.remote = true;
+  }
+  for (QueueGroup& g : r.queues) {
+    auto mid = std::stable_partition(g.members.begin(), g.members.end(), [&](const SubPtr& s) { return !is_remote(s); });
+    g.local_count = static_cast<uint32_t>(mid - g.members.begin());
+    if (mid == g.members.end()) continue;
+    r.remote = true;
+    g.weight_ends.reserve(g.members.size());
+    uint32_t total = 0;
+    for (const SubPtr& s : g.members) {
+      total += is_remote(s) ? static_cast<uint32_t>(std::max<int32_t>(1, s->queue_weight)) : 1u;
+      g.weight_ends.push_back(total);
+    }
+  }
+}
+
+}  // namespace
 
 MatchResultPtr Sublist::match(std::string_view subject) const {
   const Tokens split(subject);
@@ -301,7 +345,9 @@ MatchResultPtr Sublist::match(std::string_view subject) const {
   // Built in a per-thread scratch result, so a subject without subscribers allocates nothing.
   thread_local MatchResult scratch;
   scratch.plain.clear();
+  scratch.routes.clear();
   scratch.queues.clear();
+  scratch.remote = false;
   int queue_sources = 0;
   {
     std::shared_lock lock(mu_);
@@ -309,6 +355,7 @@ MatchResultPtr Sublist::match(std::string_view subject) const {
   }
   if (scratch.empty()) return empty_result();
   if (queue_sources > 1) merge_queue_groups(scratch.queues);
+  separate_remote(scratch);
   return std::make_shared<const MatchResult>(std::move(scratch));
 }
 

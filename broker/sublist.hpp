@@ -29,14 +29,20 @@ namespace forest::broker {
 
 struct QueueGroup {
   std::string_view name;  // points into a member's queue string (members are held alive)
-  std::vector<SubPtr> members;
+  std::vector<SubPtr> members;  // local members first, then remote ones (routes)
+  uint32_t local_count = 0;
+  // With remote members: cumulative weights over `members` (a remote subscription stands for
+  // `queue_weight` members of its server), so a pick is weighted as nats-server's is.
+  std::vector<uint32_t> weight_ends;
 };
 
 // Everything a literal subject matches. Immutable once built.
 struct MatchResult {
-  std::vector<SubPtr> plain;
+  std::vector<SubPtr> plain;   // local subscriptions
+  std::vector<SubPtr> routes;  // remote plain interest: one subscription per route
   std::vector<QueueGroup> queues;
-  [[nodiscard]] bool empty() const { return plain.empty() && queues.empty(); }
+  bool remote = false;  // routes, or remote queue members: routing has more to do
+  [[nodiscard]] bool empty() const { return plain.empty() && routes.empty() && queues.empty(); }
   // Memory held by this result (for cache accounting).
   [[nodiscard]] std::size_t footprint() const;
 };
@@ -71,7 +77,9 @@ class Sublist {
   bool remove(const SubPtr& sub);
   // Removes many (a closing connection's) with one generation step; returns how many were in
   // the index. Takes the lock in slices so that readers are never held up for long.
-  std::size_t remove_batch(std::span<const SubPtr> subs);
+  std::size_t remove_batch(std::span<const SubPtr> subs, std::vector<SubPtr>* removed = nullptr);
+  // A remote queue subscription now stands for `weight` members (caches are told).
+  void update_weight(const SubPtr& sub, int32_t weight);
 
   // Walks the trie (shared lock). Use a MatchCache on hot paths.
   [[nodiscard]] MatchResultPtr match(std::string_view subject) const;

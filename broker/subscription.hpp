@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,12 +18,17 @@ namespace forest::broker {
 
 struct Subscription;
 
+// Where a message came from: a route's messages are never sent to another route (one hop).
+enum class MessageOrigin : uint8_t { local, route };
+
 // One message on its way to a subscriber. Views are valid during deliver() only.
 struct Delivery {
   std::string_view subject;
   std::string_view reply;
   int64_t header_size = -1;  // -1: no headers; else the first header_size bytes of payload are headers
   std::string_view payload;  // headers + body
+  std::string_view account;  // the account's name (routes carry it)
+  MessageOrigin origin = MessageOrigin::local;
 };
 
 // Receives messages for subscriptions. deliver() runs on the publisher's thread: it must be
@@ -33,6 +39,8 @@ class MessageSink {
  public:
   virtual ~MessageSink() = default;
   virtual bool deliver(Subscription& sub, const Delivery& msg) = 0;
+  // Routes: one copy of a message, with the queue groups the far side should serve with it.
+  virtual bool deliver_routed(const Delivery&, std::span<const std::string_view> /*queues*/) { return false; }
 };
 
 enum class SubOrigin : uint8_t { local, route };
@@ -43,7 +51,10 @@ struct Subscription {
   std::string queue;  // empty: not a queue subscription
   std::string sid;
   SubOrigin origin = SubOrigin::local;
-  int32_t queue_weight = 1;  // remote queue subscriptions stand for this many members
+  // Remote queue subscriptions stand for this many members (RS+ weight); under the Sublist's
+  // writer lock once indexed (Sublist::update_weight).
+  int32_t queue_weight = 1;
+  uint64_t owner_cid = 0;  // the connection it belongs to (monitoring)
   // Unique for the life of the process: a freed subscription's address may be reused by the
   // next one, its id never is.
   uint64_t id = next_id();

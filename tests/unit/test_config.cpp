@@ -158,14 +158,45 @@ TEST_CASE("command line like Go's flag package", "[flags]") {
     CHECK_FALSE(parse({"stray"}));
   }
   SECTION("features of later issues are refused clearly, never ignored") {
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"-js"}, {"-sd", "/tmp/x"}, {"--cluster", "nats://0.0.0.0:6222"}, {"-routes", "nats://a:6222"},
-             {"-cluster_name=x"}}) {
+    for (const auto& args : std::vector<std::vector<std::string>>{{"-js"}, {"-sd", "/tmp/x"}}) {
       auto cl = parse(args);
       REQUIRE(cl);
       auto o = build_options(*cl);
       REQUIRE_FALSE(o);
       CHECK(o.error().find("not supported by forest-server yet") != std::string::npos);
+    }
+  }
+  SECTION("cluster flags as nats-server spells them") {
+    auto cl = parse({"--cluster", "nats://127.0.0.1:6333", "--routes", "nats://a:6222, nats://u:p@[2a01:4f8::1]:6222",
+                     "--cluster_name", "forest-1", "--no_advertise", "--connect_retries", "3",
+                     "--cluster_advertise", "10.0.0.1:7222", "--client_advertise", "nats.example:4333"});
+    REQUIRE(cl);
+    auto o = build_options(*cl);
+    REQUIRE(o);
+    CHECK(o->cluster.configured);
+    CHECK(o->cluster.host == "127.0.0.1");
+    CHECK(o->cluster.port == 6333);
+    CHECK(o->cluster.routes == std::vector<std::string>{"nats://a:6222", "nats://u:p@[2a01:4f8::1]:6222"});
+    CHECK(o->cluster.name == "forest-1");
+    CHECK(o->cluster.no_advertise);
+    CHECK(o->cluster.connect_retries == 3);
+    CHECK(o->cluster.advertise == "10.0.0.1:7222");
+    CHECK(o->client_advertise == "nats.example:4333");
+    auto random_port = parse({"--cluster", "nats://:-1"});
+    REQUIRE(random_port);
+    auto r = build_options(*random_port);
+    REQUIRE(r);
+    CHECK(r->cluster.host == "0.0.0.0");
+    CHECK(r->cluster.port == -1);
+  }
+  SECTION("bad route URLs are startup errors") {
+    for (const auto& args : std::vector<std::vector<std::string>>{{"--routes", "nats://2a01:4f8::1:6222"},
+                                                                  {"--routes", "nats://host:99999"},
+                                                                  {"--routes", "ftp://host:6222"},
+                                                                  {"--cluster", "nats://host"}}) {
+      auto cl = parse(args);
+      REQUIRE(cl);
+      CHECK_FALSE(build_options(*cl));
     }
   }
   SECTION("flags win over the config file") {
