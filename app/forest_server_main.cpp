@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "discovery/registry_cli.hpp"
+#include "forest_discovery.hpp"
 #include "flags.hpp"
 #include "logger.hpp"
 #include "server.hpp"
@@ -137,6 +138,15 @@ int main(int argc, char** argv) {
     std::cerr << "forest-server: " << opts.error() << "\n";
     return 1;
   }
+  forest::app::DiscoveryPlan discovery;
+  if (opts->discovery()) {
+    auto plan = forest::app::plan_discovery(*opts);
+    if (!plan) {
+      std::cerr << "forest-server: " << plan.error() << "\n";
+      return 1;
+    }
+    discovery = std::move(*plan);
+  }
   if (command_line.check_config) {
     std::cout << "forest-server: configuration file " << command_line.config_file << " is valid\n";
     return 0;
@@ -156,10 +166,27 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // A reload re-reads the flags and the file; what discovery decided at start stays.
+  const Options started_with = *opts;
   Server server(std::move(*opts), log);
-  server.set_options_loader([command_line] { return build_options(command_line); });
+  server.set_options_loader([command_line, started_with]() -> std::expected<Options, std::string> {
+    auto next = build_options(command_line);
+    if (next && started_with.discovery()) {
+      next->cluster = started_with.cluster;
+      next->server_name = started_with.server_name;
+    }
+    return next;
+  });
+  for (const std::string& line : discovery.log_lines) log->info("{}", line);
   if (auto r = server.start(); !r) {
     log->fatal("{}", r.error());
+    return 1;
+  }
+  auto watcher = forest::app::follow_registry(server, discovery);
+  if (!watcher) {
+    log->fatal("{}", watcher.error());
+    server.shutdown();
+    server.wait();
     return 1;
   }
 
@@ -186,6 +213,7 @@ int main(int argc, char** argv) {
     log->info("Trapped \"{}\" signal", name);
     break;
   }
+  if (*watcher) (*watcher)->stop();  // no more dials while the cluster goes away
   server.shutdown();
   server.wait();
   return 0;

@@ -374,7 +374,12 @@ Cluster::Registration Cluster::register_route(const std::shared_ptr<RouteConn>& 
 
 void Cluster::gossip_locked(const RouteInfo& info, const std::string& remote_ip, const RouteConn* except) {
   RouteInfo g = info;
-  if (g.ip.empty()) g.ip = "nats-route://" + join_host_port(remote_ip, info.port) + "/";
+  if (g.ip.empty()) {
+    // Where the others can dial it: the address it listens on when that is a specific one,
+    // else (listening on all) the address its connection came from, as nats-server does.
+    const bool wildcard = info.host.empty() || info.host == "0.0.0.0" || info.host == "::";
+    g.ip = "nats-route://" + join_host_port(wildcard ? remote_ip : info.host, info.port) + "/";
+  }
   const std::string line = "INFO " + route_info_json(g) + "\r\n";
   for (auto& [id, r] : by_remote_id_) {
     if (r.get() != except) r->send_protocol(line);

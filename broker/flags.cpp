@@ -62,6 +62,9 @@ constexpr FlagSpec kFlags[] = {
     {"jetstream", Kind::boolean, {"js", "jetstream"}},
     {"store_dir", Kind::string, {"sd", "store_dir"}},
     {"io_threads", Kind::integer, {"io_threads"}},
+    {"node_info", Kind::string, {"node-info", "node_info"}},
+    {"registry", Kind::string, {"registry"}},
+    {"registry_interval", Kind::string, {"registry-interval", "registry_interval"}},
 };
 
 const FlagSpec* find_flag(std::string_view name) {
@@ -201,6 +204,14 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
       o.log_file = value;
     } else if (name == "io_threads") {
       o.io_threads = static_cast<int>(as_int());
+    } else if (name == "node_info") {
+      o.node_info = value;
+    } else if (name == "registry") {
+      o.registry = value;
+    } else if (name == "registry_interval") {
+      auto d = parse_go_duration(value);
+      if (!d || d->count() <= 0) return std::unexpected("invalid duration \"" + value + "\" for -registry_interval");
+      o.registry_interval = *d;
     } else if (name == "jetstream") {
       if (on) return std::unexpected(not_supported(name, "JetStream"));
     } else if (name == "store_dir") {
@@ -280,6 +291,13 @@ Server Options:
         --client_advertise <string>  Client URL to advertise to other servers
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --io_threads <n>             I/O threads (default: one per core)
+
+Forest discovery (ours):
+        --node-info <file>           This node's node-info.json: join its forest (cluster name,
+                                     server name and peers from it and the registry)
+        --registry <file>            The forest's shared registry.json, polled for new nodes
+        --registry_interval <dur>    How often the registry is read (default 5s)
+    forest-server registry add|remove|list ...  edits the registry (see --help there)
 
 Logging Options:
     -l, --log <file>                 File to redirect log output

@@ -82,8 +82,13 @@ struct Options {
   std::string log_file;
   std::string pid_file;
 
-  // Later issues
+  // Clustering, and discovery from the forest registry (node_info/registry turn it on; the
+  // forest app always uses it).
   ClusterOptions cluster;
+  std::string node_info;  // path of node-info.json
+  std::string registry;   // path of registry.json
+  Duration registry_interval = std::chrono::seconds(5);  // how often the registry is polled
+  [[nodiscard]] bool discovery() const { return !node_info.empty() || !registry.empty(); }
   JetStreamOptions jetstream;
 
   // Ours: I/O threads (0: one per core).

@@ -294,6 +294,12 @@ Result apply_top(const ConfValue& top, Options& o) {
       r = get_string(v, k, o.host);
     } else if (key == "server_name") {
       r = get_string(v, k, o.server_name);
+    } else if (key == "node_info") {
+      r = get_string(v, k, o.node_info);
+    } else if (key == "registry") {
+      r = get_string(v, k, o.registry);
+    } else if (key == "registry_interval") {
+      r = get_duration(v, k, o.registry_interval);
     } else if (key == "client_advertise") {
       r = get_string(v, k, o.client_advertise);
     } else if (key == "http") {

@@ -411,6 +411,15 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (next.http_port != old->http_port || next.http_host != old->http_host) return refuse("http monitor");
   if (next.server_name != old->server_name) return refuse("server_name");
   if (next.io_threads != old->io_threads) return refuse("io_threads");
+  const auto& nc = next.cluster;
+  const auto& oc = old->cluster;
+  if (nc.host != oc.host || nc.port != oc.port || nc.name != oc.name || nc.routes != oc.routes ||
+      nc.advertise != oc.advertise || nc.no_advertise != oc.no_advertise || nc.username != oc.username ||
+      nc.password != oc.password || nc.connect_retries != oc.connect_retries) {
+    return refuse("cluster");
+  }
+  if (next.node_info != old->node_info || next.registry != old->registry) return refuse("discovery (node_info, registry)");
+  if (next.client_advertise != old->client_advertise) return refuse("client_advertise");
   for (const User& u : next.users) {
     if (!u.account.empty() && find_account(u.account) == nullptr) return refuse("accounts (new account " + u.account + ")");
   }
