@@ -299,6 +299,16 @@ void Connection::send(std::string_view bytes) {
   }
 }
 
+void Connection::send_ordered(std::string_view bytes) {
+  {
+    std::lock_guard lock(out_mu_);
+    if (out_closed_) return;
+    out_queue_.append(bytes);
+    note_pending_locked();
+  }
+  schedule_flush(*this);
+}
+
 void Connection::send_err(std::string_view text) {
   if (trace_) trace_out("-ERR '" + std::string(text) + "'");
   std::string line;

@@ -112,6 +112,9 @@ class Connection : public MessageSink,
   // queued and flushed) and may be called from any thread.
   void send(std::string_view bytes);
   void send_err(std::string_view text);
+  // Never staged with a read batch: straight into the queue under out_mu_, so that bytes sent
+  // from several threads under one outside lock (interest changes) keep that lock's order.
+  void send_ordered(std::string_view bytes);
   // A message for this receiver, written by `encode(std::string&)` (about `estimate` bytes,
   // carrying `payload_size` payload bytes). False when not taken (closed, slow consumer).
   template <typename Encode>

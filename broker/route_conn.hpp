@@ -39,8 +39,9 @@ class RouteConn final : public Connection {
   bool deliver(Subscription& sub, const Delivery& msg) override;
   bool deliver_routed(const Delivery& msg, std::span<const std::string_view> queues) override;
 
-  // From any thread: protocol bytes for the peer (RS+/RS-, a gossiped INFO).
-  void send_protocol(std::string_view bytes) { send(bytes); }
+  // From any thread: protocol bytes for the peer (RS+/RS-, a gossiped INFO), in the order
+  // the callers' lock gives them (see Connection::send_ordered).
+  void send_protocol(std::string_view bytes) { send_ordered(bytes); }
   // From any thread: closes without redialing (a duplicate, or the cluster is going away).
   void drop(CloseReason reason);
 
