@@ -73,6 +73,7 @@ IoThread& Cluster::next_io() {
 std::expected<void, std::string> Cluster::start() {
   const auto o = server_.options();
   acceptor_ = std::make_unique<tcp::acceptor>(control_);
+  accept_retry_ = std::make_unique<asio::steady_timer>(control_);
   auto bound = open_listener(*acceptor_, o->cluster.host, o->cluster.port == kRandomPort ? 0 : o->cluster.port);
   if (!bound) return std::unexpected("Error listening on router port: " + std::to_string(o->cluster.port) + " - " + bound.error());
   port_.store(*bound);
@@ -99,6 +100,7 @@ void Cluster::stop() {
   asio::post(control_, [this] {
     error_code ec;
     if (acceptor_) acceptor_->close(ec);
+    if (accept_retry_) accept_retry_->cancel();
   });
   RouteList all;
   {
@@ -120,10 +122,16 @@ void Cluster::do_accept() {
   acceptor_->async_accept(io.context(), [this, &io](const error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopped_.load()) return;
     if (ec) {
-      server_.log().error("Temporary Route Accept Error({})", ec.message());
-      do_accept();
+      // Out of descriptors and the like: back off (10 ms doubling to 1 s) instead of spinning.
+      server_.log().error("Temporary Route Accept Error({}), sleeping {}ms", ec.message(), accept_delay_.count());
+      accept_retry_->expires_after(accept_delay_);
+      accept_delay_ = std::min(accept_delay_ * 2, std::chrono::milliseconds(1000));
+      accept_retry_->async_wait([this](const error_code& e) {
+        if (!e) do_accept();
+      });
       return;
     }
+    accept_delay_ = std::chrono::milliseconds(10);
     auto route = std::make_shared<RouteConn>(server_, *this, io, std::move(socket), server_.next_cid(), nullptr);
     {
       std::lock_guard lock(mu_);
@@ -347,6 +355,8 @@ Cluster::Registration Cluster::register_route(const std::shared_ptr<RouteConn>& 
                            solicitor(*route) == smaller && solicitor(*existing->second) != smaller;
       if (!replace) return Registration::duplicate;
       replaced = existing->second;
+      // At once, not when its close runs: a message must not go to that server twice.
+      replaced->refuse_messages();
       existing->second = route;
     } else {
       by_remote_id_.emplace(info.id, route);

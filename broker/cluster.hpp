@@ -134,6 +134,8 @@ class Cluster final : public InterestListener {
   Server& server_;
   asio::io_context& control_;
   std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::steady_timer> accept_retry_;      // control thread
+  std::chrono::milliseconds accept_delay_{10};            // control thread
   std::atomic<int> port_{0};
   std::atomic<bool> stopped_{false};
   std::atomic<uint32_t> next_io_{0};

@@ -66,6 +66,8 @@ class Connection : public MessageSink,
   void request_close(CloseReason reason);
   // From any thread: new limits after a config reload.
   void apply_options();
+  // From any thread: takes no more messages from now on (a route being replaced).
+  void refuse_messages() { refuses_messages_.store(true, std::memory_order_relaxed); }
 
   [[nodiscard]] uint64_t cid() const { return cid_; }
   [[nodiscard]] ConnKind kind() const { return kind_; }

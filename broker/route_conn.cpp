@@ -25,6 +25,9 @@ RouteConn::RouteConn(Server& server, Cluster& cluster, IoThread& io, tcp::socket
       dialer_(std::move(dialer)) {
   load_kind_limits(*server_.options());
   parser_.set_headers_allowed(true);
+  // The soliciting side speaks first with CONNECT: on an accepted route anything before it is
+  // an authorization violation, as in nats-server (expectConnect).
+  if (!dialer_) parser_.set_connect_required(true);
 }
 
 RouteConn::~RouteConn() = default;
@@ -90,7 +93,7 @@ void RouteConn::remove_remote_subscriptions() {
   for (auto& [key, sub] : remote_subs_) {
     sub->closed.store(true, std::memory_order_relaxed);
     const std::string_view k = key;
-    Account* acc = server_.find_account(k.substr(0, k.find(' ')));
+    Account* acc = server_.find_account_cached(k.substr(0, k.find(' ')));
     if (acc != nullptr) by_account[acc].push_back(sub);
   }
   for (auto& [acc, subs] : by_account) acc->remove_remote_batch(subs);
