@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "http_get.hpp"
+#include "run_command.hpp"
 #include "server_process.hpp"
 
 using namespace forest::testing;
@@ -60,19 +61,6 @@ int common_free_port(const std::vector<std::string>& addresses) {
   return 0;
 }
 
-int run(const std::vector<std::string>& args, std::string* output = nullptr) {
-  std::string cmd;
-  for (const auto& a : args) cmd += "'" + a + "' ";
-  cmd += "2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  if (output != nullptr) *output = out;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -106,12 +94,12 @@ class Forest {
   std::string address(int i) const { return "127.0.0." + std::to_string(i + 1); }
   void add_to_registry(int i) {
     std::string out;
-    REQUIRE(run({ServerProcess::forest_binary(), "registry", "add", "--id", "node-" + std::to_string(i), "--ip",
+    REQUIRE(run_command({ServerProcess::forest_binary(), "registry", "add", "--id", "node-" + std::to_string(i), "--ip",
                  address(i), "--forest", "forest-t", "--registry", registry_},
                 &out) == 0);
   }
   void remove_from_registry(int i) {
-    REQUIRE(run({ServerProcess::forest_binary(), "registry", "remove", "--id", "node-" + std::to_string(i), "--forest",
+    REQUIRE(run_command({ServerProcess::forest_binary(), "registry", "remove", "--id", "node-" + std::to_string(i), "--forest",
                  "forest-t", "--registry", registry_}) == 0);
   }
   std::unique_ptr<ServerProcess> start(int i, int route_port) {
@@ -180,7 +168,7 @@ TEST_CASE("two registry writers at once lose nothing", "[discovery]") {
   auto writer = [&](int base) {
     for (int i = 0; i < 15; ++i) {
       const int id = base + i;
-      run({ServerProcess::forest_binary(), "registry", "add", "--id", "w-" + std::to_string(id), "--ip",
+      run_command({ServerProcess::forest_binary(), "registry", "add", "--id", "w-" + std::to_string(id), "--ip",
            "10.0." + std::to_string(id / 250) + "." + std::to_string(id % 250 + 1), "--forest", "f", "--registry",
            registry});
     }
@@ -189,7 +177,7 @@ TEST_CASE("two registry writers at once lose nothing", "[discovery]") {
   a.join();
   b.join();
   std::string out;
-  REQUIRE(run({ServerProcess::forest_binary(), "registry", "list", "--forest", "f", "--registry", registry}, &out) == 0);
+  REQUIRE(run_command({ServerProcess::forest_binary(), "registry", "list", "--forest", "f", "--registry", registry}, &out) == 0);
   std::size_t listed = 0;
   for (auto at = out.find("w-"); at != std::string::npos; at = out.find("w-", at + 1)) ++listed;
   CHECK(listed == 30);
@@ -207,6 +195,6 @@ TEST_CASE("without node-info a server runs standalone; a malformed one is a star
   const std::string bad = (dir.path / "bad.json").string();
   std::ofstream(bad) << "{\"forest_id\": \"f\",\n \"node_id\": }";
   std::string out;
-  CHECK(run({ServerProcess::forest_binary(), "-a", "127.0.0.1", "-p", "-1", "--node-info", bad}, &out) == 1);
+  CHECK(run_command({ServerProcess::forest_binary(), "-a", "127.0.0.1", "-p", "-1", "--node-info", bad}, &out) == 1);
   CHECK(out.find(bad + ":2:") != std::string::npos);  // file and line of the error
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "http_get.hpp"
+#include "run_command.hpp"
 #include "raw_client.hpp"
 #include "server_process.hpp"
 
@@ -79,19 +80,6 @@ std::size_t count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
-int run_command(const std::vector<std::string>& args, std::string* output = nullptr) {
-  std::string cmd;
-  for (const auto& a : args) cmd += "'" + a + "' ";
-  cmd += "2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  if (output != nullptr) *output = out;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 }  // namespace
 
