@@ -4,9 +4,12 @@
 //   forest-bench compare --a CMD --b CMD [--rounds N] [--suite default|quick] [--workload W]...
 //                        [--out DIR]
 //   forest-bench hostile [--a CMD] [--b CMD] [--rounds N] [--attack NAME]... [--scale F] [--out DIR]
+//   forest-bench cluster [--a CMD] [--b CMD] [--nodes N] [--rounds N] [--suite default|quick]
+//                        [--workload W]... [--out DIR]
 //
 // A WORKLOAD is "mode[:key=value,...]": modes pub, sub, pubsub, queue, reqrep, many-subjects,
-// idle-conns (compare only); keys msgs, size, pubs, subs, rate, duration, subjects, conns.
+// idle-conns (compare only), mesh (cluster only); keys msgs, size, pubs, subs, rate, duration,
+// subjects, conns, and for cluster nodes, subnodes.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "cluster_compare.hpp"
 #include "hostile.hpp"
 #include "proc_stats.hpp"
 #include "report.hpp"
@@ -67,6 +71,19 @@ bystander's worst and p99 round trip, the probes' worst, the server's RSS 1 s af
 and its peak, and the attack's own figures. --scale multiplies counts and durations.
 Defaults: A "build/app/forest-server --io_threads 1", B "GOMAXPROCS=1 /usr/sbin/nats-server"
 (leading VAR=value words are passed through /usr/bin/env).
+
+  forest-bench cluster [--a "CMD ARGS"] [--b "CMD ARGS"] [--nodes 3] [--rounds 5]
+                       [--suite default|quick] [--workload WORKLOAD]... [--out bench-results/cluster]
+
+cluster starts, for every run, a fresh cluster of N A-servers or N B-servers (each with
+"-a 127.0.0.1 -p -1 -m -1 --cluster nats://127.0.0.1:-1 --cluster_name bench", nodes 1..N-1 with
+"--routes" to node 0), waits until /routez of every node lists every other node (the mesh
+formation time), then runs the workload with the publisher on node 0 and the subscribers on
+other nodes, once node 0 has their interest. ABBA order, medians, ratios; server CPU per
+message summed over all nodes. Workloads: pubsub, queue, and mesh (formation time only);
+extra keys nodes=N (cluster size; default --nodes) and subnodes=N or N-M (the nodes the
+subscribers go to, round robin: default 1 for pubsub, 0..N-1 for queue).
+Defaults: A "build/app/forest-server", B "/usr/sbin/nats-server".
 )";
 
 std::vector<std::string> split_command(const std::string& cmd) {
@@ -179,6 +196,10 @@ int cmd_run(const std::vector<std::string>& args) {
       std::cerr << "forest-bench: idle-conns needs the server process: use compare\n";
       return 2;
     }
+    if (spec->mode == "mesh" || spec->nodes != 0 || !spec->sub_nodes.empty()) {
+      std::cerr << "forest-bench: mesh, nodes= and subnodes= are for forest-bench cluster\n";
+      return 2;
+    }
     specs.push_back(*spec);
   }
   if (specs.empty()) {
@@ -230,6 +251,9 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
     std::string error;
     auto s = fb::parse_workload(w, &error);
     if (!s) throw std::runtime_error(error);
+    if (s->mode == "mesh" || s->nodes != 0 || !s->sub_nodes.empty()) {
+      throw std::runtime_error(w + ": mesh, nodes= and subnodes= are for forest-bench cluster");
+    }
     specs.push_back(*s);
   }
   const std::vector<std::string> a_argv = split_command(a_cmd), b_argv = split_command(b_cmd);
@@ -332,6 +356,7 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "compare") return cmd_compare(args, command_line);
     if (cmd == "hostile") return fb::cmd_hostile(args, command_line);
+    if (cmd == "cluster") return fb::cmd_cluster(args, command_line);
   } catch (const std::exception& e) {
     std::cerr << "forest-bench: " << e.what() << "\n";
     return 2;

@@ -75,6 +75,8 @@ namespace {
 
 bool is_latency(const Comparison& c) { return c.workload.rfind("reqrep", 0) == 0; }
 bool is_memory(const Comparison& c) { return c.workload.rfind("idle-conns", 0) == 0; }
+// forest-bench cluster's mesh-formation rows: no messages, only the time the mesh took.
+bool is_mesh(const Comparison& c) { return c.workload.rfind("mesh-", 0) == 0; }
 
 std::string escape_html(const std::string& s) {
   std::string out;
@@ -145,6 +147,15 @@ int64_t Series::median_peak_rss() const {
 int64_t Series::median_idle_rss() const {
   return static_cast<int64_t>(median(collect(rounds, [](const auto& r) { return static_cast<double>(r.server_idle_rss); })));
 }
+double Series::median_mesh_s() const { return median(collect(rounds, [](const auto& r) { return r.mesh_formation_s; })); }
+double Series::min_mesh_s() const {
+  auto v = collect(rounds, [](const auto& r) { return r.mesh_formation_s; });
+  return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+}
+double Series::max_mesh_s() const {
+  auto v = collect(rounds, [](const auto& r) { return r.mesh_formation_s; });
+  return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
 bool Series::all_ok() const {
   return !rounds.empty() && std::all_of(rounds.begin(), rounds.end(), [](const auto& r) { return r.ok; });
 }
@@ -153,6 +164,14 @@ std::string render_table(const std::vector<Comparison>& rows) {
   std::string out = fmt::format("{:<28} {:>22} {:>22} {:>7} {:>10} {:>10} {:>7}\n", "workload", "A median (min-max)",
                                 "B median (min-max)", "B/A", "A cpu/M", "B cpu/M", "B/A");
   for (const auto& c : rows) {
+    if (is_mesh(c)) {
+      const double a = c.a.median_mesh_s() * 1e9, b = c.b.median_mesh_s() * 1e9;
+      out += fmt::format("{:<28} {:>22} {:>22} {:>7.2f}{}\n", c.workload,
+                         fmt::format("{} ({}-{})", human_ns(a), human_ns(c.a.min_mesh_s() * 1e9), human_ns(c.a.max_mesh_s() * 1e9)),
+                         fmt::format("{} ({}-{})", human_ns(b), human_ns(c.b.min_mesh_s() * 1e9), human_ns(c.b.max_mesh_s() * 1e9)),
+                         a > 0 ? b / a : 0, (c.a.all_ok() && c.b.all_ok()) ? "" : "  FAILED RUNS");
+      continue;
+    }
     if (is_memory(c)) {
       const double a = static_cast<double>(c.a.median_peak_rss()), b = static_cast<double>(c.b.median_peak_rss());
       out += fmt::format("{:<28} {:>22} {:>22} {:>7.2f}   (idle {} vs {})\n", c.workload, human_bytes(a), human_bytes(b),
@@ -206,16 +225,17 @@ std::string render_json(const ReportMeta& meta, const std::vector<Comparison>& r
 
 std::string render_csv(const std::vector<Comparison>& rows) {
   std::string out = "workload,server,round,ok,msgs_per_s,sent,received,lost,duplicated,reordered,elapsed_s,server_cpu_s,"
-                    "cpu_per_million,client_cpu_s,server_peak_rss,p50_ns,p90_ns,p99_ns,p999_ns,max_ns\n";
+                    "cpu_per_million,client_cpu_s,server_peak_rss,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mesh_formation_s\n";
   for (const auto& c : rows) {
     for (const Series* s : {&c.a, &c.b}) {
       for (std::size_t i = 0; i < s->rounds.size(); ++i) {
         const auto& r = s->rounds[i];
         auto q = [&](double p) { return r.latency ? r.latency->quantile(p) : 0; };
-        out += fmt::format("{},{},{},{},{:.1f},{},{},{},{},{},{:.4f},{:.6f},{:.4f},{:.4f},{},{},{},{},{},{}\n", c.workload,
+        out += fmt::format("{},{},{},{},{:.1f},{},{},{},{},{},{:.4f},{:.6f},{:.4f},{:.4f},{},{},{},{},{},{},{:.4f}\n", c.workload,
                            s->server, i + 1, r.ok ? 1 : 0, r.msgs_per_s, r.sent, r.received, r.lost, r.duplicated,
                            r.reordered, r.elapsed_s, r.server_cpu_s, r.cpu_per_million(), r.client_cpu_s,
-                           r.server_peak_rss, q(0.5), q(0.9), q(0.99), q(0.999), r.latency ? r.latency->max() : 0);
+                           r.server_peak_rss, q(0.5), q(0.9), q(0.99), q(0.999), r.latency ? r.latency->max() : 0,
+                           r.mesh_formation_s);
       }
     }
   }
@@ -239,7 +259,7 @@ std::string render_html(const ReportMeta& meta, const std::vector<Comparison>& r
   std::vector<std::string> labels;
   std::vector<double> ra, rb, ca, cb;
   for (const auto& c : rows) {
-    if (is_latency(c) || is_memory(c)) continue;
+    if (is_latency(c) || is_memory(c) || is_mesh(c)) continue;
     const double a = c.a.median_rate(), b = c.b.median_rate();
     const bool ok = c.a.all_ok() && c.b.all_ok();
     html += fmt::format("<tr><td>{}</td><td>{}/s</td><td>{}/s</td><td>{:.2f}</td><td>{:.3f}s</td><td>{:.3f}s</td><td>{:.2f}</td>"
@@ -272,6 +292,18 @@ std::string render_html(const ReportMeta& meta, const std::vector<Comparison>& r
     html += bar_chart("Latency percentiles: " + c.workload + " (lower is better)", ql, qa, qb,
                       [](double v) { return human_ns(v); }, a_name, b_name);
   }
+  bool any_mesh = false;
+  for (const auto& c : rows) {
+    if (!is_mesh(c)) continue;
+    if (!any_mesh) html += "<h3>Mesh formation (joining nodes launched until every node has a route to every other)</h3>"
+                           "<table><tr><th>cluster</th><th>A median (min-max)</th><th>B median (min-max)</th><th>B/A</th></tr>";
+    any_mesh = true;
+    html += fmt::format("<tr><td>{}</td><td>{} ({}-{})</td><td>{} ({}-{})</td><td>{:.2f}</td></tr>", c.workload,
+                        human_ns(c.a.median_mesh_s() * 1e9), human_ns(c.a.min_mesh_s() * 1e9), human_ns(c.a.max_mesh_s() * 1e9),
+                        human_ns(c.b.median_mesh_s() * 1e9), human_ns(c.b.min_mesh_s() * 1e9), human_ns(c.b.max_mesh_s() * 1e9),
+                        c.a.median_mesh_s() > 0 ? c.b.median_mesh_s() / c.a.median_mesh_s() : 0);
+  }
+  if (any_mesh) html += "</table>";
   for (const auto& c : rows) {
     if (!is_memory(c)) continue;
     html += bar_chart("Server memory: " + c.workload, {"idle RSS", "RSS with connections"},
@@ -297,14 +329,17 @@ std::string render_single(const WorkloadResult& r) {
 
 std::string result_json(const WorkloadResult& r) {
   auto q = [&](double p) { return r.latency ? r.latency->quantile(p) : 0; };
+  std::string per_sub = "[";
+  for (std::size_t i = 0; i < r.per_subscriber.size(); ++i) per_sub += fmt::format("{}{}", i > 0 ? "," : "", r.per_subscriber[i]);
+  per_sub += "]";
   return fmt::format("{{\"name\":\"{}\",\"ok\":{},\"error\":\"{}\",\"msgs_per_s\":{:.1f},\"sent\":{},\"received\":{},"
                      "\"expected\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{},\"elapsed_s\":{:.4f},"
                      "\"server_cpu_s\":{:.6f},\"server_cpu_resolution_s\":{:.9f},\"cpu_per_million\":{:.4f},"
-                     "\"client_cpu_s\":{:.4f},\"server_peak_rss\":{},"
-                     "\"server_idle_rss\":{},\"p50_ns\":{},\"p90_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{}}}",
+                     "\"client_cpu_s\":{:.4f},\"server_peak_rss\":{},\"mesh_formation_s\":{:.4f},"
+                     "\"server_idle_rss\":{},\"per_subscriber\":{},\"p50_ns\":{},\"p90_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"max_ns\":{}}}",
                      json_escape(r.name), r.ok ? "true" : "false", json_escape(r.error), r.msgs_per_s, r.sent, r.received, r.expected, r.lost,
                      r.duplicated, r.reordered, r.elapsed_s, r.server_cpu_s, r.server_cpu_resolution_s, r.cpu_per_million(),
-                     r.client_cpu_s, r.server_peak_rss, r.server_idle_rss, q(0.5), q(0.9), q(0.99), q(0.999),
+                     r.client_cpu_s, r.server_peak_rss, r.mesh_formation_s, r.server_idle_rss, per_sub, q(0.5), q(0.9), q(0.99), q(0.999),
                      r.latency ? r.latency->max() : 0);
 }
 

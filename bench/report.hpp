@@ -26,6 +26,10 @@ struct Series {
   [[nodiscard]] double median_quantile(double q) const;  // latency, ns
   [[nodiscard]] int64_t median_peak_rss() const;
   [[nodiscard]] int64_t median_idle_rss() const;
+  // Cluster runs: launch of the joining nodes until the full mesh (seconds).
+  [[nodiscard]] double median_mesh_s() const;
+  [[nodiscard]] double min_mesh_s() const;
+  [[nodiscard]] double max_mesh_s() const;
   [[nodiscard]] bool all_ok() const;
 };
 

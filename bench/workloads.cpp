@@ -259,7 +259,7 @@ void run_subscribers(std::vector<SubscriberSide>& subs, bool queue_group, const 
   for (auto& t : threads) t.join();
 }
 
-WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Endpoint& ep) {
+WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Placement& where) {
   WorkloadResult r;
   r.mode = spec.mode;
   r.name = spec.name();
@@ -281,7 +281,8 @@ WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Endpoint& ep) 
   std::vector<SubscriberSide> subs(static_cast<std::size_t>(nsubs));
   for (int i = 0; i < nsubs; ++i) {
     auto& s = subs[static_cast<std::size_t>(i)];
-    s.conn = std::make_unique<BenchConn>(ctx, ep, "bench-sub-" + std::to_string(i));
+    const Endpoint& sub_ep = where.subscribers[static_cast<std::size_t>(i) % where.subscribers.size()];
+    s.conn = std::make_unique<BenchConn>(ctx, sub_ep, "bench-sub-" + std::to_string(i));
     s.tracker = std::make_unique<Tracker>(npubs, spec.duration_s > 0 ? 1 << 20 : per_pub, numbered);
     if (many) {
       std::string subs_batch;
@@ -298,6 +299,14 @@ WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Endpoint& ep) 
     }
     s.conn->flush();
   }
+  const std::string subject = queue ? "bench.q" : "bench.s";
+  if (nsubs > 0 && !many && where.ready) {
+    if (std::string why = where.ready(subject); !why.empty()) {
+      r.error = why;
+      return r;
+    }
+  }
+  const Endpoint& ep = where.publishers;
   std::vector<std::unique_ptr<BenchConn>> pubs;
   for (int i = 0; i < npubs; ++i) pubs.push_back(std::make_unique<BenchConn>(ctx, ep, "bench-pub-" + std::to_string(i)));
 
@@ -320,7 +329,6 @@ WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Endpoint& ep) 
   for (int i = 0; i < npubs; ++i) {
     pub_threads.emplace_back([&, i] {
       try {
-        const std::string subject = queue ? "bench.q" : "bench.s";
         const double rate = spec.rate > 0 ? spec.rate / npubs : 0;
         if (spec.generator == "libnats") {
           sent[static_cast<std::size_t>(i)] =
@@ -360,6 +368,7 @@ WorkloadResult run_pub_sub_family(const WorkloadSpec& spec, const Endpoint& ep) 
   for (auto& s : subs) {
     if (s.last_message > last) last = s.last_message;
     r.received += s.tracker->received();
+    r.per_subscriber.push_back(s.tracker->received());
     r.duplicated += s.tracker->duplicated();
     r.reordered += s.tracker->reordered();
     lat.merge(s.latency);
@@ -534,6 +543,7 @@ std::string WorkloadSpec::name() const {
   if (mode == "js-pub") return std::string(window <= 1 ? "js-pub-sync-" : "js-pub-async" + std::to_string(window) + "-") + size_text(size);
   if (mode == "js-consume") return "js-consume-" + consumer + (consumer == "pull" ? std::to_string(batch) : "") + "-" + size_text(size);
   if (mode == "kv") return "kv-" + std::to_string(subjects) + "keys-" + size_text(size);
+  if (mode == "mesh") return "mesh-" + std::to_string(nodes) + "-nodes";
   return mode;
 }
 
@@ -543,13 +553,29 @@ WorkloadResult run_workload(const WorkloadSpec& spec, const Endpoint& ep) {
     if (spec.mode == "reqrep") return run_reqrep(spec, ep);
     if (spec.mode == "pub" || spec.mode == "sub" || spec.mode == "pubsub" || spec.mode == "queue" ||
         spec.mode == "many-subjects") {
-      return run_pub_sub_family(spec, ep);
+      return run_pub_sub_family(spec, Placement{ep, {ep}, nullptr});
     }
     WorkloadResult r;
     r.name = spec.name();
     r.mode = spec.mode;
-    r.error = "unknown mode '" + spec.mode + "'";
+    r.error = spec.mode == "mesh" ? "mesh runs in a cluster: use forest-bench cluster" : "unknown mode '" + spec.mode + "'";
     return r;
+  } catch (const std::exception& e) {
+    WorkloadResult r;
+    r.name = spec.name();
+    r.mode = spec.mode;
+    r.error = e.what();
+    return r;
+  }
+}
+
+WorkloadResult run_workload(const WorkloadSpec& spec, const Placement& where) {
+  try {
+    if (where.subscribers.empty()) throw std::runtime_error("a placement needs at least one subscriber endpoint");
+    if (spec.mode == "pub" || spec.mode == "sub" || spec.mode == "pubsub" || spec.mode == "queue") {
+      return run_pub_sub_family(spec, where);
+    }
+    throw std::runtime_error("mode '" + spec.mode + "' runs against one server only");
   } catch (const std::exception& e) {
     WorkloadResult r;
     r.name = spec.name();
@@ -564,7 +590,7 @@ std::optional<WorkloadSpec> parse_workload(const std::string& text, std::string*
   const auto colon = text.find(':');
   s.mode = text.substr(0, colon);
   static const std::vector<std::string> kModes = {"pub",           "sub",        "pubsub", "queue", "reqrep",
-                                                  "many-subjects", "idle-conns", "js-pub", "js-consume", "kv"};
+                                                  "many-subjects", "idle-conns", "js-pub", "js-consume", "kv", "mesh"};
   if (std::find(kModes.begin(), kModes.end(), s.mode) == kModes.end()) {
     if (error != nullptr) *error = "unknown mode '" + s.mode + "'";
     return std::nullopt;
@@ -594,6 +620,8 @@ std::optional<WorkloadSpec> parse_workload(const std::string& text, std::string*
       else if (k == "batch") s.batch = std::stoull(v);
       else if (k == "consumer" && (v == "pull" || v == "push")) s.consumer = v;
       else if (k == "keys") s.subjects = std::stoull(v);
+      else if (k == "nodes") s.nodes = std::stoi(v);
+      else if (k == "subnodes") s.sub_nodes = v;
       else {
         if (error != nullptr) *error = "unknown option '" + k + "'";
         return std::nullopt;

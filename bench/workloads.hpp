@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct WorkloadSpec {
   uint64_t batch = 256;         // js-consume: pull batch size
   std::string consumer = "pull";  // js-consume: pull or push
   std::string generator = "lean";  // publishers: "lean" (ours) or "libnats" (to show ours is not the limit)
+  int nodes = 0;                // cluster only: cluster size (0 = the command's --nodes)
+  std::string sub_nodes;        // cluster only: nodes the subscribers are spread over ("1", "1-2")
 
   [[nodiscard]] std::string name() const;
 };
@@ -42,6 +45,7 @@ struct WorkloadResult {
   uint64_t expected = 0;   // deliveries expected
   uint64_t received = 0;   // deliveries seen
   uint64_t lost = 0, duplicated = 0, reordered = 0;
+  std::vector<uint64_t> per_subscriber;  // deliveries seen by each subscriber (shows where a queue group's went)
   double elapsed_s = 0;
   double msgs_per_s = 0;   // the mode's headline rate
   uint64_t counted_msgs = 0;  // what msgs_per_s counts (for CPU per message)
@@ -52,6 +56,7 @@ struct WorkloadResult {
   int64_t server_peak_rss = 0;
   int64_t server_idle_rss = 0;  // idle-conns: before connecting
   double client_cpu_s = 0;      // the bench's own CPU over the run
+  double mesh_formation_s = 0;  // cluster runs: joining nodes launched until every node has all routes
 
   [[nodiscard]] double cpu_per_million() const {
     return counted_msgs == 0 ? 0 : server_cpu_s / (static_cast<double>(counted_msgs) / 1e6);
@@ -63,6 +68,19 @@ double self_cpu_seconds();
 
 // Runs one workload against the server at `ep`. Never throws: failures are in the result.
 WorkloadResult run_workload(const WorkloadSpec& spec, const Endpoint& ep);
+
+// Where a workload's connections go: one server for all (run, compare), or in a cluster the
+// publishers on one node and the subscribers spread over others (forest-bench cluster).
+struct Placement {
+  Endpoint publishers;
+  std::vector<Endpoint> subscribers;  // subscriber i connects to subscribers[i % size()]
+  // Called once every subscription is in place (each subscriber's PING answered), before the
+  // first publish, with the subject subscribed to: waits until the publishers' server has the
+  // interest. Returns "" when ready, else why not (the run fails with it).
+  std::function<std::string(std::string_view subject)> ready;
+};
+// pub, sub, pubsub and queue with a placement (other modes need one server: use the above).
+WorkloadResult run_workload(const WorkloadSpec& spec, const Placement& where);
 
 // JetStream modes (js_workloads.cpp); the server must run with JetStream enabled.
 WorkloadResult run_js_workload(const WorkloadSpec& spec, const Endpoint& ep);
