@@ -139,6 +139,7 @@ std::expected<void, std::string> Server::start() {
 
   unsigned n = o->io_threads > 0 ? static_cast<unsigned>(o->io_threads) : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) io_threads_.push_back(std::make_unique<IoThread>(i));
+  service_thread_ = std::make_unique<IoThread>(n);
 
   if (o->http_port != 0) {
     monitor_ = std::make_unique<Monitor>(*this);
@@ -157,6 +158,7 @@ std::expected<void, std::string> Server::start() {
 
   rebuild_info();
   for (auto& t : io_threads_) t->start();
+  service_thread_->start();
   control_work_.emplace(asio::make_work_guard(control_));
   running_.store(true);
   do_accept();
@@ -594,7 +596,9 @@ void Server::shutdown() {
   auth_pool_.stop();
   auth_pool_.join();
   for (auto& t : io_threads_) t->stop();
+  service_thread_->stop();
   for (auto& t : io_threads_) t->join();
+  service_thread_->join();
   closer_.stop();  // after the I/O threads: they hand sockets over until they stop
   {
     std::lock_guard lock(mu_);
@@ -602,6 +606,7 @@ void Server::shutdown() {
   }
   cluster_.reset();  // its timers belong to the I/O threads' contexts: gone before them
   io_threads_.clear();
+  service_thread_.reset();
   const auto o = options();
   std::error_code fec;
   if (!o->pid_file.empty()) std::filesystem::remove(o->pid_file, fec);

@@ -107,6 +107,9 @@ class Server {
   [[nodiscard]] SystemTime start_time() const { return start_time_; }
   [[nodiscard]] bool lame_duck() const { return lame_duck_.load(); }
   [[nodiscard]] std::vector<IoThread*> io_threads();
+  // The thread of internal services (JetStream, in-process clients): an IoThread that serves
+  // no sockets. Exists from start() to shutdown().
+  [[nodiscard]] IoThread& service_thread() { return *service_thread_; }
   // Where connections hand their sockets to be closed off their I/O thread.
   [[nodiscard]] SocketCloser& socket_closer() { return closer_; }
 
@@ -154,6 +157,7 @@ class Server {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_work_;
   std::thread control_thread_;
   std::vector<std::unique_ptr<IoThread>> io_threads_;
+  std::unique_ptr<IoThread> service_thread_;
   std::atomic<uint32_t> next_io_{0};
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<Monitor> monitor_;
