@@ -121,6 +121,15 @@ bool ServerProcess::wait_for_log(const std::string& text, std::chrono::milliseco
          log_.find(text) != std::string::npos;
 }
 
+int ServerProcess::route_port(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] {
+    route_port_ = port_after(log_, "Listening for route connections on ");
+    return route_port_ > 0 || eof_;
+  });
+  return route_port_;
+}
+
 bool ServerProcess::running() {
   if (exited_ || pid_ <= 0) return false;
   int status = 0;

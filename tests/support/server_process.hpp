@@ -31,6 +31,9 @@ class ServerProcess {
 
   [[nodiscard]] int client_port() const { return client_port_; }
   [[nodiscard]] int http_port() const { return http_port_; }
+  // The route port, from "Listening for route connections on host:port" (both servers log it
+  // after the client port, so it is waited for here, up to `timeout`); 0 when never logged.
+  int route_port(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] std::string log() const;
   [[nodiscard]] bool running();
@@ -53,6 +56,7 @@ class ServerProcess {
   int out_fd_ = -1;
   int client_port_ = 0;
   int http_port_ = 0;
+  int route_port_ = 0;
   bool exited_ = false;
   int exit_status_ = 0;
   std::thread reader_;
