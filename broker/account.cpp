@@ -79,7 +79,8 @@ void Account::set_interest_listener(InterestListener* listener) {
   listener_ = listener;
 }
 
-void Account::for_each_interest(const std::function<void(std::string_view, std::string_view, int32_t)>& fn) const {
+void Account::for_each_interest(const std::function<void(std::string_view, std::string_view, int32_t)>& fn,
+                                const std::function<void()>& done) const {
   std::lock_guard lock(interest_mu_);
   for (const auto& [key, count] : interest_) {
     const std::string_view k = key;
@@ -90,6 +91,7 @@ void Account::for_each_interest(const std::function<void(std::string_view, std::
       fn(k.substr(0, space), k.substr(space + 1), count);
     }
   }
+  if (done) done();
 }
 
 std::size_t Account::interest_entries() const {

@@ -70,9 +70,12 @@ class Account {
   void update_remote_weight(const SubPtr& sub, int32_t weight) { sublist_.update_weight(sub, weight); }
 
   void set_interest_listener(InterestListener* listener);
-  // Calls fn(subject, queue, weight) for the current local interest, under the interest lock:
-  // a route being registered gets everything, and no change can slip in between.
-  void for_each_interest(const std::function<void(std::string_view, std::string_view, int32_t)>& fn) const;
+  // Calls fn(subject, queue, weight) for the current local interest, then `done`, all under the
+  // interest lock: a route being registered is sent everything in `done`, before any later
+  // change is sent to it (a snapshot sent after the lock is released could overtake an RS-
+  // and leave the peer a subscription that no longer exists).
+  void for_each_interest(const std::function<void(std::string_view, std::string_view, int32_t)>& fn,
+                         const std::function<void()>& done = {}) const;
   [[nodiscard]] std::size_t interest_entries() const;
 
   std::atomic<int64_t> connections{0};

@@ -406,10 +406,14 @@ void Cluster::send_interest(RouteConn& route) {
   std::string buf;
   for (Account* a : server_.accounts()) {
     buf.clear();
-    a->for_each_interest([&](std::string_view subject, std::string_view queue, int32_t weight) {
-      protocol::append_route_sub(buf, true, a->name(), subject, queue, weight);
-    });
-    if (!buf.empty()) route.send_protocol(buf);
+    a->for_each_interest(
+        [&](std::string_view subject, std::string_view queue, int32_t weight) {
+          protocol::append_route_sub(buf, true, a->name(), subject, queue, weight);
+        },
+        // Queued before the lock is released, so no later RS- can overtake it.
+        [&] {
+          if (!buf.empty()) route.send_protocol(buf);
+        });
   }
 }
 

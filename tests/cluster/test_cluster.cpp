@@ -7,6 +7,7 @@
 // is checked by order on the route, not by waiting.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -391,4 +392,57 @@ TEST_CASE("a payload near max_payload crosses a route intact", "[cluster]") {
   REQUIRE(m2);
   CHECK(m2->headers == headers);
   CHECK(m2->payload == payload.substr(0, payload.size() - headers.size()));
+}
+
+// A joining node is sent the interest snapshot while clients churn subscriptions: every change
+// after the snapshot must reach the node after it, or an RS- overtaken by the snapshot leaves
+// the node a subscription that no longer exists (a bug we had: the snapshot was queued after
+// the interest lock was released).
+TEST_CASE("subscription churn while a node joins leaves it exactly the standing interest", "[cluster][churn]") {
+  constexpr int kStanding = 20000;
+  auto a = start_node({.name = "A", .extra = {"--io_threads", "4"}});
+  Client standing(*a);
+  std::string batch;
+  for (int i = 0; i < kStanding; ++i) {
+    batch.append("SUB s.").append(std::to_string(i)).append(" ").append(std::to_string(i + 1)).append("\r\n");
+  }
+  standing.send_raw(batch);
+  REQUIRE(standing.flush(20s));
+  std::vector<std::unique_ptr<Client>> churners;
+  for (int k = 0; k < 4; ++k) churners.push_back(std::make_unique<Client>(*a));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&stop, cl = churners[t].get(), t] {
+      // Bounded, so the peers' backlog of RS+/RS- stays small enough to drain quickly.
+      for (int i = 0; i < 300000 && !stop.load(); i += 50) {
+        std::string b;
+        for (int k = i; k < i + 50; ++k) {
+          const std::string sid = std::to_string(k + 1);
+          b.append("SUB c.").append(std::to_string(t)).append(".").append(std::to_string(k));
+          b.append(" ").append(sid).append("\r\nUNSUB ").append(sid).append("\r\n");
+        }
+        cl->send_raw(b);
+      }
+    });
+  }
+  std::vector<std::unique_ptr<Node>> joiners;
+  for (int k = 0; k < 3; ++k) {
+    joiners.push_back(start_node({.name = std::string("B").append(std::to_string(k)), .routes = {a->route_url()}}));
+    REQUIRE(eventually([&] { return routez(*joiners.back()).to(a->server_id()) != nullptr; }, 10s));
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  for (auto& c : churners) REQUIRE(c->flush(20s));
+  for (auto& b : joiners) {
+    int64_t have = -1;
+    const bool exact = eventually([&] {
+      const Routez z = routez(*b);
+      const RouteView* r = z.to(a->server_id());
+      have = r != nullptr ? r->subscriptions : -1;
+      return have == kStanding;
+    }, 30s);
+    INFO(b->name() << " has " << have << " subscriptions from A, want " << kStanding);
+    CHECK(exact);
+  }
 }
