@@ -12,12 +12,23 @@
 namespace forest::testing {
 
 RawClient::RawClient(const std::string& host, int port) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+  if (host.find(':') != std::string::npos) {  // an IPv6 literal, without brackets
+    auto* addr = reinterpret_cast<sockaddr_in6*>(&storage);
+    addr->sin6_family = AF_INET6;
+    addr->sin6_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET6, host.c_str(), &addr->sin6_addr);
+    len = sizeof *addr;
+  } else {
+    auto* addr = reinterpret_cast<sockaddr_in*>(&storage);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, host.c_str(), &addr->sin_addr);
+    len = sizeof *addr;
+  }
+  fd_ = ::socket(storage.ss_family, SOCK_STREAM, 0);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&storage), len) != 0) {
     ::close(fd_);
     fd_ = -1;
     return;

@@ -8,6 +8,8 @@ namespace forest::testing {
 
 class RawClient {
  public:
+  // `host` is an IPv4 or IPv6 literal ("127.0.0.1", "fd00::1"); a client that cannot connect
+  // has connected() false.
   RawClient(const std::string& host, int port);
   ~RawClient();
   RawClient(const RawClient&) = delete;
