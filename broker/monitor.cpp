@@ -16,6 +16,7 @@
 #include "monitor_query.hpp"
 #include "proc_stats.hpp"
 #include "server.hpp"
+#include "time_text.hpp"
 #include "subject.hpp"
 
 namespace forest::broker {
@@ -25,25 +26,6 @@ namespace {
 constexpr int kDefaultConnzLimit = 1024;
 constexpr int kDefaultSubszLimit = 1024;
 
-// RFC 3339 with nanoseconds, UTC, as Go's time.Time marshals.
-std::string rfc3339(SystemTime t) {
-  const auto ns_total = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  const time_t secs = static_cast<time_t>(ns_total / 1000000000);
-  const long frac = static_cast<long>(ns_total % 1000000000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string s(buf);
-  if (frac != 0) {
-    char f[16];
-    std::snprintf(f, sizeof f, ".%09ld", frac);
-    std::string fs(f);
-    while (fs.back() == '0') fs.pop_back();
-    s += fs;
-  }
-  return s + "Z";
-}
 
 // nats-server's myUptime: "1d2h3m4s".
 std::string uptime_text(std::chrono::nanoseconds d) {

@@ -1,79 +1,16 @@
 #include "route_info.hpp"
 
-#include <simdjson.h>
-
-#include <cctype>
-
+#include "json_read.hpp"
 #include "json_writer.hpp"
 
 namespace forest::broker {
-namespace {
-
-using simdjson::ondemand::value;
-
-// Go's json.Unmarshal matches keys case-insensitively.
-bool key_is(std::string_view key, std::string_view name) {
-  if (key.size() != name.size()) return false;
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(key[i])) != name[i]) return false;
-  }
-  return true;
-}
-
-bool read_string(value v, std::string& out) {
-  if (v.is_null()) return true;
-  std::string_view sv;
-  if (v.get_string().get(sv) != simdjson::SUCCESS) return false;
-  out.assign(sv);
-  return true;
-}
-
-bool read_bool(value v, bool& out) {
-  if (v.is_null()) return true;
-  return v.get_bool().get(out) == simdjson::SUCCESS;
-}
-
-template <typename Int>
-bool read_int(value v, Int& out) {
-  if (v.is_null()) return true;
-  int64_t n = 0;
-  if (v.get_int64().get(n) != simdjson::SUCCESS) return false;
-  out = static_cast<Int>(n);
-  return true;
-}
-
-bool read_strings(value v, std::vector<std::string>& out) {
-  if (v.is_null()) return true;
-  simdjson::ondemand::array arr;
-  if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
-  for (auto element : arr) {
-    std::string_view sv;
-    if (element.get_string().get(sv) != simdjson::SUCCESS) return false;
-    out.emplace_back(sv);
-  }
-  return true;
-}
-
-// Calls fn(key, value) -> bool for each field of a JSON object; false on any error.
-template <typename Fn>
-bool for_each_field(std::string_view json, Fn&& fn) {
-  thread_local simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return false;
-  simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) return false;
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
-    value v;
-    if (field.value().get(v) != simdjson::SUCCESS) return false;
-    if (!fn(key, v)) return false;
-  }
-  return true;
-}
-
-}  // namespace
+using json::for_each_field;
+using json::key_is;
+using json::read_bool;
+using json::read_int;
+using json::read_string;
+using json::read_strings;
+using json::value;
 
 std::optional<RouteInfo> parse_route_info(std::string_view json) {
   RouteInfo info;

@@ -80,4 +80,45 @@ std::size_t tokenize_subject(std::string_view subject, std::string_view* out, st
   return n;
 }
 
+namespace {
+
+constexpr std::size_t kMaxTokens = 256;
+
+bool is_fwc(std::string_view t) { return t == ">"; }
+bool is_pwc(std::string_view t) { return t == "*"; }
+
+}  // namespace
+
+bool subjects_collide(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  std::string_view ta[kMaxTokens], tb[kMaxTokens];
+  const std::size_t na = tokenize_subject(a, ta, kMaxTokens);
+  const std::size_t nb = tokenize_subject(b, tb, kMaxTokens);
+  if (na > kMaxTokens || nb > kMaxTokens) return false;  // longer than any valid use; never equal
+  const std::size_t n = na < nb ? na : nb;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (is_fwc(ta[i]) || is_fwc(tb[i])) return true;  // the rest of either matches
+    if (is_pwc(ta[i]) || is_pwc(tb[i])) continue;
+    if (ta[i] != tb[i]) return false;
+  }
+  // Every shared token agreed and no '>' came first: only equal lengths can match one subject
+  // ('>' needs at least one token, so "foo.>" never matches "foo").
+  return na == nb;
+}
+
+bool subject_is_subset(std::string_view sub, std::string_view of) {
+  std::string_view ts[kMaxTokens], to[kMaxTokens];
+  const std::size_t ns = tokenize_subject(sub, ts, kMaxTokens);
+  const std::size_t no = tokenize_subject(of, to, kMaxTokens);
+  if (ns > kMaxTokens || no > kMaxTokens) return false;
+  for (std::size_t i = 0; i < no; ++i) {
+    if (is_fwc(to[i])) return i < ns;  // '>' needs at least one token of `sub` here
+    if (i >= ns) return false;
+    if (is_fwc(ts[i])) return false;  // `sub` matches more tokens than `of` allows here
+    if (is_pwc(to[i])) continue;
+    if (is_pwc(ts[i]) || ts[i] != to[i]) return false;
+  }
+  return ns == no;
+}
+
 }  // namespace forest::broker

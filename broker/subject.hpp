@@ -19,6 +19,13 @@ namespace forest::broker {
 // Does the literal subject match the (possibly wildcard) filter?
 [[nodiscard]] bool subject_matches(std::string_view filter, std::string_view literal);
 
+// Could one literal subject match both (nats-server's SubjectsCollide)? "foo.*" and "*.bar"
+// collide, "foo.*" and "foo.*.baz" do not. Used for overlapping stream subjects.
+[[nodiscard]] bool subjects_collide(std::string_view a, std::string_view b);
+
+// Does every subject matching `sub` also match `of` (nats-server's subjectIsSubsetMatch)?
+[[nodiscard]] bool subject_is_subset(std::string_view sub, std::string_view of);
+
 // Splits into tokens; returns the token count (tokens past `max` are counted, not stored).
 std::size_t tokenize_subject(std::string_view subject, std::string_view* out, std::size_t max);
 

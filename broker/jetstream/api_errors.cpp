@@ -25,7 +25,8 @@ ApiError api_error(JsErr e, std::initializer_list<std::pair<std::string_view, st
   const Row& row = kRows[static_cast<std::size_t>(e)];
   ApiError out{row.code, row.err_code, std::string(row.description)};
   for (const auto& [name, value] : args) {
-    const std::string placeholder = "{" + std::string(name) + "}";
+    std::string placeholder;  // appended, not "{" + name + "}": g++ 12 -Wrestrict misfires on that
+    placeholder.append("{").append(name).append("}");
     for (auto at = out.description.find(placeholder); at != std::string::npos;
          at = out.description.find(placeholder, at + value.size())) {
       out.description.replace(at, placeholder.size(), value);
