@@ -236,6 +236,11 @@ void Cluster::on_dial_failed(const DialerPtr& d, const std::string& why) {
     arm_locked(d, backoff(*d));
     return;
   }
+  if (d->retry_on_failure) {
+    d->retry_on_failure = false;
+    arm_locked(d, jittered(kFirstRetry));
+    return;
+  }
   // Gossiped routes, as nats-server: connect_retries more attempts, a second apart, then given up.
   if (d->failures <= server_.options()->cluster.connect_retries) {
     arm_locked(d, jittered(kFirstRetry));
@@ -457,7 +462,16 @@ void Cluster::learn_route(const RouteInfo& info) {
   std::lock_guard lock(mu_);
   if (by_remote_id_.contains(info.id)) return;
   for (const DialerPtr& d : dialers_) {
-    if (d->remote_id == info.id || d->url.same_endpoint(*url)) return;  // known (maybe reconnecting)
+    if (d->remote_id == info.id || d->url.same_endpoint(*url)) {
+      // Known, maybe in the middle of an attempt started while that server was unreachable (a
+      // partition healing): a peer that just reached it says it is up, so a gossiped dialer
+      // whose attempt now fails tries once more instead of giving up (else the mesh stays
+      // broken until that server reconnects to someone again).
+      if (d->state == RouteDialer::State::dialing || d->state == RouteDialer::State::handshaking) {
+        d->retry_on_failure = true;
+      }
+      return;
+    }
   }
   if (info.auth_required && url->user.empty()) {
     const auto o = server_.options();

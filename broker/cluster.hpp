@@ -56,6 +56,8 @@ struct RouteDialer {
   std::string remote_id;  // learned at the peer's INFO
   int failures = 0;       // consecutive
   uint64_t generation = 0;  // bumps when re-armed, so stale timers do nothing
+  // Gossip about this server arrived during an attempt: if the attempt fails, one more.
+  bool retry_on_failure = false;
   std::unique_ptr<asio::steady_timer> timer;
 
   [[nodiscard]] bool retried_forever() const { return kind != Kind::implicit; }
