@@ -315,10 +315,18 @@ Authorization Options:
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
 
-Cluster Options (not supported yet: refused with an error):
+Cluster Options:
         --routes <rurl-1, rurl-2>    Routes to solicit and connect
         --cluster <cluster-url>      Cluster URL for solicited routes
         --cluster_name <string>      Cluster Name
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --no_advertise <bool>        Advertise known cluster IPs to clients
+        --connect_retries <number>   For implicit routes, number of connect retries
+
+Forest Options (peers from the forest's registry, see README):
+        --node-info <file>           This node's node-info.json (forest_id, node_id)
+        --registry <file>            The forest's shared registry.json
+        --registry_interval <dur>    How often the registry is re-read (default 5s)
 
 Common Options:
     -h, --help                       Show this message
