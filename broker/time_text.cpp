@@ -5,7 +5,10 @@
 
 namespace forest::broker {
 
-std::string rfc3339_from_unix_ns(int64_t unix_ns) {
+namespace {
+
+// "2006-01-02T15:04:05.999999999" of the wall clock at unix_ns (no zone).
+std::string wall_clock(int64_t unix_ns) {
   // Floor division, so times before 1970 keep a positive fraction as Go prints them.
   int64_t secs = unix_ns / 1'000'000'000;
   int64_t frac = unix_ns % 1'000'000'000;
@@ -26,7 +29,19 @@ std::string rfc3339_from_unix_ns(int64_t unix_ns) {
     while (fs.back() == '0') fs.pop_back();
     s += fs;
   }
-  return s + "Z";
+  return s;
+}
+
+}  // namespace
+
+std::string rfc3339_from_unix_ns(int64_t unix_ns) { return wall_clock(unix_ns) + "Z"; }
+
+std::string rfc3339(const ZonedTime& t) {
+  if (t.utc_offset_s == 0) return rfc3339_from_unix_ns(t.unix_ns);
+  const int32_t off = t.utc_offset_s < 0 ? -t.utc_offset_s : t.utc_offset_s;
+  char zone[16];
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", t.utc_offset_s < 0 ? '-' : '+', off / 3600, (off / 60) % 60);
+  return wall_clock(t.unix_ns + int64_t{t.utc_offset_s} * 1'000'000'000) + zone;
 }
 
 namespace {
@@ -55,6 +70,12 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 }  // namespace
 
 std::optional<int64_t> parse_rfc3339(std::string_view s) {
+  auto t = parse_rfc3339_zoned(s);
+  if (!t) return std::nullopt;
+  return t->unix_ns;
+}
+
+std::optional<ZonedTime> parse_rfc3339_zoned(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
@@ -92,7 +113,7 @@ std::optional<int64_t> parse_rfc3339(std::string_view s) {
   if (at != s.size()) return std::nullopt;
   const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
-  return secs * 1'000'000'000 + frac_ns;
+  return ZonedTime{secs * 1'000'000'000 + frac_ns, static_cast<int32_t>(offset_s)};
 }
 
 }  // namespace forest::broker

@@ -18,4 +18,14 @@ namespace forest::broker {
 }
 [[nodiscard]] std::optional<int64_t> parse_rfc3339(std::string_view text);
 
+// A time as Go keeps it after parsing: the instant and the zone offset it was written with
+// (Go marshals it back in that offset; offset 0 is written "Z").
+struct ZonedTime {
+  int64_t unix_ns = 0;
+  int32_t utc_offset_s = 0;
+  bool operator==(const ZonedTime&) const = default;
+};
+[[nodiscard]] std::optional<ZonedTime> parse_rfc3339_zoned(std::string_view text);
+[[nodiscard]] std::string rfc3339(const ZonedTime& t);
+
 }  // namespace forest::broker

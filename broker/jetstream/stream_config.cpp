@@ -49,11 +49,11 @@ bool read_storage(value v, std::optional<Storage>& out) {
   return true;
 }
 
-bool read_time(value v, std::optional<int64_t>& out) {
+bool read_time(value v, std::optional<ZonedTime>& out) {
   if (v.is_null()) return true;
   std::string s;
   if (!read_string(v, s)) return false;
-  out = parse_rfc3339(s);
+  out = parse_rfc3339_zoned(s);
   return out.has_value();
 }
 
@@ -75,7 +75,7 @@ bool read_source_fields(value v, StreamSource& s) {
   return for_each_field(v, [&](std::string_view k, value f) {
     if (key_is(k, "name")) return read_string(f, s.name);
     if (key_is(k, "opt_start_seq")) return read_int(f, s.opt_start_seq);
-    if (key_is(k, "opt_start_time")) return read_time(f, s.opt_start_time_ns);
+    if (key_is(k, "opt_start_time")) return read_time(f, s.opt_start_time);
     if (key_is(k, "filter_subject")) return read_string(f, s.filter_subject);
     if (key_is(k, "external")) return read_external(f, s.external);
     return true;
@@ -149,7 +149,7 @@ void write_source(JsonWriter& w, const StreamSource& s) {
   w.begin_object();
   w.field("name", s.name);
   if (s.opt_start_seq != 0) w.field("opt_start_seq", s.opt_start_seq);
-  if (s.opt_start_time_ns) w.field("opt_start_time", rfc3339_from_unix_ns(*s.opt_start_time_ns));
+  if (s.opt_start_time) w.field("opt_start_time", rfc3339(*s.opt_start_time));
   if (!s.filter_subject.empty()) w.field("filter_subject", s.filter_subject);
   if (s.external) {
     w.key("external").begin_object();

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../time_text.hpp"
 #include "api_errors.hpp"
 
 namespace forest::broker {
@@ -34,7 +35,7 @@ struct ExternalStream {
 struct StreamSource {
   std::string name;
   uint64_t opt_start_seq = 0;
-  std::optional<int64_t> opt_start_time_ns;  // Unix nanoseconds
+  std::optional<ZonedTime> opt_start_time;
   std::string filter_subject;
   std::optional<ExternalStream> external;
   bool operator==(const StreamSource&) const = default;
