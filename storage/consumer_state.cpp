@@ -85,9 +85,16 @@ std::expected<void, Error> record_ack(ConsumerState& s, AckPolicy policy, Consum
     s.ack_floor = SequencePair{dseq, sseq};
     delta.record = true;
     if (sseq > old_floor) {
-      s.pending.erase(s.pending.upper_bound(old_floor), s.pending.upper_bound(sseq));
-      s.redelivered.erase(s.redelivered.upper_bound(old_floor), s.redelivered.upper_bound(sseq));
-      delta.erased_above_upto.emplace_back(old_floor, sseq);
+      // Entry by entry rather than a range deletion: each was written by one delivery, and
+      // a range tombstone per ack would slow every later read of the consumer family.
+      for (auto p = s.pending.upper_bound(old_floor); p != s.pending.end() && p->first <= sseq;) {
+        delta.pending_del.push_back(p->first);
+        p = s.pending.erase(p);
+      }
+      for (auto r = s.redelivered.upper_bound(old_floor); r != s.redelivered.end() && r->first <= sseq;) {
+        delta.redelivered_del.push_back(r->first);
+        r = s.redelivered.erase(r);
+      }
     }
     return {};
   }

@@ -16,19 +16,18 @@
 
 namespace forest::storage {
 
-// Which persisted pieces changed: pending / redelivered entries by stream sequence, ranges
-// (first, last] erased wholesale, and the fixed part (delivered, ack floor).
+// Which persisted pieces changed: pending / redelivered entries by stream sequence, all of
+// them at once (cleared), and the fixed part (delivered, ack floor).
 struct ConsumerDelta {
   std::vector<StreamSeq> pending_put;
   std::vector<StreamSeq> pending_del;
   std::vector<StreamSeq> redelivered_put;
   std::vector<StreamSeq> redelivered_del;
-  std::vector<std::pair<StreamSeq, StreamSeq>> erased_above_upto;  // pending and redelivered in (a, b]
   bool record = false;
   bool cleared = false;  // every pending and redelivered entry erased
   [[nodiscard]] bool empty() const {
     return pending_put.empty() && pending_del.empty() && redelivered_put.empty() &&
-           redelivered_del.empty() && erased_above_upto.empty() && !record && !cleared;
+           redelivered_del.empty() && !record && !cleared;
   }
 };
 

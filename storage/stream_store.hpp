@@ -101,6 +101,16 @@ class StreamStore {
   [[nodiscard]] virtual std::expected<std::vector<std::string>, Error> consumer_names(std::string_view stream) const = 0;
   [[nodiscard]] virtual std::expected<ConsumerInfo, Error> consumer_info(std::string_view stream,
                                                                          std::string_view consumer) const = 0;
+  // Interest and work-queue retention (nats-server's checkInterest/needAck): true when some
+  // consumer other than `except_consumer` still has to see or acknowledge `seq` (its filter
+  // matches the message, seq is above its ack floor and either pending or not delivered
+  // yet). After an ack on such a stream the caller applies DeleteMsgOp{reason = retention}
+  // when this turns false; after deleting a consumer of an interest stream it does the same
+  // for the sequences above that consumer's ack floor. Errc::message_not_found when seq is
+  // not in the stream. Answered from memory plus one message read (only when some consumer
+  // has a filter); the default goes through consumer_info and is slower.
+  [[nodiscard]] virtual std::expected<bool, Error> needs_ack(std::string_view stream, StreamSeq seq,
+                                                             std::string_view except_consumer = {}) const;
 
   // RocksDB properties ("rocksdb.num-files-at-level0", "rocksdb.estimate-num-keys", ...)
   // summed over the column families; nullopt for the memory store or an unknown name.
