@@ -63,7 +63,9 @@ std::expected<void, Error> record_delivered(ConsumerState& s, AckPolicy policy, 
     s.delivered.stream = sseq;
     delta.record = true;
   }
-  if (deliveries > 1) {
+  // Only a message still pending counts redeliveries (an acked one would leave a count
+  // nothing ever removes).
+  if (deliveries > 1 && s.pending.contains(sseq)) {
     s.redelivered[sseq] = deliveries - 1;
     delta.redelivered_put.push_back(sseq);
   }

@@ -141,6 +141,12 @@ TEST_CASE("consumers: explicit ack state", "[storage]") {
   CHECK(s.redelivered.empty());
   CHECK(s.ack_floor == SequencePair{ConsumerSeq(7), StreamSeq(6)});
   CHECK(rejected(*f, ack_op("S", "nope", 1, 1)) == Errc::consumer_not_found);
+  // A late redelivery of an acknowledged message neither re-pends nor counts it.
+  ok(*f, delivered_op("S", "C", 8, 4, 3));
+  s = cstate(*f, "S", "C");
+  CHECK(s.pending.empty());
+  CHECK(s.redelivered.empty());
+  CHECK(s.delivered == SequencePair{ConsumerSeq(8), StreamSeq(6)});
 }
 
 TEST_CASE("consumers: ack all and ack none", "[storage]") {

@@ -395,6 +395,19 @@ TEST_CASE("store: rollups", "[storage]") {
     check_consistent(*f, "S");
     CHECK(f->load("S", StreamSeq(5))->data == "all");
   }
+  SECTION("an all rollup after the limits already removed the last old message") {
+    cfg.max_msgs = 1;
+    ok(*f, update_op(cfg));  // leaves foo.c (4) only
+    StoreMsgOp all = msg("foo.d", "all");
+    all.rollup = Rollup::all;
+    auto r = ok(*f, store_op("S", all));
+    CHECK(r.removed_msgs == 1);
+    CHECK(seqs(*f, "S") == std::vector<std::uint64_t>{5});
+    CHECK(f->subjects_state("S", ">")->size() == 1);
+    check_consistent(*f, "S");
+    f.reopen();
+    check_consistent(*f, "S");
+  }
   SECTION("deny_purge forbids rollups") {
     cfg.deny_purge = true;
     ok(*f, update_op(cfg));
@@ -432,6 +445,20 @@ TEST_CASE("store: purge by filter, sequence and keep", "[storage]") {
     CHECK(st.first_seq.value == 20);
     CHECK(st.last_seq.value == 19);
     CHECK(ok(*f, store_op("S", "foo.a", "n")).seq.value == 20);
+  }
+  SECTION("below a sequence, many messages at once") {
+    for (int i = 0; i < 488; ++i) ok(*f, store_op("S", subjects[i % 3], "more"));
+    auto r = ok(*f, purge_op("S", "", 451));
+    CHECK(r.removed_msgs == 450);
+    REQUIRE(r.removed.size() == 1);
+    CHECK(r.removed[0] == SeqRange{StreamSeq(1), StreamSeq(450)});
+    CHECK(seqs(*f, "S").size() == 50);
+    check_consistent(*f, "S");
+    ok(*f, store_op("S", "foo.a", "after"));
+    f.reopen();
+    check_consistent(*f, "S");
+    CHECK(state(*f, "S").first_seq.value == 451);
+    CHECK(f->load_last("S", "foo.a")->data == "after");
   }
   SECTION("keep the newest") {
     auto r = ok(*f, purge_op("S", "", 0, 5));
