@@ -29,10 +29,14 @@ namespace forest::storage {
 
 enum class Rollup : std::uint8_t { none = 0, subject = 1, all = 2 };
 
+// The same config again is a success that changes nothing (a retried create, a replayed
+// log); another config for an existing name is Errc::stream_exists.
 struct StreamCreateOp {
   StreamConfig config;  // config.name must equal Op::stream
   UnixNanos time_ns = 0;  // "created"
 };
+// Applies lower limits at once (max_msgs, max_bytes, max_msgs_per_subject over every
+// subject, max_age at time_ns). The storage type cannot change (Errc::invalid_argument).
 struct StreamUpdateOp {
   StreamConfig config;
   UnixNanos time_ns = 0;  // "now" for max_age enforcement of the new config
@@ -56,6 +60,7 @@ struct StoreMsgOp {
 enum class DeleteReason : std::uint8_t {
   api = 0,        // STREAM.MSG.DELETE: refused on deny_delete streams
   retention = 1,  // interest / work-queue removal once acknowledged: allowed on deny_delete
+                  // and sealed streams (see StreamStore::needs_ack)
 };
 struct DeleteMsgOp {
   StreamSeq seq;
@@ -64,7 +69,11 @@ struct DeleteMsgOp {
 };
 
 // STREAM.PURGE: filter (wildcards allowed, empty = all), sequence (remove below it), keep
-// (keep the newest N). nats-server refuses seq > 1 together with keep > 0.
+// (keep the newest N). nats-server refuses seq > 1 together with keep > 0. Unfiltered keep is
+// sequence-based as in nats-server (everything below last - keep + 1 goes); a sequence past
+// the end empties the stream and makes it the next one. Consumers whose filter lies inside
+// the purge filter move their cursor and ack floor to the first remaining match - 1; every
+// consumer drops the removed messages from pending (ApplyResult::consumers_changed).
 struct PurgeOp {
   std::string filter;
   StreamSeq seq;
@@ -77,6 +86,8 @@ struct ExpireOp {
   UnixNanos now_ns = 0;
 };
 
+// The same config again is a success that changes nothing; another config for an existing
+// name is Errc::consumer_exists. ApplyResult::seq is the first stream sequence to deliver.
 struct ConsumerCreateOp {
   ConsumerConfig config;
   UnixNanos time_ns = 0;  // "created"; also resolves deliver_policy by_start_time
