@@ -161,6 +161,12 @@ std::expected<void, std::string> Server::start() {
   service_thread_->start();
   control_work_.emplace(asio::make_work_guard(control_));
   running_.store(true);
+  // Services (JetStream) come up before the first client is accepted, so no client sees the
+  // server without them; a failure is a startup error.
+  for (auto& service : services_) {
+    if (auto r = service->start(); !r) return r;
+    ++services_started_;
+  }
   do_accept();
   schedule_memory_trim();
   control_thread_ = std::thread([this] { control_.run(); });
@@ -268,6 +274,9 @@ void Server::rebuild_info() {
   w.field("headers", true);
   if (o->auth_required()) w.field("auth_required", true);
   w.field("max_payload", o->max_payload);
+  // Options say JetStream is on only when a JetStream service was started with them (the
+  // server does not start otherwise), so the flag is honest.
+  if (o->jetstream.enabled) w.field("jetstream", true);
   if (cluster_ && !o->cluster.no_advertise) {
     // Once the cluster knows other servers, clients learn them all (this one first), as from
     // nats-server, so that they can fail over.
@@ -583,6 +592,9 @@ void Server::shutdown() {
     std::unique_lock lock(mu_);
     stopped_cv_.wait_for(lock, kShutdownFlushWait, [this] { return clients_.empty(); });
   }
+  // Services stop while every thread still runs (they drain work on the service thread).
+  for (std::size_t i = services_started_; i > 0; --i) services_[i - 1]->stop();
+  services_started_ = 0;
   control_work_.reset();
   control_.stop();
   if (control_thread_.joinable()) control_thread_.join();
