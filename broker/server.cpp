@@ -431,6 +431,14 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   }
   if (next.node_info != old->node_info || next.registry != old->registry) return refuse("discovery (node_info, registry)");
   if (next.client_advertise != old->client_advertise) return refuse("client_advertise");
+  // The JetStream service was built from the options at start (store, sync, domain): a change
+  // needs a restart, never a silent half-applied reload.
+  const auto& nj = next.jetstream;
+  const auto& oj = old->jetstream;
+  if (nj.enabled != oj.enabled || nj.store_dir != oj.store_dir || nj.max_memory != oj.max_memory ||
+      nj.max_store != oj.max_store || nj.domain != oj.domain || nj.sync_interval != oj.sync_interval) {
+    return refuse("jetstream (restart the server to change it)");
+  }
   for (const User& u : next.users) {
     if (!u.account.empty() && find_account(u.account) == nullptr) return refuse("accounts (new account " + u.account + ")");
   }
