@@ -65,8 +65,8 @@ std::expected<storage::StreamState, storage::Error> JetStreamService::state_of(c
 }
 
 void JetStreamService::write_info(JsonWriter& w, const Stream& s, const storage::StreamState& st,
-                                  const std::map<std::string, uint64_t>* subjects) const {
-  write_stream_info_fields(w, s.config, s.created_ns, st, domain_, subjects);
+                                  const std::map<std::string, uint64_t>* subjects, bool with_domain) const {
+  write_stream_info_fields(w, s.config, s.created_ns, st, with_domain ? std::string_view(domain_) : std::string_view(), subjects);
 }
 
 void JetStreamService::stream_create(const InternalMessage& m, std::string_view name) {
@@ -91,7 +91,7 @@ void JetStreamService::stream_create(const InternalMessage& m, std::string_view 
     if (!st) return fail(api_error(JsErr::JSStreamCreateErrF, {{"err", st.error().text}}));
     JsonWriter w;
     w.begin_object().field("type", kCreateType);
-    write_info(w, *existing, *st);
+    write_info(w, *existing, *st, nullptr, false);  // nats-server's create reply has no domain
     w.field("did_create", true).end_object();
     return reply_ok(m, w.take());
   }
@@ -113,7 +113,7 @@ void JetStreamService::stream_create(const InternalMessage& m, std::string_view 
   auto st = state_of(s);
   JsonWriter w;
   w.begin_object().field("type", kCreateType);
-  write_info(w, s, st ? *st : storage::StreamState{});
+  write_info(w, s, st ? *st : storage::StreamState{}, nullptr, false);
   w.field("did_create", true).end_object();
   reply_ok(m, w.take());
 }
@@ -209,7 +209,14 @@ void JetStreamService::stream_names(const InternalMessage& m, bool detailed) {
   PagedFilterRequest req;
   if (!is_empty_request(m.body())) {
     auto r = parse_paged_filter(m.body());
-    if (!r) return reply_err(m, error_json(type, api_error(JsErr::JSInvalidJSONErr)));
+    if (!r) {
+      // ApiPaged and the streams slice are not omitempty: an error carries them, zero and null.
+      JsonWriter w;
+      w.begin_object().field("type", type).key("error").raw(api_error_json(api_error(JsErr::JSInvalidJSONErr)));
+      // NAMES' streams slice starts nil, LIST's empty.
+      w.field("total", 0).field("offset", 0).field("limit", 0).key("streams").raw(detailed ? "[]" : "null").end_object();
+      return reply_err(m, w.take());
+    }
     req = std::move(*r);
   }
   std::vector<const Stream*> matching;

@@ -24,13 +24,15 @@ std::optional<std::string_view> header_value(std::string_view headers, std::stri
 
 namespace {
 
+// nats-server's parseInt64 gives -1 for anything but digits fitting an int64, and the
+// expectation becomes uint64(-1): present, and never met.
 std::optional<uint64_t> number(std::string_view headers, std::string_view key) {
   auto v = header_value(headers, key);
   if (!v || v->empty()) return std::nullopt;
-  uint64_t n = 0;
+  int64_t n = 0;
   auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-  if (ec != std::errc() || ptr != v->data() + v->size()) return std::nullopt;
-  return n;
+  if (ec != std::errc() || ptr != v->data() + v->size() || n < 0 || (*v)[0] == '-' || (*v)[0] == '+') return UINT64_MAX;
+  return static_cast<uint64_t>(n);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ struct PublishHeaders {
   std::string rollup;                 // Nats-Rollup, as given ("sub", "all", or invalid)
 };
 
-// Numbers that do not parse count as absent, as nats-server's parseInt of them gives -1.
+// A number that does not parse is UINT64_MAX, as nats-server's uint64(parseInt64(..)) = uint64(-1).
 [[nodiscard]] PublishHeaders parse_publish_headers(std::string_view headers);
 
 // {"stream":"S", "seq":N} / {"stream":"S", "domain":"D", "seq":N}, with ,"duplicate": true.

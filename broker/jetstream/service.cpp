@@ -166,6 +166,7 @@ void JetStreamService::commit() {
   std::vector<std::pair<storage::StreamStore*, std::expected<std::vector<storage::OpOutcome>, storage::Error>>> results;
   for (Batch& b : batches_) {
     if (b.ops.empty()) continue;
+    server_.log().debug("JetStream: group commit of {} message(s) in one batch", b.ops.size());
     auto r = b.store->apply_batch(b.ops);
     if (!r) server_.log().error("JetStream: storing {} message(s) failed: {}", b.ops.size(), r.error().text);
     results.emplace_back(b.store, std::move(r));

@@ -116,7 +116,7 @@ class JetStreamService final : public InternalService {
   void stream_names(const InternalMessage& m, bool detailed);
   [[nodiscard]] std::expected<storage::StreamState, storage::Error> state_of(const Stream& s, bool details = false) const;
   void write_info(JsonWriter& w, const Stream& s, const storage::StreamState& st,
-                  const std::map<std::string, uint64_t>* subjects = nullptr) const;
+                  const std::map<std::string, uint64_t>* subjects = nullptr, bool with_domain = true) const;
 
   // api_messages.cpp
   void stream_purge(const InternalMessage& m, std::string_view name);
