@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -273,6 +274,46 @@ std::string normalized(std::string json) {
   return out;  // (Go's zero time "0001-01-01T00:00:00Z" does not match: it stays compared.)
 }
 
+// A request (or a publish, with headers) sent the same way to both servers.
+struct Step {
+  std::string subject, body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+std::vector<std::string> run_steps(JsTarget& t, const std::vector<Step>& steps) {
+  std::vector<std::string> out;
+  for (const Step& s : steps) {
+    natsMsg* m = nullptr;
+    natsMsg_Create(&m, s.subject.c_str(), nullptr, s.body.data(), static_cast<int>(s.body.size()));
+    for (const auto& [k, v] : s.headers) natsMsgHeader_Set(m, k.c_str(), v.c_str());
+    natsMsg* reply = nullptr;
+    std::string text = "<no reply>";
+    if (natsConnection_RequestMsg(&reply, t.nc, m, 2000) == NATS_OK) {
+      text.assign(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+      natsMsg_Destroy(reply);
+    }
+    natsMsg_Destroy(m);
+    out.push_back(normalized(text));
+  }
+  return out;
+}
+
+// Runs `steps` on a fresh forest-server and a fresh nats-server; every reply must be equal.
+void compare_with_reference(const std::string& tag, const std::vector<Step>& steps, const std::vector<std::string>& extra = {}) {
+  JsTarget ours("forest", tag, extra);
+  JsTarget theirs("nats", tag, extra);
+  REQUIRE(ours.ready());
+  REQUIRE(theirs.ready());
+  const auto a = run_steps(ours, steps);
+  const auto b = run_steps(theirs, steps);
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO("step " << i << ": " << steps[i].subject << " " << steps[i].body);
+    CHECK(a[i] == b[i]);
+    CHECK(b[i] != "<no reply>");  // every step is answered (so equality means something)
+  }
+}
+
 }  // namespace
 
 TEST_CASE("raw $JS.API replies are byte for byte nats-server's", "[jetstream][oracle]") {
@@ -280,11 +321,7 @@ TEST_CASE("raw $JS.API replies are byte for byte nats-server's", "[jetstream][or
     WARN("skipped: no " << ServerProcess::nats_binary());
     return;
   }
-  // subject, body, headers (for publishes); in order, on both servers.
-  struct Step {
-    std::string subject, body;
-    std::vector<std::pair<std::string, std::string>> headers;
-  };
+  // In order, on both servers.
   const std::vector<Step> steps = {
       {"$JS.API.INFO", "", {}},
       {"$JS.API.STREAM.NAMES", "", {}},
@@ -307,6 +344,8 @@ TEST_CASE("raw $JS.API replies are byte for byte nats-server's", "[jetstream][or
       {"s.b", "hi", {{"Nats-Expected-Last-Msg-Id", "zz"}}},
       {"s.b", "hi", {{"Nats-Rollup", "all"}}},
       {"s.c", "third", {}},
+      {"s.c", "bad number", {{"Nats-Expected-Last-Sequence", "abc"}}},
+      {"s.c", "bad rollup", {{"Nats-Rollup", "sub"}}},
       {"m.1", "a", {}},
       {"m.2", "b", {}},
       {"m.3", "c", {}},
@@ -320,6 +359,10 @@ TEST_CASE("raw $JS.API replies are byte for byte nats-server's", "[jetstream][or
       {"$JS.API.STREAM.NAMES", R"({"offset":1})", {}},
       {"$JS.API.STREAM.NAMES", R"({"subject":"s.q"})", {}},
       {"$JS.API.STREAM.LIST", "", {}},
+      {"$JS.API.STREAM.NAMES", "[1]", {}},
+      {"$JS.API.STREAM.LIST", R"({"offset":"x"})", {}},
+      {"$JS.API.STREAM.INFO.S", R"({"subjects_filter":5})", {}},
+      {"$JS.API.STREAM.PURGE.S", "nope", {}},
       {"$JS.API.STREAM.MSG.GET.S", R"({"seq":1})", {}},
       {"$JS.API.STREAM.MSG.GET.S", R"({"last_by_subj":"s.a"})", {}},
       {"$JS.API.STREAM.MSG.GET.S", R"({"seq":99})", {}},
@@ -340,39 +383,40 @@ TEST_CASE("raw $JS.API replies are byte for byte nats-server's", "[jetstream][or
       {"$JS.API.STREAM.DELETE.M", "not empty", {}},
       {"$JS.API.STREAM.NAMES", "", {}},
   };
-  auto run = [&](JsTarget& t) {
-    std::vector<std::string> out;
-    for (const Step& s : steps) {
-      natsMsg* m = nullptr;
-      natsMsg_Create(&m, s.subject.c_str(), nullptr, s.body.data(), static_cast<int>(s.body.size()));
-      for (const auto& [k, v] : s.headers) natsMsgHeader_Set(m, k.c_str(), v.c_str());
-      natsMsg* reply = nullptr;
-      std::string text = "<no reply>";
-      if (natsConnection_RequestMsg(&reply, t.nc, m, 2000) == NATS_OK) {
-        text.assign(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
-        natsMsg_Destroy(reply);
-      }
-      natsMsg_Destroy(m);
-      out.push_back(normalized(text));
-    }
-    return out;
-  };
-  auto unanswered = [](JsTarget& t) {
-    return t.request("$JS.API.NO.SUCH.THING", "") == "" && t.request("$JS.API.STREAM.FOO.S", "") == "";
-  };
-  JsTarget ours("forest", "raw");
-  JsTarget theirs("nats", "raw");
+  compare_with_reference("raw", steps);
+  // Unknown API subjects get no answer from nats-server (and no "no responders" either).
+  JsTarget ours("forest", "unknown");
+  JsTarget theirs("nats", "unknown");
   REQUIRE(ours.ready());
   REQUIRE(theirs.ready());
-  const auto a = run(ours);
-  const auto b = run(theirs);
-  // Unknown API subjects get no answer from nats-server (and no "no responders" either).
-  CHECK(unanswered(ours));
-  CHECK(unanswered(theirs));
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    INFO("step " << i << ": " << steps[i].subject << " " << steps[i].body);
-    CHECK(a[i] == b[i]);
-    CHECK(b[i] != "<no reply>");  // every step is answered (so equality means something)
+  for (JsTarget* t : {&ours, &theirs}) {
+    INFO("server: " << t->kind);
+    for (const char* subject : {"$JS.API.NO.SUCH.THING", "$JS.API.STREAM.FOO.S", "$JS.API.STREAM.INFO"}) {
+      natsMsg* reply = nullptr;
+      CHECK(natsConnection_RequestString(&reply, t->nc, subject, "", 500) == NATS_TIMEOUT);
+      if (reply != nullptr) natsMsg_Destroy(reply);
+    }
   }
+}
+
+TEST_CASE("with a JetStream domain: pub acks, stream and account info carry it as nats-server's do", "[jetstream][oracle]") {
+  if (!have_reference()) {
+    WARN("skipped: no " << ServerProcess::nats_binary());
+    return;
+  }
+  const auto conf = std::filesystem::temp_directory_path() / ("forest-js-domain-" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(conf) << "jetstream { domain: hub }\n";
+  const std::vector<Step> steps = {
+      {"$JS.API.STREAM.CREATE.D", R"({"name":"D","subjects":["d.>"]})", {}},
+      {"d.1", "x", {}},
+      {"d.1", "x", {{"Nats-Msg-Id", "a"}}},
+      {"d.1", "x", {{"Nats-Msg-Id", "a"}}},
+      {"d.1", "x", {{"Nats-Expected-Last-Sequence", "1"}}},
+      {"$JS.API.STREAM.INFO.D", "", {}},
+      {"$JS.API.STREAM.LIST", "", {}},
+      {"$JS.API.STREAM.UPDATE.D", R"({"name":"D","subjects":["d.>"],"max_msgs":10})", {}},
+      {"$JS.API.INFO", "", {}},
+  };
+  compare_with_reference("domain", steps, {"-c", conf.string()});
+  std::filesystem::remove(conf);
 }

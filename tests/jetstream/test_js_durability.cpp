@@ -172,3 +172,57 @@ TEST_CASE("a store directory that cannot be used is a startup error", "[jetstrea
   }
   fs::remove_all(base);
 }
+
+TEST_CASE("a reload that changes JetStream options is refused and JetStream keeps serving", "[jetstream][reload]") {
+  const fs::path conf = fs::temp_directory_path() / ("forest-js-reload-" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(conf) << "jetstream { domain: one }\n";
+  JsTarget t("forest", "reload", {"-c", conf.string()});
+  REQUIRE(t.ready());
+  jsStreamInfo* si = add_file_stream(t.js, "R", "r");
+  REQUIRE(si != nullptr);
+  jsStreamInfo_Destroy(si);
+  std::ofstream(conf, std::ios::trunc) << "jetstream { domain: two }\n";
+  t.server->send_signal(SIGHUP);
+  CHECK(t.server->wait_for_log("config reload not supported for jetstream", std::chrono::seconds(5)));
+  jsPubAck* pa = nullptr;
+  jsErrCode err;
+  REQUIRE(js_Publish(&pa, t.js, "r", "x", 1, nullptr, &err) == NATS_OK);
+  CHECK(pa->Sequence == 1);
+  CHECK(std::string(pa->Domain) == "one");
+  jsPubAck_Destroy(pa);
+  fs::remove(conf);
+}
+
+TEST_CASE("publishes that arrive together are stored in one batch (group commit)", "[jetstream][batch]") {
+  JsTarget t("forest", "batch", {"-D"});
+  REQUIRE(t.ready());
+  jsStreamInfo* si = add_file_stream(t.js, "B", "b");
+  REQUIRE(si != nullptr);
+  jsStreamInfo_Destroy(si);
+  jsCtx* ajs = nullptr;
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.AckHandler = on_ack;
+  REQUIRE(natsConnection_JetStream(&ajs, t.nc, &jo) == NATS_OK);
+  g_acked = 0;
+  for (int i = 0; i < 1000; ++i) REQUIRE(js_PublishAsync(ajs, "b", "x", 1, nullptr) == NATS_OK);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = 10000;
+  REQUIRE(js_PublishAsyncComplete(ajs, &po) == NATS_OK);
+  jsCtx_Destroy(ajs);
+  CHECK(g_acked.load() == 1000);
+  CHECK(stream_msgs(t.js, "B") == 1000);
+  // The server logs each batch's size: with a thousand publishes in flight some batch holds
+  // more than one, and the batches add up to the thousand.
+  const std::string log = t.server->log();
+  const std::string marker = "group commit of ";
+  uint64_t total = 0, largest = 0;
+  for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    const uint64_t n = std::stoull(log.substr(at + marker.size()));
+    total += n;
+    largest = std::max(largest, n);
+  }
+  CHECK(total == 1000);
+  CHECK(largest > 1);
+}
