@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -170,6 +171,14 @@ class RocksKv final : public Kv {
       std::uint64_t v = 0;
       if (db_->GetIntProperty(h, slice(name), &v)) {
         total += v;
+        any = true;
+        continue;
+      }
+      // Some numeric properties ("rocksdb.num-files-at-level<N>") exist only as strings.
+      std::string text;
+      if (db_->GetProperty(h, slice(name), &text) && !text.empty() &&
+          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        total += std::strtoull(text.c_str(), nullptr, 10);
         any = true;
       }
     }

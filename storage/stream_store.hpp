@@ -107,8 +107,9 @@ class StreamStore {
   // yet). After an ack on such a stream the caller applies DeleteMsgOp{reason = retention}
   // when this turns false; after deleting a consumer of an interest stream it does the same
   // for the sequences above that consumer's ack floor. Errc::message_not_found when seq is
-  // not in the stream. Answered from memory plus one message read (only when some consumer
-  // has a filter); the default goes through consumer_info and is slower.
+  // outside first..last (a deleted sequence inside may answer either way: there is nothing
+  // to remove). Answered from memory plus one message read (only when some consumer has a
+  // filter); the default goes through load and consumer_info and is slower.
   [[nodiscard]] virtual std::expected<bool, Error> needs_ack(std::string_view stream, StreamSeq seq,
                                                              std::string_view except_consumer = {}) const;
 
