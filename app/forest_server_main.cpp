@@ -19,6 +19,7 @@
 #include "discovery/registry_cli.hpp"
 #include "forest_discovery.hpp"
 #include "flags.hpp"
+#include "jetstream/service.hpp"
 #include "logger.hpp"
 #include "server.hpp"
 
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
     }
     return next;
   });
+  if (server.options()->jetstream.enabled) server.add_service(std::make_unique<forest::broker::js::JetStreamService>(server));
   for (const std::string& line : discovery.log_lines) log->info("{}", line);
   if (auto r = server.start(); !r) {
     log->fatal("{}", r.error());

@@ -213,9 +213,9 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
       if (!d || d->count() <= 0) return std::unexpected("invalid duration \"" + value + "\" for -registry_interval");
       o.registry_interval = *d;
     } else if (name == "jetstream") {
-      if (on) return std::unexpected(not_supported(name, "JetStream"));
+      o.jetstream.enabled = on;
     } else if (name == "store_dir") {
-      return std::unexpected(not_supported(name, "JetStream"));
+      o.jetstream.store_dir = value;
     } else if (name == "client_advertise") {
       o.client_advertise = value;
     } else if (name == "cluster") {
@@ -265,10 +265,6 @@ std::expected<Options, std::string> build_options(const CommandLine& cl) {
     if (!r) return std::unexpected(r.error());
   }
   if (auto r = apply_flags(o, cl); !r) return std::unexpected(r.error());
-  if (o.jetstream.enabled) {
-    return std::unexpected(std::string("the jetstream {} block is parsed, but JetStream is not supported by "
-                                       "forest-server yet"));
-  }
   if (auto r = validate_options(o); !r) return std::unexpected(r.error());
   return o;
 }
@@ -306,7 +302,7 @@ Logging Options:
     -V, --trace                      Trace the raw protocol
     -DV                              Debug and trace
 
-JetStream Options (not supported yet: refused with an error):
+JetStream Options (single server; see broker/jetstream/README.md):
     -js, --jetstream                 Enable JetStream functionality
     -sd, --store_dir <dir>           Set the storage directory
 

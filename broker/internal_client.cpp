@@ -79,6 +79,7 @@ void InternalClient::drain() {
     }
     if (handler && q.msg.account != nullptr) (*handler)(q.msg);
   }
+  if (turn_end_) turn_end_();
   thread_.flush_pending();
   draining_.clear();
   if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);

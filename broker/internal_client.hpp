@@ -64,6 +64,12 @@ class InternalClient final : public MessageSink, public std::enable_shared_from_
   // end). From any thread; from this thread it runs at once.
   void run(std::function<void()> fn);
 
+  // Runs on this client's thread after the handlers of one turn (every message taken from the
+  // queue in one wake-up) and before what they published is handed over: the place to commit
+  // work the handlers gathered, once per turn (JetStream's group commit). Set it before the
+  // first subscribe; it is not called for run().
+  void set_turn_end(std::function<void()> fn) { turn_end_ = std::move(fn); }
+
   [[nodiscard]] IoThread& thread() const { return thread_; }
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] bool on_own_thread() const;
@@ -89,6 +95,7 @@ class InternalClient final : public MessageSink, public std::enable_shared_from_
   // handler while it runs.
   std::unordered_map<uint64_t, std::shared_ptr<Handler>> handlers_;
   std::vector<Queued> draining_;  // this thread's
+  std::function<void()> turn_end_;  // this thread's (set before messages can arrive)
 };
 
 }  // namespace forest::broker

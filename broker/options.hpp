@@ -42,7 +42,7 @@ struct JetStreamOptions {
   int64_t max_memory = -1;
   int64_t max_store = -1;
   std::string domain;
-  std::string sync_interval;  // "always" or a duration; parsed when JetStream lands
+  std::string sync_interval;  // "always" or a duration (default 2m); checked by validate_options
 };
 
 struct Options {

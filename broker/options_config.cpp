@@ -513,6 +513,10 @@ std::expected<void, std::string> validate_options(const Options& o) {
     return std::unexpected("invalid monitoring port " + std::to_string(o.http_port));
   }
   if (auto r = validate_auth(o); !r) return r;
+  if (const std::string& si = o.jetstream.sync_interval; !si.empty() && si != "always") {
+    auto d = parse_go_duration(si);
+    if (!d || d->count() <= 0) return std::unexpected("jetstream sync_interval: expected \"always\" or a positive duration, got \"" + si + "\"");
+  }
   if (o.max_payload <= 0) return std::unexpected(std::string("max_payload must be positive"));
   if (o.max_control_line <= 0) return std::unexpected(std::string("max_control_line must be positive"));
   if (o.max_payload > o.max_pending) {

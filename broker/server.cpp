@@ -161,6 +161,12 @@ std::expected<void, std::string> Server::start() {
   service_thread_->start();
   control_work_.emplace(asio::make_work_guard(control_));
   running_.store(true);
+  // Services (JetStream) come up before the first client is accepted, so no client sees the
+  // server without them; a failure is a startup error.
+  for (auto& service : services_) {
+    if (auto r = service->start(); !r) return r;
+    ++services_started_;
+  }
   do_accept();
   schedule_memory_trim();
   control_thread_ = std::thread([this] { control_.run(); });
@@ -268,6 +274,9 @@ void Server::rebuild_info() {
   w.field("headers", true);
   if (o->auth_required()) w.field("auth_required", true);
   w.field("max_payload", o->max_payload);
+  // Options say JetStream is on only when a JetStream service was started with them (the
+  // server does not start otherwise), so the flag is honest.
+  if (o->jetstream.enabled) w.field("jetstream", true);
   if (cluster_ && !o->cluster.no_advertise) {
     // Once the cluster knows other servers, clients learn them all (this one first), as from
     // nats-server, so that they can fail over.
@@ -422,6 +431,14 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   }
   if (next.node_info != old->node_info || next.registry != old->registry) return refuse("discovery (node_info, registry)");
   if (next.client_advertise != old->client_advertise) return refuse("client_advertise");
+  // The JetStream service was built from the options at start (store, sync, domain): a change
+  // needs a restart, never a silent half-applied reload.
+  const auto& nj = next.jetstream;
+  const auto& oj = old->jetstream;
+  if (nj.enabled != oj.enabled || nj.store_dir != oj.store_dir || nj.max_memory != oj.max_memory ||
+      nj.max_store != oj.max_store || nj.domain != oj.domain || nj.sync_interval != oj.sync_interval) {
+    return refuse("jetstream (restart the server to change it)");
+  }
   for (const User& u : next.users) {
     if (!u.account.empty() && find_account(u.account) == nullptr) return refuse("accounts (new account " + u.account + ")");
   }
@@ -583,6 +600,9 @@ void Server::shutdown() {
     std::unique_lock lock(mu_);
     stopped_cv_.wait_for(lock, kShutdownFlushWait, [this] { return clients_.empty(); });
   }
+  // Services stop while every thread still runs (they drain work on the service thread).
+  for (std::size_t i = services_started_; i > 0; --i) services_[i - 1]->stop();
+  services_started_ = 0;
   control_work_.reset();
   control_.stop();
   if (control_thread_.joinable()) control_thread_.join();

@@ -24,6 +24,7 @@
 #include "account.hpp"
 #include "asio.hpp"
 #include "conn_info.hpp"
+#include "internal_service.hpp"
 #include "io_thread.hpp"
 #include "logger.hpp"
 #include "options.hpp"
@@ -72,6 +73,9 @@ class Server {
   // Blocks until shutdown() completed.
   void wait();
   [[nodiscard]] bool running() const { return running_.load(); }
+
+  // Adds a service to start with the server (before start(); see internal_service.hpp).
+  void add_service(std::unique_ptr<InternalService> service) { services_.push_back(std::move(service)); }
 
   // Where reload() gets fresh options from (the config file plus the original flags).
   void set_options_loader(OptionsLoader loader) { loader_ = std::move(loader); }
@@ -162,6 +166,8 @@ class Server {
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<Monitor> monitor_;
   std::unique_ptr<Cluster> cluster_;
+  std::vector<std::unique_ptr<InternalService>> services_;
+  std::size_t services_started_ = 0;  // how many of services_ to stop
   asio::steady_timer accept_retry_{control_};
   std::chrono::milliseconds accept_delay_{10};  // control thread
   asio::steady_timer lame_duck_timer_{control_};

@@ -5,9 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
-# JetStream's data dir (/var/lib/nimsforest/jetstream, or ~/.local/share/nimsforest/jetstream
-# without root) is created here so it is ready; forest-server does not serve JetStream yet
-# (see README, "Status").
-if [ "$(id -u)" -eq 0 ]; then data_dir=/var/lib/nimsforest/jetstream; else data_dir="$HOME/.local/share/nimsforest/jetstream"; fi
+# JetStream on, on the default data dir (/var/lib/nimsforest, or ~/.local/share/nimsforest
+# without root): the store is <dir>/jetstream/forest-store (see broker/jetstream/README.md).
+if [ "$(id -u)" -eq 0 ]; then data_dir=/var/lib/nimsforest; else data_dir="$HOME/.local/share/nimsforest"; fi
 mkdir -p "$data_dir"
-exec build/app/forest-server -m 8222 "$@"
+exec build/app/forest-server -m 8222 -js -sd "$data_dir" "$@"

@@ -359,8 +359,12 @@ TEST_CASE("startup errors are clear and exit non-zero", "[server]") {
   CHECK(out.find("cannot open") != std::string::npos);
   CHECK(run_command({ServerProcess::forest_binary(), "--bogus"}, &out) == 2);
   CHECK(out.find("flag provided but not defined: -bogus") != std::string::npos);
-  CHECK(run_command({ServerProcess::forest_binary(), "-js"}, &out) != 0);
-  CHECK(out.find("not supported by forest-server yet") != std::string::npos);
+  // JetStream on a store dir that is a plain file: a clear error, never an empty store.
+  const std::string not_a_dir = temp_path("js-store-file");
+  std::ofstream(not_a_dir) << "garbage\n";
+  CHECK(run_command({ServerProcess::forest_binary(), "-p", "-1", "-js", "-sd", not_a_dir}, &out) != 0);
+  CHECK(out.find(not_a_dir) != std::string::npos);
+  std::filesystem::remove(not_a_dir);
   // Configuration check mode
   std::ofstream(conf) << "port: 4222\n";
   CHECK(run_command({ServerProcess::forest_binary(), "-t", "-c", conf}, &out) == 0);

@@ -75,12 +75,15 @@ TEST_CASE("valid config: cluster and jetstream blocks are parsed for their issue
   CHECK(o.jetstream.enabled);
   CHECK(o.jetstream.store_dir == "/tmp/js");
   CHECK(o.jetstream.max_memory == 1000LL * 1000 * 1000);
-  // ...and refused at startup, clearly, until those issues land.
+  // ...and, both being supported now, they make valid startup options.
   CommandLine cl;
   cl.config_file = data_dir() + "/config/valid/blocks.conf";
   auto built = build_options(cl);
-  REQUIRE_FALSE(built);
-  CHECK(built.error().find("not supported") != std::string::npos);
+  INFO((built ? std::string() : built.error()));
+  REQUIRE(built);
+  CHECK(built->jetstream.enabled);
+  CHECK(built->jetstream.store_dir == "/tmp/js");
+  CHECK(built->cluster.port == 6333);
 }
 
 TEST_CASE("environment variables", "[config]") {
@@ -157,14 +160,27 @@ TEST_CASE("command line like Go's flag package", "[flags]") {
     CHECK_FALSE(parse({"-p"}));
     CHECK_FALSE(parse({"stray"}));
   }
-  SECTION("features of later issues are refused clearly, never ignored") {
-    for (const auto& args : std::vector<std::vector<std::string>>{{"-js"}, {"-sd", "/tmp/x"}}) {
-      auto cl = parse(args);
-      REQUIRE(cl);
-      auto o = build_options(*cl);
-      REQUIRE_FALSE(o);
-      CHECK(o.error().find("not supported by forest-server yet") != std::string::npos);
-    }
+  SECTION("JetStream flags (once refused, now supported) land in the options") {
+    auto cl = parse({"-js", "-sd", "/tmp/x"});
+    REQUIRE(cl);
+    auto o = build_options(*cl);
+    REQUIRE(o);
+    CHECK(o->jetstream.enabled);
+    CHECK(o->jetstream.store_dir == "/tmp/x");
+    auto off = build_options(*parse({"-sd", "/tmp/x"}));
+    REQUIRE(off);
+    CHECK_FALSE(off->jetstream.enabled);
+  }
+  SECTION("jetstream sync_interval is \"always\" or a positive duration") {
+    Options o;
+    REQUIRE(apply_config_text(o, "jetstream { sync_interval: always }", "t.conf"));
+    CHECK(validate_options(o));
+    REQUIRE(apply_config_text(o, "jetstream { sync_interval: \"30s\" }", "t.conf"));
+    CHECK(validate_options(o));
+    REQUIRE(apply_config_text(o, "jetstream { sync_interval: \"soon\" }", "t.conf"));
+    auto bad = validate_options(o);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("sync_interval") != std::string::npos);
   }
   SECTION("cluster flags as nats-server spells them") {
     auto cl = parse({"--cluster", "nats://127.0.0.1:6333", "--routes", "nats://a:6222, nats://u:p@[2a01:4f8::1]:6222",

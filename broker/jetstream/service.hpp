@@ -1,0 +1,149 @@
+// The JetStream service of one server: the `$JS.API.>` request/response API and the
+// publishing path of streams, over two stream stores (RocksDB for file streams, memory for
+// memory streams).
+//
+// Threads: everything here runs on the server's service thread (Server::service_thread()),
+// through one InternalClient: API handlers, stream publishes, the timers (max_age expiry,
+// sync_interval). The stores are single-owner and that thread owns them; start() opens them
+// on the caller's thread and hands them over before any message can arrive. Only start() and
+// stop() are called from elsewhere (the thread running Server::start()/shutdown()); they wait
+// for the service thread.
+//
+// Group commit: a publish handler only queues a StoreMsgOp; at the end of the turn (all the
+// messages the client took from its queue in one wake-up) each store gets one apply_batch,
+// and only then do the pub acks leave, so an acknowledged message survives kill -9 (with
+// sync_interval "always", also power loss). API requests commit what is queued first, so
+// they see every publish that came before them.
+//
+// Scope: the global account only ($G); accounts are for later. On a server with routes this
+// JetStream is local to the node: messages and requests that arrive over a route are ignored.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../asio.hpp"
+#include "../options.hpp"
+#include "../internal_client.hpp"
+#include "../internal_service.hpp"
+#include "api_errors.hpp"
+#include "storage/op_record.hpp"
+#include "storage/stream_store.hpp"
+#include "stream_config.hpp"
+
+namespace forest::broker {
+class JsonWriter;
+class Server;
+}  // namespace forest::broker
+
+namespace forest::broker::js {
+
+// Where a server keeps its JetStream data, from its options (nats-server's rules for the
+// "jetstream" directory: <store_dir>/jetstream, or under the temp dir when none is given).
+struct StorePaths {
+  std::string root;   // nats-server's "jetstream" directory
+  std::string rocks;  // our RocksDB store inside it
+};
+[[nodiscard]] StorePaths store_paths(const Options& o);
+
+class JetStreamService final : public InternalService {
+ public:
+  explicit JetStreamService(Server& server);
+  ~JetStreamService() override;
+
+  [[nodiscard]] std::expected<void, std::string> start() override;
+  void stop() override;
+
+ private:
+  struct Stream {
+    StreamConfig config;
+    storage::StreamStore* store = nullptr;
+    int64_t created_ns = 0;
+    std::vector<SubPtr> subs;
+  };
+  // A publish waiting for its store's batch; `ready` when it was answered without the store.
+  struct PendingPublish {
+    std::string stream;
+    std::string reply;
+    storage::StreamStore* store = nullptr;
+    std::size_t op_index = 0;
+    std::optional<std::string> ready;
+  };
+  struct Batch {
+    storage::StreamStore* store = nullptr;
+    std::vector<storage::Op> ops;
+  };
+
+  // service.cpp: life cycle, stores, batches, timers
+  void run_and_wait(std::function<void()> fn);
+  [[nodiscard]] std::expected<void, std::string> load_streams(storage::StreamStore& store);
+  void subscribe_stream(Stream& s);
+  void unsubscribe_stream(Stream& s);
+  [[nodiscard]] storage::StreamStore& store_for(const StreamConfig& c);
+  [[nodiscard]] Batch& batch_for(storage::StreamStore* store);
+  void commit();  // applies what publishes queued, then sends their acks
+  void schedule_expiry();
+  void run_expiry();
+  void schedule_sync();
+  [[nodiscard]] static int64_t now_ns();
+
+  // publish.cpp
+  void on_publish(const std::string& stream, const InternalMessage& m);
+  [[nodiscard]] std::string ack_for(const PendingPublish& p, const storage::OpOutcome& outcome) const;
+
+  // api.cpp: dispatch, replies, account info
+  void on_api(const InternalMessage& m);
+  void reply_ok(const InternalMessage& m, const std::string& json);
+  void reply_err(const InternalMessage& m, const std::string& json);
+  // {"type":T,"error":{...}} plus what `more` writes.
+  [[nodiscard]] static std::string error_json(std::string_view type, const ApiError& e);
+  void account_info(const InternalMessage& m);
+  [[nodiscard]] Stream* find(std::string_view name);
+
+  // api_streams.cpp
+  void stream_create(const InternalMessage& m, std::string_view name);
+  void stream_update(const InternalMessage& m, std::string_view name);
+  void stream_info(const InternalMessage& m, std::string_view name);
+  void stream_delete(const InternalMessage& m, std::string_view name);
+  void stream_names(const InternalMessage& m, bool detailed);
+  [[nodiscard]] std::expected<storage::StreamState, storage::Error> state_of(const Stream& s, bool details = false) const;
+  void write_info(JsonWriter& w, const Stream& s, const storage::StreamState& st,
+                  const std::map<std::string, uint64_t>* subjects = nullptr, bool with_domain = true) const;
+
+  // api_messages.cpp
+  void stream_purge(const InternalMessage& m, std::string_view name);
+  void msg_get(const InternalMessage& m, std::string_view name);
+  void msg_delete(const InternalMessage& m, std::string_view name);
+
+  Server& server_;
+  Account* account_ = nullptr;  // $G
+  std::string domain_;
+  std::shared_ptr<InternalClient> client_;
+  std::unique_ptr<storage::StreamStore> rocks_;
+  std::unique_ptr<storage::StreamStore> memory_;
+  storage::SyncPolicy sync_policy_ = storage::SyncPolicy::interval;
+  std::chrono::nanoseconds sync_interval_{std::chrono::minutes(2)};
+
+  // Service thread only, from here on.
+  bool running_ = false;
+  SubPtr api_sub_;
+  std::map<std::string, Stream, std::less<>> streams_;  // sorted, as the NAMES/LIST replies
+  std::vector<PendingPublish> pending_;
+  std::vector<Batch> batches_;
+  uint64_t api_total_ = 0;
+  uint64_t api_errors_ = 0;
+  // Timers live on the service thread's io_context and are destroyed there in stop().
+  std::unique_ptr<asio::steady_timer> expiry_timer_;
+  std::optional<int64_t> expiry_armed_ns_;
+  std::unique_ptr<asio::steady_timer> sync_timer_;
+};
+
+}  // namespace forest::broker::js
