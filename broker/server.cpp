@@ -141,6 +141,10 @@ std::expected<void, std::string> Server::start() {
   for (unsigned i = 0; i < n; ++i) io_threads_.push_back(std::make_unique<IoThread>(i));
   service_thread_ = std::make_unique<IoThread>(n);
 
+  // Routing is on when a cluster port is set (as in nats-server). The Cluster exists before
+  // the monitor listens: /routez and /varz read cluster_ from the monitor's thread.
+  if (o->cluster.port != 0) cluster_ = std::make_unique<Cluster>(*this, control_);
+
   if (o->http_port != 0) {
     monitor_ = std::make_unique<Monitor>(*this);
     const std::string http_host = o->http_host.empty() ? o->host : o->http_host;
@@ -173,10 +177,8 @@ std::expected<void, std::string> Server::start() {
 
   log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
   if (o->auth_required()) log_->info("Authorization required for clients");
-  if (o->cluster.port != 0) {
-    // Routing is on when a cluster port is set (as in nats-server); the port is open even
-    // without a peer, so the first node of a cluster can be joined.
-    cluster_ = std::make_unique<Cluster>(*this, control_);
+  if (cluster_) {
+    // The route port is open even without a peer, so the first node of a cluster can be joined.
     if (auto r = cluster_->start(); !r) return std::unexpected(r.error());
   } else if (o->cluster.configured) {
     log_->warn("cluster {{}} has no port (or listen): routing is off, as in nats-server");
