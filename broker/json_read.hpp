@@ -10,9 +10,12 @@
 #include <limits>
 #include <type_traits>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "time_text.hpp"
 
 namespace forest::broker::json {
 
@@ -71,6 +74,15 @@ inline bool read_strings(value v, std::vector<std::string>& out) {
     out.emplace_back(sv);
   }
   return true;
+}
+
+// A time.Time: an RFC 3339 string, kept with its zone offset (Go writes it back in that offset).
+inline bool read_time(value v, std::optional<ZonedTime>& out) {
+  if (v.is_null()) return true;
+  std::string s;
+  if (!read_string(v, s)) return false;
+  out = parse_rfc3339_zoned(s);
+  return out.has_value();
 }
 
 // Calls fn(key, value) -> bool for each field of the object `v`; false on any error (also

@@ -15,6 +15,7 @@ using json::key_is;
 using json::read_bool;
 using json::read_int;
 using json::read_string;
+using json::read_time;
 using json::value;
 
 bool read_deliver_policy(value v, DeliverPolicy& out) {
@@ -62,46 +63,41 @@ bool read_durations(value v, std::vector<int64_t>& out) {
   return true;
 }
 
-bool read_time(value v, std::optional<ZonedTime>& out) {
-  if (v.is_null()) return true;
-  std::string s;
-  if (!read_string(v, s)) return false;
-  out = parse_rfc3339_zoned(s);
-  return out.has_value();
+// One field of a ConsumerConfig object; false when its value has the wrong type.
+bool read_config_field(ConsumerConfig& c, std::string_view k, value f) {
+  if (key_is(k, "durable_name")) return read_string(f, c.durable_name);
+  if (key_is(k, "name")) return read_string(f, c.name);
+  if (key_is(k, "description")) return read_string(f, c.description);
+  if (key_is(k, "deliver_policy")) return read_deliver_policy(f, c.deliver_policy);
+  if (key_is(k, "opt_start_seq")) return read_int(f, c.opt_start_seq);
+  if (key_is(k, "opt_start_time")) return read_time(f, c.opt_start_time);
+  if (key_is(k, "ack_policy")) return read_ack_policy(f, c.ack_policy);
+  if (key_is(k, "ack_wait")) return read_int(f, c.ack_wait_ns);
+  if (key_is(k, "max_deliver")) return read_int(f, c.max_deliver);
+  if (key_is(k, "backoff")) return read_durations(f, c.backoff_ns);
+  if (key_is(k, "filter_subject")) return read_string(f, c.filter_subject);
+  if (key_is(k, "replay_policy")) return read_replay_policy(f, c.replay_policy);
+  if (key_is(k, "rate_limit_bps")) return read_int(f, c.rate_limit_bps);
+  if (key_is(k, "sample_freq")) return read_string(f, c.sample_freq);
+  if (key_is(k, "max_waiting")) return read_int(f, c.max_waiting);
+  if (key_is(k, "max_ack_pending")) return read_int(f, c.max_ack_pending);
+  if (key_is(k, "idle_heartbeat")) return read_int(f, c.idle_heartbeat_ns);
+  if (key_is(k, "flow_control")) return read_bool(f, c.flow_control);
+  if (key_is(k, "headers_only")) return read_bool(f, c.headers_only);
+  if (key_is(k, "max_batch")) return read_int(f, c.max_batch);
+  if (key_is(k, "max_expires")) return read_int(f, c.max_expires_ns);
+  if (key_is(k, "max_bytes")) return read_int(f, c.max_bytes);
+  if (key_is(k, "deliver_subject")) return read_string(f, c.deliver_subject);
+  if (key_is(k, "deliver_group")) return read_string(f, c.deliver_group);
+  if (key_is(k, "inactive_threshold")) return read_int(f, c.inactive_threshold_ns);
+  if (key_is(k, "num_replicas")) return read_int(f, c.num_replicas);
+  if (key_is(k, "mem_storage")) return read_bool(f, c.mem_storage);
+  if (key_is(k, "direct")) return read_bool(f, c.direct);
+  return true;
 }
 
 bool read_config_fields(value v, ConsumerConfig& c) {
-  return for_each_field(v, [&](std::string_view k, value f) {
-    if (key_is(k, "durable_name")) return read_string(f, c.durable_name);
-    if (key_is(k, "name")) return read_string(f, c.name);
-    if (key_is(k, "description")) return read_string(f, c.description);
-    if (key_is(k, "deliver_policy")) return read_deliver_policy(f, c.deliver_policy);
-    if (key_is(k, "opt_start_seq")) return read_int(f, c.opt_start_seq);
-    if (key_is(k, "opt_start_time")) return read_time(f, c.opt_start_time);
-    if (key_is(k, "ack_policy")) return read_ack_policy(f, c.ack_policy);
-    if (key_is(k, "ack_wait")) return read_int(f, c.ack_wait_ns);
-    if (key_is(k, "max_deliver")) return read_int(f, c.max_deliver);
-    if (key_is(k, "backoff")) return read_durations(f, c.backoff_ns);
-    if (key_is(k, "filter_subject")) return read_string(f, c.filter_subject);
-    if (key_is(k, "replay_policy")) return read_replay_policy(f, c.replay_policy);
-    if (key_is(k, "rate_limit_bps")) return read_int(f, c.rate_limit_bps);
-    if (key_is(k, "sample_freq")) return read_string(f, c.sample_freq);
-    if (key_is(k, "max_waiting")) return read_int(f, c.max_waiting);
-    if (key_is(k, "max_ack_pending")) return read_int(f, c.max_ack_pending);
-    if (key_is(k, "idle_heartbeat")) return read_int(f, c.idle_heartbeat_ns);
-    if (key_is(k, "flow_control")) return read_bool(f, c.flow_control);
-    if (key_is(k, "headers_only")) return read_bool(f, c.headers_only);
-    if (key_is(k, "max_batch")) return read_int(f, c.max_batch);
-    if (key_is(k, "max_expires")) return read_int(f, c.max_expires_ns);
-    if (key_is(k, "max_bytes")) return read_int(f, c.max_bytes);
-    if (key_is(k, "deliver_subject")) return read_string(f, c.deliver_subject);
-    if (key_is(k, "deliver_group")) return read_string(f, c.deliver_group);
-    if (key_is(k, "inactive_threshold")) return read_int(f, c.inactive_threshold_ns);
-    if (key_is(k, "num_replicas")) return read_int(f, c.num_replicas);
-    if (key_is(k, "mem_storage")) return read_bool(f, c.mem_storage);
-    if (key_is(k, "direct")) return read_bool(f, c.direct);
-    return true;
-  });
+  return for_each_field(v, [&](std::string_view k, value f) { return read_config_field(c, k, f); });
 }
 
 const char* deliver_policy_name(DeliverPolicy p) {
@@ -169,12 +165,7 @@ std::string_view token_at(std::string_view s, std::size_t i) {
 
 std::expected<ConsumerConfig, ApiError> parse_consumer_config(std::string_view text) {
   ConsumerConfig c;
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(text);
-  simdjson::ondemand::document doc;
-  value v;
-  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS || doc.get_value().get(v) != simdjson::SUCCESS ||
-      !read_config_fields(v, c)) {
+  if (!for_each_field(text, [&](std::string_view k, value f) { return read_config_field(c, k, f); })) {
     return std::unexpected(api_error(JsErr::JSInvalidJSONErr));
   }
   return c;

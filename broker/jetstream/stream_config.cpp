@@ -15,6 +15,7 @@ using json::key_is;
 using json::read_bool;
 using json::read_int;
 using json::read_string;
+using json::read_time;
 using json::read_strings;
 using json::value;
 
@@ -47,14 +48,6 @@ bool read_storage(value v, std::optional<Storage>& out) {
   else if (s == "memory") out = Storage::memory;
   else return false;  // "any" is a valid StorageType but never a stream's
   return true;
-}
-
-bool read_time(value v, std::optional<ZonedTime>& out) {
-  if (v.is_null()) return true;
-  std::string s;
-  if (!read_string(v, s)) return false;
-  out = parse_rfc3339_zoned(s);
-  return out.has_value();
 }
 
 bool read_external(value v, std::optional<ExternalStream>& out) {
