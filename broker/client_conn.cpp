@@ -66,9 +66,10 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
     payload = payload.substr(static_cast<std::size_t>(header_size));
     header_size = -1;
   }
-  const std::size_t estimate = msg.subject.size() + sub.sid.size() + msg.reply.size() + payload.size() + 48;
+  const std::string_view subject = msg.client_subject();
+  const std::size_t estimate = subject.size() + sub.sid.size() + msg.reply.size() + payload.size() + 48;
   const bool taken = enqueue_encoded(estimate, payload.size(), [&](std::string& out) {
-    protocol::append_client_msg(out, msg.subject, sub.sid, msg.reply, header_size, payload);
+    protocol::append_client_msg(out, subject, sub.sid, msg.reply, header_size, payload);
   });
   if (!taken) return false;
   if (reached_max) auto_unsubscribed(sub);

@@ -47,7 +47,7 @@ bool InternalClient::deliver(Subscription& sub, const Delivery& msg) {
   Queued q;
   q.sub_id = sub.id;
   q.msg.account = server_.find_account_cached(msg.account);
-  q.msg.subject.assign(msg.subject);
+  q.msg.subject.assign(msg.client_subject());
   q.msg.reply.assign(msg.reply);
   q.msg.header_size = msg.header_size;
   q.msg.payload.assign(msg.payload);
@@ -86,8 +86,9 @@ void InternalClient::drain() {
 }
 
 bool InternalClient::publish(Account& account, std::string_view subject, std::string_view reply,
-                             std::string_view payload, int64_t header_size) {
-  const Delivery d{subject, reply, header_size, payload, account.name(), MessageOrigin::local};
+                             std::string_view payload, int64_t header_size, std::string_view shown_subject) {
+  Delivery d{subject, reply, header_size, payload, account.name(), MessageOrigin::local, {}};
+  d.shown_subject = shown_subject;
   server_.counters().in_msgs.fetch_add(1, std::memory_order_relaxed);
   server_.counters().in_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
   return route_message(thread_.cache_for(account), d, nullptr);

@@ -57,9 +57,9 @@ class InternalClient final : public MessageSink, public std::enable_shared_from_
   void unsubscribe(Account& account, const SubPtr& sub);
 
   // On this client's thread: routes a message as a client's publish would (local subscribers,
-  // queue groups, routes). Returns whether anyone took it.
+  // queue groups, routes). Returns whether anyone took it. `shown_subject`: see Delivery.
   bool publish(Account& account, std::string_view subject, std::string_view reply, std::string_view payload,
-               int64_t header_size = -1);
+               int64_t header_size = -1, std::string_view shown_subject = {});
   // Runs `fn` on this client's thread inside a batch (what it publishes is handed over at the
   // end). From any thread; from this thread it runs at once.
   void run(std::function<void()> fn);

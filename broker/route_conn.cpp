@@ -60,10 +60,18 @@ bool RouteConn::deliver_routed(const Delivery& msg, std::span<const std::string_
     payload = payload.substr(static_cast<std::size_t>(header_size));
     header_size = -1;
   }
-  std::size_t estimate = msg.account.size() + msg.subject.size() + msg.reply.size() + payload.size() + 48;
+  // A JetStream delivery's shown subject travels after an '@' in its reply, as nats-server
+  // sends it; the far side's route_proto takes it apart again.
+  std::string reply_with_subject;
+  std::string_view reply = msg.reply;
+  if (!msg.shown_subject.empty() && !reply.empty()) {
+    reply_with_subject.append(reply).append("@").append(msg.shown_subject);
+    reply = reply_with_subject;
+  }
+  std::size_t estimate = msg.account.size() + msg.subject.size() + reply.size() + payload.size() + 48;
   for (const auto& q : queues) estimate += q.size() + 1;
   return enqueue_encoded(estimate, payload.size(), [&](std::string& out) {
-    protocol::append_route_msg(out, msg.account, msg.subject, msg.reply, queues, header_size, payload);
+    protocol::append_route_msg(out, msg.account, msg.subject, reply, queues, header_size, payload);
   });
 }
 

@@ -153,7 +153,15 @@ bool RouteConn::on_message(const protocol::MessageArgs& args, std::string_view p
                         args.subject);
     return true;
   }
-  const Delivery d{args.subject, args.reply, args.header_size, payload, acc->name(), MessageOrigin::route};
+  Delivery d{args.subject, args.reply, args.header_size, payload, acc->name(), MessageOrigin::route, {}};
+  // "$JS.ACK...@<subject>": a JetStream delivery whose clients see <subject> (nats-server's
+  // remapped deliver subject).
+  if (d.reply.starts_with("$JS.ACK.")) {
+    if (const auto at = d.reply.rfind('@'); at != std::string_view::npos && at + 1 < d.reply.size()) {
+      d.shown_subject = d.reply.substr(at + 1);
+      d.reply = d.reply.substr(0, at);
+    }
+  }
   route_message(io_.cache_for(*acc), d, nullptr, args.queues);
   return true;
 }

@@ -29,6 +29,11 @@ struct Delivery {
   std::string_view payload;  // headers + body
   std::string_view account;  // the account's name (routes carry it)
   MessageOrigin origin = MessageOrigin::local;
+  // Non-empty: routed on `subject`, but clients see this subject in MSG (JetStream deliveries:
+  // matched on the deliver subject, shown with the stored message's subject, as nats-server's
+  // pa.deliver). Routes carry it after an '@' in the $JS.ACK reply.
+  std::string_view shown_subject;
+  [[nodiscard]] std::string_view client_subject() const { return shown_subject.empty() ? subject : shown_subject; }
 };
 
 // Receives messages for subscriptions. deliver() runs on the publisher's thread: it must be

@@ -34,6 +34,15 @@ void JetStreamService::on_api(const InternalMessage& m) {
   const auto t = tokens(std::string_view(m.subject).substr(kApiPrefix.size()));
   // The subjects nats-server subscribes; anything else gets no answer there either.
   if (t.size() == 1 && t[0] == "INFO") return account_info(m);
+  if (t.size() >= 3 && t[0] == "CONSUMER") {
+    if (t[1] == "CREATE" || (t[1] == "DURABLE" && t[2] == "CREATE")) return consumer_create(m);
+    if (t.size() == 3 && t[1] == "NAMES") return consumer_names(m, t[2], false);
+    if (t.size() == 3 && t[1] == "LIST") return consumer_names(m, t[2], true);
+    if (t.size() == 4 && t[1] == "INFO") return consumer_info(m, t[2], t[3]);
+    if (t.size() == 4 && t[1] == "DELETE") return consumer_delete(m, t[2], t[3]);
+    if (t.size() == 5 && t[1] == "MSG" && t[2] == "NEXT") return on_next_request(m, t[3], t[4]);
+    return;
+  }
   if (t.size() < 2 || t[0] != "STREAM") return;
   if (t.size() == 2 && t[1] == "NAMES") return stream_names(m, false);
   if (t.size() == 2 && t[1] == "LIST") return stream_names(m, true);

@@ -32,7 +32,7 @@ void JetStreamService::stream_purge(const InternalMessage& m, std::string_view n
   if (s == nullptr) return fail(api_error(JsErr::JSStreamNotFoundErr));
   if (s->config.sealed) return fail(api_error(JsErr::JSStreamSealedErr));
   if (s->config.deny_purge) return fail(api_error(JsErr::JSStreamPurgeFailedF, {{"err", "stream purge not permitted"}}));
-  auto r = s->store->apply(storage::Op{s->config.name, storage::PurgeOp{req.filter, storage::StreamSeq(req.seq), req.keep}});
+  auto r = apply_now(*s->store, storage::Op{s->config.name, storage::PurgeOp{req.filter, storage::StreamSeq(req.seq), req.keep}});
   if (!r) return fail(api_error(JsErr::JSStreamGeneralErrorF, {{"err", r.error().text}}));
   JsonWriter w;
   w.begin_object().field("type", kPurgeType).field("success", true).field("purged", r->removed_msgs).end_object();
@@ -80,7 +80,7 @@ void JetStreamService::msg_delete(const InternalMessage& m, std::string_view nam
   storage::DeleteMsgOp op;
   op.seq = storage::StreamSeq(req->seq);
   op.erase = !req->no_erase;
-  auto r = s->store->apply(storage::Op{s->config.name, op});
+  auto r = apply_now(*s->store, storage::Op{s->config.name, op});
   // nats-server counts a failed delete as a plain API response, not an API error.
   if (!r) return reply_ok(m, error_json(kMsgDeleteType, api_error(JsErr::JSStreamMsgDeleteFailedF, {{"err", r.error().text}})));
   JsonWriter w;

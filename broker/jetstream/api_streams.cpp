@@ -136,7 +136,7 @@ void JetStreamService::stream_update(const InternalMessage& m, std::string_view 
   for (const auto& [other_name, other] : streams_) {
     if (other_name != name && subjects_overlap(*next, other.config)) return fail(api_error(JsErr::JSStreamSubjectOverlapErr));
   }
-  auto r = s->store->apply(storage::Op{s->config.name, storage::StreamUpdateOp{to_store_config(*next), now_ns()}});
+  auto r = apply_now(*s->store, storage::Op{s->config.name, storage::StreamUpdateOp{to_store_config(*next), now_ns()}});
   if (!r) return fail(api_error(JsErr::JSStreamUpdateErrF, {{"err", r.error().text}}));
   const bool resubscribe = next->subjects != s->config.subjects;
   if (resubscribe) unsubscribe_stream(*s);
@@ -197,6 +197,7 @@ void JetStreamService::stream_delete(const InternalMessage& m, std::string_view 
   if (s == nullptr) return fail(api_error(JsErr::JSStreamNotFoundErr));
   auto r = s->store->apply(storage::Op{s->config.name, storage::StreamDeleteOp{}});
   if (!r) return fail(api_error(JsErr::JSStreamDeleteErrF, {{"err", r.error().text}}));
+  remove_all_consumers(*s);
   unsubscribe_stream(*s);
   streams_.erase(streams_.find(name));
   JsonWriter w;

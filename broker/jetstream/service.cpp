@@ -80,6 +80,8 @@ std::expected<void, std::string> JetStreamService::start() {
     running_ = true;
     expiry_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
     sync_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
+    consumer_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
+    commit_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
     if (auto r = load_streams(*rocks_); !r) {
       result = r;
       return;
@@ -105,9 +107,17 @@ void JetStreamService::stop() {
     running_ = false;
     if (api_sub_) client_->unsubscribe(*account_, api_sub_);
     api_sub_.reset();
-    for (auto& [name, s] : streams_) unsubscribe_stream(s);
+    for (auto& [name, s] : streams_) {
+      for (auto& [cname, c] : s.consumers) {
+        if (c->ack_sub) client_->unsubscribe(*account_, c->ack_sub);
+        if (c->fc_sub) client_->unsubscribe(*account_, c->fc_sub);
+      }
+      unsubscribe_stream(s);
+    }
     streams_.clear();
     expiry_timer_.reset();
+    consumer_timer_.reset();
+    commit_timer_.reset();
     sync_timer_.reset();
     if (rocks_) {
       if (auto r = rocks_->close(); !r) server_.log().error("JetStream: closing the store: {}", r.error().text);
@@ -131,6 +141,7 @@ std::expected<void, std::string> JetStreamService::load_streams(storage::StreamS
     s.store = &store;
     s.created_ns = meta->created_ns;
     subscribe_stream(s);
+    if (auto r = load_consumers(s); !r) return r;
   }
   return {};
 }
@@ -161,33 +172,107 @@ JetStreamService::Batch& JetStreamService::batch_for(storage::StreamStore* store
 }
 
 void JetStreamService::commit() {
-  if (pending_.empty()) return;
-  // One apply_batch per store: one WAL write (and with "always" one fsync) for the turn.
-  std::vector<std::pair<storage::StreamStore*, std::expected<std::vector<storage::OpOutcome>, storage::Error>>> results;
-  for (Batch& b : batches_) {
-    if (b.ops.empty()) continue;
-    server_.log().debug("JetStream: group commit of {} message(s) in one batch", b.ops.size());
-    auto r = b.store->apply_batch(b.ops);
-    if (!r) server_.log().error("JetStream: storing {} message(s) failed: {}", b.ops.size(), r.error().text);
-    results.emplace_back(b.store, std::move(r));
-  }
   bool expiring = false;
-  for (const PendingPublish& p : pending_) {
-    std::string ack;
-    if (p.ready) {
-      ack = *p.ready;
-    } else {
-      for (auto& [store, r] : results) {
-        if (store != p.store) continue;
-        ack = r ? ack_for(p, (*r)[p.op_index]) : ack_for(p, std::unexpected(r.error()));
+  // Round 1 applies what the turn queued; later rounds apply what retention removes after
+  // those acks (a delete never asks for another round, so this ends).
+  for (int round = 0; round < 3; ++round) {
+    bool any_ops = false;
+    for (const Batch& b : batches_) any_ops = any_ops || !b.ops.empty();
+    if (!any_ops && pending_.empty() && ack_replies_.empty() && retention_checks_.empty()) break;
+    std::vector<Batch> taken;
+    taken.swap(batches_);
+    // One apply_batch per store: one WAL write (and with "always" one fsync) for the round.
+    std::vector<std::pair<storage::StreamStore*, std::expected<std::vector<storage::OpOutcome>, storage::Error>>> results;
+    for (Batch& b : taken) {
+      if (b.ops.empty()) continue;
+      server_.log().debug("JetStream: group commit of {} op(s) in one batch", b.ops.size());
+      auto r = b.store->apply_batch(b.ops);
+      if (!r) {
+        server_.log().error("JetStream: applying {} op(s) failed: {}", b.ops.size(), r.error().text);
+      } else {
+        after_apply(b.ops, *r);
       }
-      if (const Stream* s = find(p.stream); s != nullptr && s->config.max_age_ns > 0) expiring = true;
+      results.emplace_back(b.store, std::move(r));
     }
-    if (!p.reply.empty() && !ack.empty()) client_->publish(*account_, p.reply, "", ack);
+    for (const PendingPublish& p : pending_) {
+      std::string ack;
+      if (p.ready) {
+        ack = *p.ready;
+      } else {
+        for (auto& [store, r] : results) {
+          if (store != p.store) continue;
+          ack = r ? ack_for(p, (*r)[p.op_index]) : ack_for(p, std::unexpected(r.error()));
+        }
+        if (const Stream* s = find(p.stream); s != nullptr && s->config.max_age_ns > 0) expiring = true;
+      }
+      if (!p.reply.empty() && !ack.empty()) client_->publish(*account_, p.reply, "", ack);
+    }
+    pending_.clear();
+    for (const std::string& reply : ack_replies_) client_->publish(*account_, reply, "", "");
+    ack_replies_.clear();
+    auto checks = std::move(retention_checks_);
+    retention_checks_.clear();
+    for (auto& [stream, seq] : checks) {
+      if (Stream* s = find(stream)) retention_check(*s, seq);
+    }
   }
-  pending_.clear();
-  for (Batch& b : batches_) b.ops.clear();
+  if (!delivering_) deliver_dirty();
+  for (const Batch& b : batches_) {
+    if (!b.ops.empty()) {
+      post_commit();
+      break;
+    }
+  }
   if (expiring && !expiry_armed_ns_) schedule_expiry();
+}
+
+void JetStreamService::after_apply(const std::vector<storage::Op>& ops, const std::vector<storage::OpOutcome>& outcomes) {
+  for (std::size_t i = 0; i < ops.size() && i < outcomes.size(); ++i) {
+    const storage::Op& op = ops[i];
+    const storage::OpOutcome& out = outcomes[i];
+    Stream* s = find(op.stream);
+    if (s == nullptr) continue;
+    if (!out) {
+      // An ack of what is no longer pending, a delivery of a deleted consumer: normal races.
+      if (!std::holds_alternative<storage::StoreMsgOp>(op.body)) {
+        server_.log().debug("JetStream: stream '{}': op refused: {}", op.stream, out.error().text);
+      }
+      continue;
+    }
+    if (const auto* store = std::get_if<storage::StoreMsgOp>(&op.body); store && !out->duplicate && !out->skipped) {
+      mark_new_message(*s, out->seq, store->subject);
+    }
+    if (out->removed_msgs > 0) {
+      for (auto& [name, c] : s->consumers) c->num_pending_valid = false;
+    }
+    for (const std::string& name : out->consumers_changed) {
+      if (auto it = s->consumers.find(name); it != s->consumers.end()) refresh_consumer(*s, *it->second);
+    }
+  }
+}
+
+std::expected<storage::ApplyResult, storage::Error> JetStreamService::apply_now(storage::StreamStore& store, storage::Op op) {
+  std::vector<storage::Op> ops;
+  ops.push_back(std::move(op));
+  auto r = store.apply_batch(ops);
+  if (!r) return std::unexpected(r.error());
+  after_apply(ops, *r);
+  if (!(*r)[0]) return std::unexpected((*r)[0].error());
+  return std::move(*(*r)[0]);
+}
+
+void JetStreamService::post_commit() {
+  if (commit_posted_ || !running_) return;
+  commit_posted_ = true;
+  // A timer, not a post: stop() destroys it, so nothing runs on a stopped service.
+  commit_timer_->expires_after(std::chrono::nanoseconds(0));
+  commit_timer_->async_wait([this](const error_code& ec) {
+    if (ec || !running_) return;
+    client_->run([this] {
+      commit_posted_ = false;
+      commit();
+    });
+  });
 }
 
 void JetStreamService::schedule_expiry() {
@@ -217,7 +302,7 @@ void JetStreamService::run_expiry() {
     if (s.config.max_age_ns <= 0) continue;
     auto at = s.store->next_expiry(name);
     if (!at || !*at || **at > now) continue;
-    auto r = s.store->apply(storage::Op{name, storage::ExpireOp{now}});
+    auto r = apply_now(*s.store, storage::Op{name, storage::ExpireOp{now}});
     if (!r) server_.log().error("JetStream: expiring messages of stream '{}': {}", name, r.error().text);
   }
   schedule_expiry();

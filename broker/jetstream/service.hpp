@@ -35,6 +35,8 @@
 #include "../internal_client.hpp"
 #include "../internal_service.hpp"
 #include "api_errors.hpp"
+#include "consumer.hpp"
+#include "consumer_wire.hpp"
 #include "storage/op_record.hpp"
 #include "storage/stream_store.hpp"
 #include "stream_config.hpp"
@@ -68,6 +70,7 @@ class JetStreamService final : public InternalService {
     storage::StreamStore* store = nullptr;
     int64_t created_ns = 0;
     std::vector<SubPtr> subs;
+    std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers;  // sorted, as NAMES/LIST
   };
   // A publish waiting for its store's batch; `ready` when it was answered without the store.
   struct PendingPublish {
@@ -89,7 +92,14 @@ class JetStreamService final : public InternalService {
   void unsubscribe_stream(Stream& s);
   [[nodiscard]] storage::StreamStore& store_for(const StreamConfig& c);
   [[nodiscard]] Batch& batch_for(storage::StreamStore* store);
-  void commit();  // applies what publishes queued, then sends their acks
+  // Applies every queued op (publishes, consumer deliveries and acks), sends the pub acks and
+  // ack replies, removes what interest/work-queue retention no longer needs, then runs the
+  // consumers' delivery pass (whose delivered ops go into the next commit).
+  void commit();
+  void post_commit();
+  // One op at once (API requests), with the same consumer side effects as a batch.
+  [[nodiscard]] std::expected<storage::ApplyResult, storage::Error> apply_now(storage::StreamStore& store, storage::Op op);
+  void after_apply(const std::vector<storage::Op>& ops, const std::vector<storage::OpOutcome>& outcomes);  // a commit on a later turn, for ops queued outside a turn's end
   void schedule_expiry();
   void run_expiry();
   void schedule_sync();
@@ -118,6 +128,46 @@ class JetStreamService final : public InternalService {
   void write_info(JsonWriter& w, const Stream& s, const storage::StreamState& st,
                   const std::map<std::string, uint64_t>* subjects = nullptr, bool with_domain = true) const;
 
+  // api_consumers.cpp: CONSUMER.CREATE/DURABLE.CREATE/INFO/DELETE/NAMES/LIST
+  void consumer_create(const InternalMessage& m);
+  void consumer_info(const InternalMessage& m, std::string_view stream, std::string_view name);
+  void consumer_delete(const InternalMessage& m, std::string_view stream, std::string_view name);
+  void consumer_names(const InternalMessage& m, std::string_view stream, bool detailed);
+  void write_consumer_info(JsonWriter& w, Stream& s, Consumer& c);
+  [[nodiscard]] std::expected<void, std::string> load_consumers(Stream& s);
+  void start_consumer(Stream& s, Consumer& c);
+  void remove_consumer(Stream& s, const std::string& name, bool delete_in_store);
+  void remove_all_consumers(Stream& s);
+
+  // consumer_delivery.cpp: the delivery pass, pull requests, push interest, flow control
+  void deliver_dirty();
+  void deliver(Stream& s, Consumer& c);
+  void on_next_request(const InternalMessage& m, std::string_view stream, std::string_view name);
+  void on_flow_control(const std::string& stream, const std::string& name, const InternalMessage& m);
+  void send_flow_control(Stream& s, Consumer& c);
+  void add_pull_request(Stream& s, Consumer& c, const std::string& reply, std::string_view body);
+  void mark_new_message(Stream& s, storage::StreamSeq seq, std::string_view subject);
+  void refresh_consumer(Stream& s, Consumer& c);
+  [[nodiscard]] uint64_t pending_count(Stream& s, Consumer& c);
+  [[nodiscard]] bool has_interest(std::string_view subject);
+  void queue_op(Stream& s, storage::OpBody body);
+
+  // consumer_timers.cpp: ack wait and redelivery, heartbeats, request expiry, inactivity
+  void schedule_consumer_timer(int64_t at_ns);
+  void consumer_tick();
+  void check_pending(Stream& s, Consumer& c, int64_t now, int64_t& next);
+  void check_waiting(Stream& s, Consumer& c, int64_t now, bool end_of_stream, int64_t& next);
+
+  // consumer_acks.cpp
+  void on_ack(const std::string& stream, const std::string& name, const InternalMessage& m);
+  void ack_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, bool term);
+  void nak_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, uint64_t deliveries,
+                   const AckBody& body);
+  void retention_check(Stream& s, storage::StreamSeq seq);
+  void notify_max_deliveries(Stream& s, Consumer& c, storage::StreamSeq seq, uint64_t deliveries);
+  void consumer_advisory(Stream& s, Consumer& c, std::string_view type, std::string_view prefix, uint64_t dseq,
+                         uint64_t sseq, uint64_t deliveries);
+
   // api_messages.cpp
   void stream_purge(const InternalMessage& m, std::string_view name);
   void msg_get(const InternalMessage& m, std::string_view name);
@@ -138,12 +188,19 @@ class JetStreamService final : public InternalService {
   std::map<std::string, Stream, std::less<>> streams_;  // sorted, as the NAMES/LIST replies
   std::vector<PendingPublish> pending_;
   std::vector<Batch> batches_;
+  std::vector<std::string> ack_replies_;  // AckSync: sent once the ops before them are applied
+  std::vector<std::pair<std::string, storage::StreamSeq>> retention_checks_;  // (stream, seq) after apply
+  bool commit_posted_ = false;
+  bool delivering_ = false;
   uint64_t api_total_ = 0;
   uint64_t api_errors_ = 0;
   // Timers live on the service thread's io_context and are destroyed there in stop().
   std::unique_ptr<asio::steady_timer> expiry_timer_;
   std::optional<int64_t> expiry_armed_ns_;
   std::unique_ptr<asio::steady_timer> sync_timer_;
+  std::unique_ptr<asio::steady_timer> consumer_timer_;
+  std::unique_ptr<asio::steady_timer> commit_timer_;
+  int64_t consumer_timer_at_ = 0;  // 0: not armed
 };
 
 }  // namespace forest::broker::js

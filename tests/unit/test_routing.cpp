@@ -51,7 +51,7 @@ SubPtr sub(const std::shared_ptr<MessageSink>& sink, const std::string& subject,
 }
 
 Delivery message(std::string_view subject, MessageOrigin origin = MessageOrigin::local) {
-  return Delivery{subject, "", -1, "hi", "$G", origin};
+  return Delivery{subject, "", -1, "hi", "$G", origin, {}};
 }
 
 class RecordingListener : public InterestListener {
