@@ -108,10 +108,11 @@ std::expected<void, Error> apply_consumer_create(OpContext& ctx, const ConsumerC
   rt.id = s.st.next_consumer_id++;
   rt.created_ns = op.time_ns;
   rt.config = c;
-  // Nothing below the start is this consumer's business: delivered and floor sit at start-1
-  // (nats-server's SetStarting and asflr).
+  // Nothing below the start is this consumer's business: delivered sits at start-1
+  // (nats-server's SetStarting). The ack floor stays at 0 until the first ack, except with
+  // ack policy none, where delivery is acknowledgement (as nats-server's consumer store).
   rt.state.delivered = SequencePair{ConsumerSeq(0), StreamSeq(start - 1)};
-  rt.state.ack_floor = rt.state.delivered;
+  if (c.ack_policy == AckPolicy::none) rt.state.ack_floor = rt.state.delivered;
   auto [pos, inserted] = s.consumers.emplace(c.name, std::move(rt));
   ctx.own_consumer = c.name;
   ctx.created_consumers.insert(c.name);

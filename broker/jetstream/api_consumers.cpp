@@ -148,7 +148,7 @@ void JetStreamService::consumer_create(const InternalMessage& m) {
   c->created_ns = now;
   c->cursor = r->seq;
   c->state.delivered = storage::SequencePair{storage::ConsumerSeq(0), r->seq.prev()};
-  c->state.ack_floor = c->state.delivered;
+  if (!c->acks()) c->state.ack_floor = c->state.delivered;  // as the store's create
   if (c->config.deliver_policy == DeliverPolicy::last_per_subject) {
     // The subjects' last messages, in stream order, then everything after the newest.
     auto subjects = s->store->subjects_state(s->config.name, c->config.filter_subject);

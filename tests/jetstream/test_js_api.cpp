@@ -399,6 +399,50 @@ TEST_CASE("raw $JS.API replies are byte for byte nats-server's", "[jetstream][or
   }
 }
 
+TEST_CASE("raw consumer API replies are byte for byte nats-server's", "[jetstream][oracle][consumers]") {
+  if (!have_reference()) {
+    WARN("skipped: no " << ServerProcess::nats_binary());
+    return;
+  }
+  const std::vector<Step> steps = {
+      {"$JS.API.STREAM.CREATE.S", R"({"name":"S","subjects":["s.>"]})", {}},
+      {"s.a", "one", {}},
+      {"s.b", "two", {}},
+      {"$JS.API.CONSUMER.CREATE.S.D", R"({"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.D", R"({"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.D", R"({"stream_name":"S","config":{"durable_name":"D","ack_policy":"none"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.D", R"({"stream_name":"S","config":{"durable_name":"D","ack_policy":"explicit","max_ack_pending":5}})", {}},
+      {"$JS.API.CONSUMER.DURABLE.CREATE.S.F", R"({"stream_name":"S","config":{"durable_name":"F","filter_subject":"s.b","ack_policy":"all","deliver_policy":"last"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.G.s.a", R"({"stream_name":"S","config":{"name":"G","filter_subject":"s.a","ack_policy":"explicit","inactive_threshold":60000000000}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.H.s.a", R"({"stream_name":"S","config":{"name":"H","filter_subject":"s.b"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S", R"({"stream_name":"S","config":{"durable_name":"X"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.P", R"({"stream_name":"S","config":{"durable_name":"P","deliver_subject":"push.p","ack_policy":"explicit","idle_heartbeat":1000000000,"flow_control":true}})", {}},
+      {"$JS.API.CONSUMER.CREATE.NOPE.D", R"({"stream_name":"NOPE","config":{"durable_name":"D"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.D", R"({"stream_name":"S","config":{"durable_name":"D","deliver_policy":"bogus"}})", {}},
+      {"$JS.API.CONSUMER.CREATE.S.D", "not json", {}},
+      {"$JS.API.CONSUMER.MSG.NEXT.S.D", "", {}},
+      {"$JS.API.CONSUMER.MSG.NEXT.S.D", R"({"batch":1,"no_wait":true})", {}},
+      {"$JS.API.CONSUMER.INFO.S.D", "", {}},
+      {"$JS.API.CONSUMER.INFO.S.F", "", {}},
+      {"$JS.API.CONSUMER.INFO.S.P", "", {}},
+      {"$JS.API.CONSUMER.INFO.S.NOPE", "", {}},
+      {"$JS.API.CONSUMER.INFO.NOPE.D", "", {}},
+      {"$JS.API.CONSUMER.INFO.S.D", "x", {}},
+      {"$JS.API.CONSUMER.NAMES.S", "", {}},
+      {"$JS.API.CONSUMER.NAMES.S", R"({"offset":2})", {}},
+      {"$JS.API.CONSUMER.NAMES.NOPE", "", {}},
+      {"$JS.API.CONSUMER.LIST.S", "", {}},
+      {"$JS.API.CONSUMER.LIST.S", R"({"offset":"x"})", {}},
+      {"$JS.API.CONSUMER.DELETE.S.G", "", {}},
+      {"$JS.API.CONSUMER.DELETE.S.G", "", {}},
+      {"$JS.API.STREAM.INFO.S", "", {}},
+      {"$JS.API.INFO", "", {}},
+      {"$JS.API.STREAM.DELETE.S", "", {}},
+      {"$JS.API.CONSUMER.NAMES.S", "", {}},
+  };
+  compare_with_reference("rawc", steps);
+}
+
 TEST_CASE("with a JetStream domain: pub acks, stream and account info carry it as nats-server's do", "[jetstream][oracle]") {
   if (!have_reference()) {
     WARN("skipped: no " << ServerProcess::nats_binary());
