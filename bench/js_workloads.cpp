@@ -51,12 +51,17 @@ class Requester {
     conn_.send("SUB " + inbox_ + " 9999\r\n");
     conn_.flush();
   }
-  std::string request(std::string_view subject, std::string_view payload) {
+  // Messages other than the reply that arrive meanwhile go to `others` (a push consumer's
+  // first deliveries can share a read with its create reply).
+  std::string request(std::string_view subject, std::string_view payload, const BenchConn::MsgFn* others = nullptr) {
     conn_.send(pub_line(subject, inbox_, payload));
     std::string reply;
     bool got = false;
     const BenchConn::MsgFn fn = [&](const protocol::MessageArgs& a, std::string_view p) {
-      if (a.subject != inbox_ || got) return;
+      if (a.subject != inbox_ || got) {
+        if (others != nullptr && *others) (*others)(a, p);
+        return;
+      }
       reply.assign(a.header_size > 0 ? p.substr(static_cast<std::size_t>(a.header_size)) : p);
       got = true;
     };
@@ -194,8 +199,6 @@ WorkloadResult js_consume(const WorkloadSpec& spec, const Endpoint& ep) {
     conn.send("SUB " + deliver + " 77\r\n");
     conn.flush();
   }
-  const std::string created = req.request("$JS.API.CONSUMER.DURABLE.CREATE.BENCHC.C", config);
-  if (const std::string e = api_error(created); !e.empty()) throw std::runtime_error("consumer create: " + e);
 
   const std::string inbox = "_INBOX.jsbench.fetch";
   if (!push) {
@@ -230,6 +233,8 @@ WorkloadResult js_consume(const WorkloadSpec& spec, const Endpoint& ep) {
     if (!a.reply.empty()) acks += pub_line(a.reply, "", "");  // explicit ack
   };
   const auto start = Clock::now();
+  const std::string created = req.request("$JS.API.CONSUMER.DURABLE.CREATE.BENCHC.C", config, &on_msg);
+  if (const std::string e = api_error(created); !e.empty()) throw std::runtime_error("consumer create: " + e);
   auto deadline = Clock::now() + kReplyTimeout;
   const std::string next = "$JS.API.CONSUMER.MSG.NEXT.BENCHC.C";
   const std::string fetch = R"({"batch":)" + std::to_string(spec.batch) + R"(,"expires":2000000000})";

@@ -460,3 +460,71 @@ TEST_CASE("consumer state survives a restart and kill -9 (forest-server)", "[jet
   CHECK(v.ack_pending == 1);  // v3, still unacknowledged
   CHECK(v.delivered_stream == 4);
 }
+
+TEST_CASE("bulk: 20000 messages through a push consumer with flow control and a pull consumer, each once, in order",
+          "[jetstream][consumers][bulk]") {
+  EACH_SERVER("bulk") {
+    INFO("server: " << kind);
+    JsTarget t(kind, "bulk");
+    REQUIRE(t.ready());
+    REQUIRE(add_stream(t.js, "BULK", {"bulk.>"}));
+    constexpr int kMsgs = 20000;
+    const std::string payload(200, 'x');  // 4 MB in all: flow control requests happen
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    jsErrCode err{};
+    for (int i = 0; i < kMsgs; ++i) {
+      REQUIRE(js_PublishAsync(t.js, "bulk.x", payload.data(), static_cast<int>(payload.size()), &po) == NATS_OK);
+    }
+    jsPubOptions_Init(&po);
+    po.MaxWait = 30000;
+    REQUIRE(js_PublishAsyncComplete(t.js, &po) == NATS_OK);
+    REQUIRE(stream_msgs(t.js, "BULK") == uint64_t(kMsgs));
+    {
+      jsSubOptions so;
+      jsSubOptions_Init(&so);
+      so.Config.Durable = "PUSHB";
+      so.Config.AckPolicy = js_AckExplicit;
+      so.Config.MaxAckPending = 1024;
+      so.Config.FlowControl = true;
+      so.Config.Heartbeat = 1'000'000'000;
+      so.ManualAck = true;
+      natsSubscription* sub = nullptr;
+      REQUIRE(js_SubscribeSync(&sub, t.js, "bulk.>", nullptr, &so, &err) == NATS_OK);
+      uint64_t expected = 1;
+      bool in_order = true;
+      int got = 0;
+      for (; got < kMsgs; ++got) {
+        natsMsg* m = nullptr;
+        if (natsSubscription_NextMsg(&m, sub, 3000) != NATS_OK) break;
+        in_order = in_order && meta_of(m).sseq == expected++;
+        natsMsg_Ack(m, nullptr);
+        natsMsg_Destroy(m);
+      }
+      CHECK(got == kMsgs);
+      CHECK(in_order);
+      natsSubscription_Unsubscribe(sub);
+      natsSubscription_Destroy(sub);
+    }
+    {
+      natsSubscription* sub = pull_subscribe(t.js, "bulk.>", "PULLB");
+      REQUIRE(sub != nullptr);
+      uint64_t expected = 1;
+      bool in_order = true;
+      int got = 0;
+      while (got < kMsgs) {
+        auto msgs = fetch(sub, 256, 3000);
+        if (msgs.empty()) break;
+        for (natsMsg* m : msgs) {
+          in_order = in_order && meta_of(m).sseq == expected++;
+          natsMsg_Ack(m, nullptr);
+        }
+        got += static_cast<int>(msgs.size());
+        destroy(msgs);
+      }
+      CHECK(got == kMsgs);
+      CHECK(in_order);
+      natsSubscription_Destroy(sub);
+    }
+  }
+}
