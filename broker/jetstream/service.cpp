@@ -105,7 +105,10 @@ void JetStreamService::stop() {
     running_ = false;
     if (api_sub_) client_->unsubscribe(*account_, api_sub_);
     api_sub_.reset();
-    for (auto& [name, s] : streams_) unsubscribe_stream(s);
+    for (auto& [name, s] : streams_) {
+      unsubscribe_stream(s);
+      unsubscribe_direct(s);
+    }
     streams_.clear();
     expiry_timer_.reset();
     sync_timer_.reset();
@@ -141,6 +144,7 @@ void JetStreamService::subscribe_stream(Stream& s) {
     auto sub = client_->subscribe(*account_, subject, "", [this, name](const InternalMessage& m) { on_publish(name, m); });
     if (sub) s.subs.push_back(std::move(sub));
   }
+  sync_direct(s);
 }
 
 void JetStreamService::unsubscribe_stream(Stream& s) {

@@ -46,6 +46,8 @@ class Server;
 
 namespace forest::broker::js {
 
+struct MsgGetRequest;
+
 // Where a server keeps its JetStream data, from its options (nats-server's rules for the
 // "jetstream" directory: <store_dir>/jetstream, or under the temp dir when none is given).
 struct StorePaths {
@@ -68,6 +70,7 @@ class JetStreamService final : public InternalService {
     storage::StreamStore* store = nullptr;
     int64_t created_ns = 0;
     std::vector<SubPtr> subs;
+    std::vector<SubPtr> direct_subs;  // $JS.API.DIRECT.GET.<name>[.>] while allow_direct
   };
   // A publish waiting for its store's batch; `ready` when it was answered without the store.
   struct PendingPublish {
@@ -122,6 +125,14 @@ class JetStreamService final : public InternalService {
   void stream_purge(const InternalMessage& m, std::string_view name);
   void msg_get(const InternalMessage& m, std::string_view name);
   void msg_delete(const InternalMessage& m, std::string_view name);
+
+  // direct_get.cpp: DIRECT.GET, subscribed per stream while its allow_direct is set
+  void sync_direct(Stream& s);  // subscribes or unsubscribes as s.config.allow_direct says
+  void unsubscribe_direct(Stream& s);
+  void on_direct_get(const std::string& stream, const InternalMessage& m);
+  void on_direct_get_last(const std::string& stream, const InternalMessage& m);
+  void direct_status(const InternalMessage& m, std::string_view status);
+  void direct_reply(const InternalMessage& m, const Stream& s, const MsgGetRequest& req);
 
   Server& server_;
   Account* account_ = nullptr;  // $G
