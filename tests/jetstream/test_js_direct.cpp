@@ -180,6 +180,12 @@ TEST_CASE("DIRECT.GET replies are byte for byte nats-server's", "[jetstream][dir
       {G + "S.s.a", "a body", ""},
       {G + "M", R"({"seq":1})", ""},
       {G + "M.m.1", "", ""},
+      // STREAM.MSG.GET reads its body by the same rules (null is the zero request, trailing
+      // bytes are not JSON).
+      {"$JS.API.STREAM.MSG.GET.S", "null", ""},
+      {"$JS.API.STREAM.MSG.GET.S", R"({"seq":1} x)", ""},
+      {"$JS.API.STREAM.MSG.GET.S", "[1]", ""},
+      {"$JS.API.STREAM.MSG.GET.S", R"( {"seq":1} )", ""},
       // A deleted message is not found; the last on its subject is the one before. (Asked of
       // a memory stream: nats-server 2.9.10's file store answers 404 for a subject whose last
       // message was deleted, where we answer with the one before.)
