@@ -154,9 +154,13 @@ HttpReply Monitor::handle(std::string_view target) {
     count_request("/routez");
     return HttpReply{200, "application/json", routez(query)};
   }
+  if (path == "/jsz") {
+    count_request("/jsz");
+    return jsz(query);
+  }
   if (path == "/healthz") {
     count_request("/healthz");
-    return HttpReply{200, "application/json", "{\"status\":\"ok\"}"};
+    return healthz(query);
   }
   if (path == "/") {
     count_request("/");
@@ -164,6 +168,7 @@ HttpReply Monitor::handle(std::string_view target) {
                      "<html><body><h1>forest-server monitoring</h1><ul>"
                      "<li><a href=\"/varz\">varz</a></li><li><a href=\"/connz\">connz</a></li>"
                      "<li><a href=\"/routez\">routez</a></li><li><a href=\"/subsz\">subsz</a></li>"
+                     "<li><a href=\"/jsz\">jsz</a></li>"
                      "<li><a href=\"/healthz\">healthz</a></li></ul></body></html>"};
   }
   return not_found();

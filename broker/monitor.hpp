@@ -1,4 +1,4 @@
-// Monitoring over HTTP (Boost.Beast): /varz, /connz, /subsz, /routez, /healthz with
+// Monitoring over HTTP (Boost.Beast): /varz, /connz, /subsz, /routez, /jsz, /healthz with
 // nats-server's JSON field names.
 //
 // Owned by the Server; runs on its own thread with its own io_context (started by listen(),
@@ -84,6 +84,9 @@ class Monitor {
   HttpReply connz(const QueryParams& q);
   HttpReply subsz(const QueryParams& q);
   std::string routez(const QueryParams& query);
+  // monitor_jetstream.cpp
+  HttpReply jsz(const QueryParams& q);
+  HttpReply healthz(const QueryParams& q);
 
   Server& server_;
   // Declared first so that it is destroyed last: sockets and timers below belong to it.

@@ -276,9 +276,9 @@ void Server::rebuild_info() {
   w.field("headers", true);
   if (o->auth_required()) w.field("auth_required", true);
   w.field("max_payload", o->max_payload);
-  // Options say JetStream is on only when a JetStream service was started with them (the
-  // server does not start otherwise), so the flag is honest.
-  if (o->jetstream.enabled) w.field("jetstream", true);
+  // JetStream is on when the options say so and its service is registered: start() fails when
+  // the service does not start, so clients never see the flag without JetStream serving.
+  if (o->jetstream.enabled && jetstream_monitor_ != nullptr) w.field("jetstream", true);
   if (cluster_ && !o->cluster.no_advertise) {
     // Once the cluster knows other servers, clients learn them all (this one first), as from
     // nats-server, so that they can fail over.

@@ -34,6 +34,7 @@ namespace forest::broker {
 
 class ClientConn;
 class Cluster;
+class JetStreamMonitor;
 class Monitor;
 
 // The nats-server protocol level we match; clients switch features on by this version.
@@ -76,6 +77,10 @@ class Server {
 
   // Adds a service to start with the server (before start(); see internal_service.hpp).
   void add_service(std::unique_ptr<InternalService> service) { services_.push_back(std::move(service)); }
+  // The JetStream service's side of /jsz and /healthz (set by the service when it is built,
+  // before start(); null without JetStream). See jetstream_monitor.hpp.
+  void set_jetstream_monitor(JetStreamMonitor* js) { jetstream_monitor_ = js; }
+  [[nodiscard]] JetStreamMonitor* jetstream_monitor() const { return jetstream_monitor_; }
 
   // Where reload() gets fresh options from (the config file plus the original flags).
   void set_options_loader(OptionsLoader loader) { loader_ = std::move(loader); }
@@ -166,6 +171,7 @@ class Server {
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<Monitor> monitor_;
   std::unique_ptr<Cluster> cluster_;
+  JetStreamMonitor* jetstream_monitor_ = nullptr;  // one of services_ (declared before: outlives them), or null
   std::vector<std::unique_ptr<InternalService>> services_;
   std::size_t services_started_ = 0;  // how many of services_ to stop
   asio::steady_timer accept_retry_{control_};

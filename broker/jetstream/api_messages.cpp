@@ -42,7 +42,10 @@ void JetStreamService::stream_purge(const InternalMessage& m, std::string_view n
 void JetStreamService::msg_get(const InternalMessage& m, std::string_view name) {
   auto fail = [&](const ApiError& e) { reply_err(m, error_json(kMsgGetType, e)); };
   if (is_empty_request(m.body())) return fail(api_error(JsErr::JSBadRequestErr));
-  auto req = parse_msg_get_request(m.body());
+  // Go decodes null into the zero request (then a bad request) and refuses trailing bytes.
+  const BodyKind kind = body_kind(m.body());
+  if (kind == BodyKind::malformed) return fail(api_error(JsErr::JSInvalidJSONErr));
+  auto req = kind == BodyKind::null ? std::optional<MsgGetRequest>(MsgGetRequest{}) : parse_msg_get_request(m.body());
   if (!req) return fail(api_error(JsErr::JSInvalidJSONErr));
   if ((req->seq > 0 && !req->last_by_subj.empty()) ||
       (req->seq == 0 && req->last_by_subj.empty() && req->next_by_subj.empty())) {

@@ -1,8 +1,18 @@
 #include "api_request.hpp"
 
+#include <simdjson.h>
+
 #include "../json_read.hpp"
 
 namespace forest::broker::js {
+
+BodyKind body_kind(std::string_view body) {
+  // The DOM parser validates the whole input, trailing bytes included.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(body.data(), body.size()).get(e) != simdjson::SUCCESS) return BodyKind::malformed;
+  return e.is_null() ? BodyKind::null : BodyKind::value;
+}
 
 bool is_empty_request(std::string_view body) {
   if (body.empty() || body == "{}") return true;

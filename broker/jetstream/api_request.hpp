@@ -13,6 +13,12 @@ namespace forest::broker::js {
 // nats-server's isEmptyRequest: no bytes, or a JSON object without fields.
 [[nodiscard]] bool is_empty_request(std::string_view body);
 
+// How Go's json.Unmarshal into a struct takes a whole body before any field is read: not JSON
+// (also a value followed by more bytes, which the field readers below cannot see), the literal
+// null (accepted, it sets nothing), or a value for the readers.
+enum class BodyKind : uint8_t { value, null, malformed };
+[[nodiscard]] BodyKind body_kind(std::string_view body);
+
 struct PagedFilterRequest {  // STREAM.NAMES / STREAM.LIST
   int64_t offset = 0;
   std::string subject;

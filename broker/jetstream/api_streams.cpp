@@ -142,6 +142,7 @@ void JetStreamService::stream_update(const InternalMessage& m, std::string_view 
   if (resubscribe) unsubscribe_stream(*s);
   s->config = *next;
   if (resubscribe) subscribe_stream(*s);
+  sync_direct(*s);  // allow_direct may have changed
   schedule_expiry();
   auto st = state_of(*s);
   JsonWriter w;
@@ -199,6 +200,7 @@ void JetStreamService::stream_delete(const InternalMessage& m, std::string_view 
   if (!r) return fail(api_error(JsErr::JSStreamDeleteErrF, {{"err", r.error().text}}));
   remove_all_consumers(*s);
   unsubscribe_stream(*s);
+  unsubscribe_direct(*s);
   streams_.erase(streams_.find(name));
   JsonWriter w;
   w.begin_object().field("type", kDeleteType).field("success", true).end_object();

@@ -23,9 +23,11 @@ StorePaths store_paths(const Options& o) {
   return StorePaths{root.string(), (root / "forest-store").string()};
 }
 
-JetStreamService::JetStreamService(Server& server) : server_(server) {}
+JetStreamService::JetStreamService(Server& server) : server_(server) { server_.set_jetstream_monitor(this); }
 
-JetStreamService::~JetStreamService() = default;
+JetStreamService::~JetStreamService() {
+  if (server_.jetstream_monitor() == this) server_.set_jetstream_monitor(nullptr);
+}
 
 int64_t JetStreamService::now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -65,6 +67,7 @@ std::expected<void, std::string> JetStreamService::start() {
   if (!rocks) return std::unexpected("JetStream: cannot open the store in " + paths.rocks + ": " + rocks.error().text);
   rocks_ = std::move(*rocks);
   memory_ = storage::open_memory_store();
+  jsz_config_ = jsz_config(*o, paths);
   server_.log().info("    Sync:            {}", sync_policy_ == storage::SyncPolicy::always ? std::string("always")
                                                                                             : format_go_duration(
                                                                                                   std::chrono::duration_cast<Duration>(sync_interval_)));
@@ -95,11 +98,13 @@ std::expected<void, std::string> JetStreamService::start() {
     stop();
     return result;
   }
+  enabled_.store(true, std::memory_order_release);
   server_.log().info("JetStream ready: {} stream(s) recovered", recovered);
   return {};
 }
 
 void JetStreamService::stop() {
+  enabled_.store(false, std::memory_order_release);
   run_and_wait([this] {
     if (!running_) return;
     // Inside a batch, as on every other path that publishes (acks of what is still queued).
@@ -113,6 +118,7 @@ void JetStreamService::stop() {
         if (c->fc_sub) client_->unsubscribe(*account_, c->fc_sub);
       }
       unsubscribe_stream(s);
+      unsubscribe_direct(s);
     }
     streams_.clear();
     expiry_timer_.reset();
@@ -152,6 +158,7 @@ void JetStreamService::subscribe_stream(Stream& s) {
     auto sub = client_->subscribe(*account_, subject, "", [this, name](const InternalMessage& m) { on_publish(name, m); });
     if (sub) s.subs.push_back(std::move(sub));
   }
+  sync_direct(s);
 }
 
 void JetStreamService::unsubscribe_stream(Stream& s) {

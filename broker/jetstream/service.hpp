@@ -7,7 +7,8 @@
 // sync_interval). The stores are single-owner and that thread owns them; start() opens them
 // on the caller's thread and hands them over before any message can arrive. Only start() and
 // stop() are called from elsewhere (the thread running Server::start()/shutdown()); they wait
-// for the service thread.
+// for the service thread. The monitor thread calls jsz(), which posts a snapshot to the
+// service thread and waits for it, bounded; enabled() is an atomic, for any thread.
 //
 // Group commit: a publish handler only queues a StoreMsgOp; at the end of the turn (all the
 // messages the client took from its queue in one wake-up) each store gets one apply_batch,
@@ -19,6 +20,7 @@
 // JetStream is local to the node: messages and requests that arrive over a route are ignored.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <expected>
@@ -34,6 +36,7 @@
 #include "../options.hpp"
 #include "../internal_client.hpp"
 #include "../internal_service.hpp"
+#include "../jetstream_monitor.hpp"
 #include "api_errors.hpp"
 #include "consumer.hpp"
 #include "consumer_wire.hpp"
@@ -48,6 +51,8 @@ class Server;
 
 namespace forest::broker::js {
 
+struct MsgGetRequest;
+
 // Where a server keeps its JetStream data, from its options (nats-server's rules for the
 // "jetstream" directory: <store_dir>/jetstream, or under the temp dir when none is given).
 struct StorePaths {
@@ -56,13 +61,29 @@ struct StorePaths {
 };
 [[nodiscard]] StorePaths store_paths(const Options& o);
 
-class JetStreamService final : public InternalService {
+// nats-server's JetStreamConfig as /jsz reports it: the limits it would enforce (given, or
+// 75% of the memory and of the store's free disk at start) and where the store is.
+struct JszConfig {
+  int64_t max_memory = 0;
+  int64_t max_store = 0;
+  std::string store_dir;
+  std::string domain;
+  bool compress_ok = false;  // nats-server keeps its own config's true only when both limits are given
+};
+[[nodiscard]] JszConfig jsz_config(const Options& o, const StorePaths& paths);
+
+class JetStreamService final : public InternalService, public JetStreamMonitor {
  public:
   explicit JetStreamService(Server& server);
   ~JetStreamService() override;
 
   [[nodiscard]] std::expected<void, std::string> start() override;
   void stop() override;
+
+  // JetStreamMonitor (monitor_jsz.cpp)
+  [[nodiscard]] bool enabled() const override { return enabled_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::expected<std::string, JszError> jsz(const JszOptions& options,
+                                                         std::chrono::milliseconds timeout) override;
 
  private:
   struct Stream {
@@ -71,6 +92,7 @@ class JetStreamService final : public InternalService {
     int64_t created_ns = 0;
     std::vector<SubPtr> subs;
     std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers;  // sorted, as NAMES/LIST
+    std::vector<SubPtr> direct_subs;  // $JS.API.DIRECT.GET.<name>[.>] while allow_direct
   };
   // A publish waiting for its store's batch; `ready` when it was answered without the store.
   struct PendingPublish {
@@ -173,6 +195,14 @@ class JetStreamService final : public InternalService {
   void msg_get(const InternalMessage& m, std::string_view name);
   void msg_delete(const InternalMessage& m, std::string_view name);
 
+  // direct_get.cpp: DIRECT.GET, subscribed per stream while its allow_direct is set
+  void sync_direct(Stream& s);  // subscribes or unsubscribes as s.config.allow_direct says
+  void unsubscribe_direct(Stream& s);
+  void on_direct_get(const std::string& stream, const InternalMessage& m);
+  void on_direct_get_last(const std::string& stream, const InternalMessage& m);
+  void direct_status(const InternalMessage& m, std::string_view status);
+  void direct_reply(const InternalMessage& m, const Stream& s, const MsgGetRequest& req);
+
   Server& server_;
   Account* account_ = nullptr;  // $G
   std::string domain_;
@@ -181,6 +211,8 @@ class JetStreamService final : public InternalService {
   std::unique_ptr<storage::StreamStore> memory_;
   storage::SyncPolicy sync_policy_ = storage::SyncPolicy::interval;
   std::chrono::nanoseconds sync_interval_{std::chrono::minutes(2)};
+  JszConfig jsz_config_;                // set in start()
+  std::atomic<bool> enabled_{false};    // from the end of start() to the beginning of stop()
 
   // Service thread only, from here on.
   bool running_ = false;
