@@ -23,11 +23,12 @@ struct ConsumerDelta {
   std::vector<StreamSeq> pending_del;
   std::vector<StreamSeq> redelivered_put;
   std::vector<StreamSeq> redelivered_del;
-  bool record = false;
+  bool record = false;    // delivered or ack floor moved (the small position record)
+  bool config = false;    // the config changed (the consumer record with the config)
   bool cleared = false;  // every pending and redelivered entry erased
   [[nodiscard]] bool empty() const {
     return pending_put.empty() && pending_del.empty() && redelivered_put.empty() &&
-           redelivered_del.empty() && !record && !cleared;
+           redelivered_del.empty() && !record && !config && !cleared;
   }
 };
 

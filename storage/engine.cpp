@@ -122,6 +122,16 @@ std::expected<void, Error> Engine::load_consumers(StreamRuntime& s) {
       current_id = cid;
       continue;
     }
+    if (tag == keys::position_tag) {
+      if (current == nullptr || cid != current_id || k.size() != keys::consumer_key_size) {
+        return open_error("a consumer position without its consumer");
+      }
+      auto pos = records::decode_position(it->value());
+      if (!pos) return open_error("a consumer position does not decode");
+      current->state.delivered = pos->delivered;
+      current->state.ack_floor = pos->ack_floor;
+      continue;
+    }
     // Pending and redelivered entries sort after their consumer's record.
     if (current == nullptr || cid != current_id || k.size() != keys::consumer_key_size + 8) {
       return open_error("a consumer entry without its consumer");

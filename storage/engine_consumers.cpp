@@ -128,7 +128,7 @@ std::expected<void, Error> apply_consumer_update(OpContext& ctx, const ConsumerU
     return fail(Errc::invalid_argument, "consumer filter with a NUL byte");
   }
   (*c)->config = op.config;
-  ctx.delta(**c).record = true;
+  ctx.delta(**c).config = true;
   return {};
 }
 

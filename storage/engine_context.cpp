@@ -299,10 +299,17 @@ void OpContext::finalize() {
 
 void persist_consumer(KvBatch& batch, const StreamRuntime& s, const ConsumerRuntime& c, const ConsumerDelta& d,
                       bool whole) {
-  if (whole || d.record) {
+  // The record with the config is written when the consumer is created or changed; a
+  // delivery or an ack rewrites only the small position record (it wins over the record's
+  // copy when the store opens).
+  if (whole || d.config) {
     batch.put(Family::consumers, keys::consumer(s.id, c.id),
               records::encode(records::ConsumerRecord{c.id, c.created_ns, c.config, c.state.delivered,
                                                       c.state.ack_floor}));
+  }
+  if (whole || d.record) {
+    batch.put(Family::consumers, keys::consumer_position(s.id, c.id),
+              records::encode(records::ConsumerPosition{c.state.delivered, c.state.ack_floor}));
   }
   if (d.cleared) {
     std::string base = keys::consumer_begin(s.id, c.id);

@@ -88,6 +88,11 @@ std::string consumer(std::uint64_t sid, std::uint64_t cid) {
   k.push_back(consumer_tag);
   return k;
 }
+std::string consumer_position(std::uint64_t sid, std::uint64_t cid) {
+  std::string k = consumer_begin(sid, cid);
+  k.push_back(position_tag);
+  return k;
+}
 std::string pending(std::uint64_t sid, std::uint64_t cid, std::uint64_t sseq) {
   std::string k = consumer_begin(sid, cid);
   k.push_back(pending_tag);

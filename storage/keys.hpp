@@ -44,11 +44,13 @@ inline constexpr char stream_config_tag = 'C';
 [[nodiscard]] std::uint64_t index_seq(std::string_view key);  // seq of an index key
 
 [[nodiscard]] std::string consumer(std::uint64_t sid, std::uint64_t cid);
+[[nodiscard]] std::string consumer_position(std::uint64_t sid, std::uint64_t cid);
 [[nodiscard]] std::string consumer_begin(std::uint64_t sid, std::uint64_t cid);
 [[nodiscard]] std::string consumer_end(std::uint64_t sid, std::uint64_t cid);
 [[nodiscard]] std::string pending(std::uint64_t sid, std::uint64_t cid, std::uint64_t sseq);
 [[nodiscard]] std::string redelivered(std::uint64_t sid, std::uint64_t cid, std::uint64_t sseq);
 inline constexpr char consumer_tag = 'C';
+inline constexpr char position_tag = 'D';  // delivered and ack floor, rewritten per delivery or ack
 inline constexpr char pending_tag = 'P';
 inline constexpr char redelivered_tag = 'R';
 inline constexpr std::size_t consumer_key_size = 17;  // sid cid tag

@@ -148,6 +148,24 @@ std::optional<ConsumerRecord> decode_consumer(std::string_view v) {
   return done(in, std::move(r));
 }
 
+std::string encode(const ConsumerPosition& p) {
+  std::string out;
+  put_varint(out, p.delivered.consumer.value);
+  put_varint(out, p.delivered.stream.value);
+  put_varint(out, p.ack_floor.consumer.value);
+  put_varint(out, p.ack_floor.stream.value);
+  return out;
+}
+std::optional<ConsumerPosition> decode_position(std::string_view v) {
+  codec::Reader in(v);
+  ConsumerPosition p;
+  p.delivered.consumer = ConsumerSeq(in.varint());
+  p.delivered.stream = StreamSeq(in.varint());
+  p.ack_floor.consumer = ConsumerSeq(in.varint());
+  p.ack_floor.stream = StreamSeq(in.varint());
+  return done(in, p);
+}
+
 std::string encode(const PendingAck& p) {
   std::string out;
   put_varint(out, p.sequence.value);

@@ -73,6 +73,14 @@ struct ConsumerRecord {
 [[nodiscard]] std::string encode(const ConsumerRecord& r);
 [[nodiscard]] std::optional<ConsumerRecord> decode_consumer(std::string_view v);
 
+// The small record a delivery or an ack rewrites (the config stays in ConsumerRecord).
+struct ConsumerPosition {
+  SequencePair delivered;
+  SequencePair ack_floor;
+};
+[[nodiscard]] std::string encode(const ConsumerPosition& p);
+[[nodiscard]] std::optional<ConsumerPosition> decode_position(std::string_view v);
+
 [[nodiscard]] std::string encode(const PendingAck& p);
 [[nodiscard]] std::optional<PendingAck> decode_pending(std::string_view v);
 
