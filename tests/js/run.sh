@@ -10,10 +10,12 @@ if [ ! -d node_modules/nats ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# run_against NAME BINARY SCRIPT [server args...]
 run_against() {
-  local name="$1" bin="$2" log port pid status
+  local name="$1" bin="$2" script="$3" log port pid status
+  shift 3
   log="$(mktemp)"
-  "$bin" -a 127.0.0.1 -p -1 >"$log" 2>&1 &
+  "$bin" -a 127.0.0.1 -p -1 "$@" >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
     port="$(grep -o 'Listening for client connections on [^ ]*' "$log" | sed 's/.*://')" || true
@@ -23,14 +25,20 @@ run_against() {
   if [ -z "${port:-}" ]; then
     echo "$name did not start:"; cat "$log"; kill "$pid" 2>/dev/null || true; return 1
   fi
-  echo "== nats.js against $name (port $port)"
+  echo "== nats.js $script against $name (port $port)"
   status=0
-  NATS_URL="nats://127.0.0.1:$port" timeout 60 node client_test.mjs || status=$?
+  NATS_URL="nats://127.0.0.1:$port" timeout 60 node "$script" || status=$?
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   rm -f "$log"
   return "$status"
 }
 
-run_against nats-server "$nats"
-run_against forest-server "$forest"
+store="$(mktemp -d)"
+trap 'rm -rf "$store"' EXIT
+status=0
+run_against nats-server "$nats" client_test.mjs || status=1
+run_against forest-server "$forest" client_test.mjs || status=1
+run_against nats-server "$nats" jetstream_test.mjs -js -sd "$store/nats" || status=1
+run_against forest-server "$forest" jetstream_test.mjs -js -sd "$store/forest" || status=1
+exit "$status"
