@@ -168,6 +168,7 @@ void JetStreamService::consumer_create(const InternalMessage& m) {
   write_consumer_info(w, *s, ref);
   w.end_object();
   reply_ok(m, w.take());
+  action_advisory(s->config.name, name, "create");
   deliver_dirty();
 }
 
@@ -234,6 +235,7 @@ void JetStreamService::remove_consumer(Stream& s, const std::string& name, bool 
   }
   const storage::StreamSeq floor = c.state.ack_floor.stream;
   s.consumers.erase(it);
+  action_advisory(s.config.name, name, "delete");
   if (!delete_in_store) return;
   commit();  // what is queued for this consumer goes first (and fails harmlessly after)
   auto r = s.store->apply(storage::Op{s.config.name, storage::ConsumerDeleteOp{name}});

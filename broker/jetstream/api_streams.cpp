@@ -116,6 +116,7 @@ void JetStreamService::stream_create(const InternalMessage& m, std::string_view 
   write_info(w, s, st ? *st : storage::StreamState{}, nullptr, false);
   w.field("did_create", true).end_object();
   reply_ok(m, w.take());
+  action_advisory(cfg->name, "", "create");
 }
 
 void JetStreamService::stream_update(const InternalMessage& m, std::string_view name) {
@@ -150,6 +151,7 @@ void JetStreamService::stream_update(const InternalMessage& m, std::string_view 
   write_info(w, *s, st ? *st : storage::StreamState{});
   w.end_object();
   reply_ok(m, w.take());
+  action_advisory(s->config.name, "", "modify");
 }
 
 void JetStreamService::stream_info(const InternalMessage& m, std::string_view name) {
@@ -201,10 +203,12 @@ void JetStreamService::stream_delete(const InternalMessage& m, std::string_view 
   remove_all_consumers(*s);
   unsubscribe_stream(*s);
   unsubscribe_direct(*s);
+  const std::string deleted(name);
   streams_.erase(streams_.find(name));
   JsonWriter w;
   w.begin_object().field("type", kDeleteType).field("success", true).end_object();
   reply_ok(m, w.take());
+  action_advisory(deleted, "", "delete");
 }
 
 void JetStreamService::stream_names(const InternalMessage& m, bool detailed) {

@@ -154,4 +154,22 @@ void JetStreamService::consumer_advisory(Stream& s, Consumer& c, std::string_vie
   client_->publish(*account_, std::string(prefix) + "." + s.config.name + "." + c.name, "", w.str());
 }
 
+void JetStreamService::action_advisory(std::string_view stream, std::string_view consumer, std::string_view action) {
+  // nats-server's JSStreamActionAdvisory / JSConsumerActionAdvisory on
+  // $JS.EVENT.ADVISORY.{STREAM,CONSUMER}.{CREATED,UPDATED,DELETED}.<stream>[.<consumer>].
+  const std::string_view verb = action == "create" ? "CREATED" : action == "delete" ? "DELETED" : "UPDATED";
+  JsonWriter w;
+  w.begin_object();
+  w.field("type", consumer.empty() ? "io.nats.jetstream.advisory.v1.stream_action" : "io.nats.jetstream.advisory.v1.consumer_action");
+  w.field("id", event_id()).field("timestamp", rfc3339_from_unix_ns(now_ns())).field("stream", stream);
+  if (!consumer.empty()) w.field("consumer", consumer);
+  w.field("action", action);
+  if (!domain_.empty()) w.field("domain", domain_);
+  w.end_object();
+  std::string subject = consumer.empty() ? "$JS.EVENT.ADVISORY.STREAM." : "$JS.EVENT.ADVISORY.CONSUMER.";
+  subject.append(verb).append(".").append(stream);
+  if (!consumer.empty()) subject.append(".").append(consumer);
+  client_->publish(*account_, subject, "", w.str());
+}
+
 }  // namespace forest::broker::js

@@ -186,6 +186,8 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   void nak_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, uint64_t deliveries,
                    const AckBody& body);
   void retention_check(Stream& s, storage::StreamSeq seq);
+  // action: "create", "modify" or "delete"; consumer empty for a stream's advisory.
+  void action_advisory(std::string_view stream, std::string_view consumer, std::string_view action);
   void notify_max_deliveries(Stream& s, Consumer& c, storage::StreamSeq seq, uint64_t deliveries);
   void consumer_advisory(Stream& s, Consumer& c, std::string_view type, std::string_view prefix, uint64_t dseq,
                          uint64_t sseq, uint64_t deliveries);

@@ -379,6 +379,9 @@ TEST_CASE("consumer API: info, names, list, delete, filter in the subject, error
     INFO("server: " << kind);
     JsTarget t(kind, "capi");
     REQUIRE(t.ready());
+    natsSubscription* adv = nullptr;
+    REQUIRE(natsConnection_SubscribeSync(&adv, t.nc, "$JS.EVENT.ADVISORY.>") == NATS_OK);
+    REQUIRE(natsConnection_Flush(t.nc) == NATS_OK);
     REQUIRE(add_stream(t.js, "S", {"s.>"}));
     REQUIRE(publish(t.js, "s.a", "1") == 1);
     REQUIRE(publish(t.js, "s.b", "2") == 2);
@@ -412,6 +415,20 @@ TEST_CASE("consumer API: info, names, list, delete, filter in the subject, error
     CHECK(js_DeleteConsumer(t.js, "S", "ONLY_B", nullptr, &err) != NATS_OK);
     CHECK(err == JSConsumerNotFoundErr);
     CHECK_FALSE(consumer(t.js, "S", "ONLY_B").found);
+    // The action advisories, in order (API audit advisories nats-server also sends are skipped).
+    std::vector<std::string> actions;
+    for (natsMsg* a = nullptr; natsSubscription_NextMsg(&a, adv, 500) == NATS_OK; a = nullptr) {
+      const std::string subject = natsMsg_GetSubject(a);
+      if (subject != "$JS.EVENT.ADVISORY.API") {
+        const std::string body = data_of(a);
+        CHECK(body.find("_action\"") != std::string::npos);
+        actions.push_back(subject);
+      }
+      natsMsg_Destroy(a);
+    }
+    CHECK(actions == std::vector<std::string>{"$JS.EVENT.ADVISORY.STREAM.CREATED.S", "$JS.EVENT.ADVISORY.CONSUMER.CREATED.S.ONLY_B",
+                                              "$JS.EVENT.ADVISORY.CONSUMER.DELETED.S.ONLY_B"});
+    natsSubscription_Destroy(adv);
   }
 }
 
