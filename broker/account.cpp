@@ -16,6 +16,7 @@ std::string interest_key(const Subscription& sub) {
 }  // namespace
 
 bool Account::count_locked(const Subscription& sub, int delta, InterestChange& change) {
+  if (sub.node_local) return false;  // routes never hear of it
   const std::string key = interest_key(sub);
   auto it = interest_.find(key);
   int32_t now = 0;

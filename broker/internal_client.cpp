@@ -14,8 +14,10 @@ InternalClient::~InternalClient() = default;
 
 bool InternalClient::on_own_thread() const { return IoThread::current() == &thread_; }
 
-SubPtr InternalClient::subscribe(Account& account, std::string_view subject, std::string_view queue, Handler handler) {
+SubPtr InternalClient::subscribe(Account& account, std::string_view subject, std::string_view queue, Handler handler,
+                                 bool node_local) {
   auto sub = std::make_shared<Subscription>();
+  sub->node_local = node_local;
   sub->sink = shared_from_this();
   sub->subject.assign(subject);
   sub->queue.assign(queue);

@@ -53,7 +53,9 @@ class InternalClient final : public MessageSink, public std::enable_shared_from_
   ~InternalClient() override;
 
   // From any thread. The handler runs on this client's thread. nullptr on an invalid subject.
-  [[nodiscard]] SubPtr subscribe(Account& account, std::string_view subject, std::string_view queue, Handler handler);
+  // `node_local`: the interest is not sent to routes (see Subscription::node_local).
+  [[nodiscard]] SubPtr subscribe(Account& account, std::string_view subject, std::string_view queue, Handler handler,
+                                 bool node_local = false);
   void unsubscribe(Account& account, const SubPtr& sub);
 
   // On this client's thread: routes a message as a client's publish would (local subscribers,

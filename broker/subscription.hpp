@@ -60,6 +60,10 @@ struct Subscription {
   // writer lock once indexed (Sublist::update_weight).
   int32_t queue_weight = 1;
   uint64_t owner_cid = 0;  // the connection it belongs to (monitoring)
+  // Interest that stays on this server: never sent to routes (RS+), so other nodes' clients
+  // get "no responders" instead of a request that would be ignored here (JetStream, which is
+  // local to the node). Set before the subscription is indexed; never changes.
+  bool node_local = false;
   // Unique for the life of the process: a freed subscription's address may be reused by the
   // next one, its id never is.
   uint64_t id = next_id();

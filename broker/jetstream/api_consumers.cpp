@@ -174,6 +174,8 @@ void JetStreamService::consumer_create(const InternalMessage& m) {
 
 void JetStreamService::start_consumer(Stream& s, Consumer& c) {
   const std::string stream = s.config.name, name = c.name;
+  // Acks and flow-control replies are announced to routes: a push consumer delivers to
+  // subscribers on other nodes too, and their acks come back over the route.
   c.ack_sub = client_->subscribe(*account_, "$JS.ACK." + stream + "." + name + ".>", "",
                                  [this, stream, name](const InternalMessage& m) { on_ack(stream, name, m); });
   if (c.config.flow_control) {

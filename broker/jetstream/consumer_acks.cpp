@@ -25,7 +25,7 @@ std::string event_id() {
 }  // namespace
 
 void JetStreamService::on_ack(const std::string& stream, const std::string& name, const InternalMessage& m) {
-  if (!running_ || m.origin != MessageOrigin::local) return;
+  if (!running_) return;  // from a route too: the receiver may be on another node
   Stream* s = find(stream);
   if (s == nullptr) return;
   auto it = s->consumers.find(name);

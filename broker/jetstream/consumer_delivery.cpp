@@ -253,7 +253,7 @@ void JetStreamService::send_flow_control(Stream& s, Consumer& c) {
 }
 
 void JetStreamService::on_flow_control(const std::string& stream, const std::string& name, const InternalMessage& m) {
-  if (!running_ || m.origin != MessageOrigin::local) return;
+  if (!running_) return;  // from a route too, as acks
   Stream* s = find(stream);
   if (s == nullptr) return;
   auto it = s->consumers.find(name);

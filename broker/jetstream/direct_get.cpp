@@ -48,10 +48,10 @@ void JetStreamService::sync_direct(Stream& s) {
   const std::string name = s.config.name;
   const std::string subject = std::string(kDirectGetPrefix) + name;
   auto by_body = client_->subscribe(*account_, subject, kDirectGroup,
-                                    [this, name](const InternalMessage& m) { on_direct_get(name, m); });
+                                    [this, name](const InternalMessage& m) { on_direct_get(name, m); }, true);
   if (by_body) s.direct_subs.push_back(std::move(by_body));
   auto by_subject = client_->subscribe(*account_, subject + ".>", kDirectGroup,
-                                       [this, name](const InternalMessage& m) { on_direct_get_last(name, m); });
+                                       [this, name](const InternalMessage& m) { on_direct_get_last(name, m); }, true);
   if (by_subject) s.direct_subs.push_back(std::move(by_subject));
 }
 

@@ -89,7 +89,9 @@ std::expected<void, std::string> JetStreamService::start() {
       result = r;
       return;
     }
-    api_sub_ = client_->subscribe(*account_, "$JS.API.>", "", [this](const InternalMessage& m) { on_api(m); });
+    // JetStream is local to this node: its API and stream subjects are not announced to routes
+    // (a client elsewhere gets "no responders", not a request nobody answers).
+    api_sub_ = client_->subscribe(*account_, "$JS.API.>", "", [this](const InternalMessage& m) { on_api(m); }, true);
     schedule_expiry();
     schedule_sync();
     recovered = streams_.size();
@@ -155,7 +157,8 @@ std::expected<void, std::string> JetStreamService::load_streams(storage::StreamS
 void JetStreamService::subscribe_stream(Stream& s) {
   for (const std::string& subject : s.config.subjects) {
     const std::string name = s.config.name;
-    auto sub = client_->subscribe(*account_, subject, "", [this, name](const InternalMessage& m) { on_publish(name, m); });
+    auto sub = client_->subscribe(
+        *account_, subject, "", [this, name](const InternalMessage& m) { on_publish(name, m); }, true);
     if (sub) s.subs.push_back(std::move(sub));
   }
   sync_direct(s);
