@@ -220,6 +220,18 @@ std::expected<void, std::string> JetStreamService::load_consumers(Stream& s) {
     s.consumers.emplace(name, std::move(c));
     start_consumer(s, ref);
   }
+  // Interest and work-queue streams: a crash between an ack and the removal it allows leaves
+  // a message nobody needs; the first commit removes what lies below every consumer's floor.
+  if (s.config.retention != Retention::limits && !s.consumers.empty()) {
+    auto st = s.store->stream_state(s.config.name);
+    storage::StreamSeq top;
+    for (const auto& [name, c] : s.consumers) top = std::max(top, c->state.ack_floor.stream);
+    if (st && st->msgs > 0) {
+      for (uint64_t seq = st->first_seq.value; seq <= std::min(top.value, st->last_seq.value); ++seq) {
+        retention_checks_.emplace_back(s.config.name, storage::StreamSeq(seq));
+      }
+    }
+  }
   return {};
 }
 

@@ -94,6 +94,7 @@ std::expected<void, std::string> JetStreamService::start() {
     api_sub_ = client_->subscribe(*account_, "$JS.API.>", "", [this](const InternalMessage& m) { on_api(m); }, true);
     schedule_expiry();
     schedule_sync();
+    client_->run([this] { commit(); });  // what recovery queued (retention checks)
     recovered = streams_.size();
   });
   if (!result) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <set>
 #include <fstream>
 
 #include "js_target.hpp"
@@ -225,4 +226,76 @@ TEST_CASE("publishes that arrive together are stored in one batch (group commit)
   }
   CHECK(total == 1000);
   CHECK(largest > 1);
+}
+
+TEST_CASE("AckSync'd messages are never delivered again after kill -9; the others come back (work queue)",
+          "[jetstream][durability][consumers]") {
+  JsTarget t("forest", "ackcrash");
+  REQUIRE(t.ready());
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = "WQ";
+  const char* subjects[] = {"wq.>"};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Retention = js_WorkQueuePolicy;
+  jsStreamInfo* si = nullptr;
+  jsErrCode err{};
+  REQUIRE(js_AddStream(&si, t.js, &cfg, nullptr, &err) == NATS_OK);
+  jsStreamInfo_Destroy(si);
+  constexpr int kMsgs = 300;
+  for (int i = 1; i <= kMsgs; ++i) {
+    jsPubAck* pa = nullptr;
+    const std::string data = std::to_string(i);
+    REQUIRE(js_Publish(&pa, t.js, "wq.job", data.data(), static_cast<int>(data.size()), nullptr, &err) == NATS_OK);
+    jsPubAck_Destroy(pa);
+  }
+  std::set<uint64_t> acked;
+  auto subscribe = [&] {
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = 300'000'000;  // unacknowledged ones come back soon after a restart
+    natsSubscription* sub = nullptr;
+    REQUIRE(js_PullSubscribe(&sub, t.js, "wq.>", "WORKER", nullptr, &so, &err) == NATS_OK);
+    return sub;
+  };
+  for (int round = 0; round < 4; ++round) {
+    INFO("round " << round);
+    natsSubscription* sub = subscribe();
+    natsMsgList list{};
+    REQUIRE(natsSubscription_Fetch(&list, sub, 60, 2000, &err) == NATS_OK);
+    for (int i = 0; i < list.Count; ++i) {
+      jsMsgMetaData* md = nullptr;
+      REQUIRE(natsMsg_GetMetaData(&md, list.Msgs[i]) == NATS_OK);
+      const uint64_t seq = md->Sequence.Stream;
+      jsMsgMetaData_Destroy(md);
+      CHECK(acked.count(seq) == 0);  // an acknowledged message never comes again
+      if (seq % 3 != 0 && natsMsg_AckSync(list.Msgs[i], nullptr, &err) == NATS_OK) acked.insert(seq);
+    }
+    natsMsgList_Destroy(&list);
+    natsSubscription_Destroy(sub);
+    t.crash_and_restart();
+    REQUIRE(t.ready());
+    CHECK(stream_msgs(t.js, "WQ") == kMsgs - acked.size());
+  }
+  // Everything not acknowledged is still there and is delivered.
+  natsSubscription* sub = subscribe();
+  std::set<uint64_t> rest;
+  for (int i = 0; i < 20 && rest.size() < kMsgs - acked.size(); ++i) {
+    natsMsgList list{};
+    if (natsSubscription_Fetch(&list, sub, 100, 1000, &err) != NATS_OK) continue;
+    for (int j = 0; j < list.Count; ++j) {
+      jsMsgMetaData* md = nullptr;
+      REQUIRE(natsMsg_GetMetaData(&md, list.Msgs[j]) == NATS_OK);
+      rest.insert(md->Sequence.Stream);
+      jsMsgMetaData_Destroy(md);
+      natsMsg_AckSync(list.Msgs[j], nullptr, &err);
+    }
+    natsMsgList_Destroy(&list);
+  }
+  natsSubscription_Destroy(sub);
+  CHECK(rest.size() == kMsgs - acked.size());
+  for (uint64_t seq : rest) CHECK(acked.count(seq) == 0);
+  CHECK(stream_msgs(t.js, "WQ") == 0);
 }
