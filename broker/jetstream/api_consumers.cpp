@@ -189,7 +189,7 @@ void JetStreamService::start_consumer(Stream& s, Consumer& c) {
   c.last_activity_ns = now;
   if (!c.pull()) {
     c.active = has_interest(c.config.deliver_subject);
-    if (c.config.idle_heartbeat_ns > 0) c.next_heartbeat_ns = now + c.config.idle_heartbeat_ns;
+    if (c.config.idle_heartbeat_ns > 0) c.next_heartbeat_ns = sat_add(now, c.config.idle_heartbeat_ns);
   }
   c.dirty = true;
   // The timer looks after heartbeats, inactivity, redeliveries and push interest.

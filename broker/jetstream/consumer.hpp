@@ -18,6 +18,14 @@
 
 namespace forest::broker::js {
 
+// Time stamp arithmetic with client-given durations (expires, delays, thresholds of any
+// int64 size): saturates instead of overflowing.
+[[nodiscard]] inline int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
 // A MSG.NEXT request waiting for messages (nats-server's waitingRequest).
 struct PullRequest {
   std::string reply;

@@ -79,10 +79,10 @@ void JetStreamService::nak_message(Stream& s, Consumer& c, storage::ConsumerSeq 
     // Redelivered when the delay has passed: the pending time moves so that its ack wait ends then.
     const int64_t ack_wait = c.config.ack_wait_ns > 0 ? c.config.ack_wait_ns : kDefaultAckWaitNs;
     const int64_t now = now_ns();
-    p->second.timestamp_ns = now - ack_wait + *body.nak_delay_ns;
+    p->second.timestamp_ns = sat_add(sat_add(now, -ack_wait), *body.nak_delay_ns);
     queue_op(s, storage::ConsumerNakOp{c.name, sseq, p->second.timestamp_ns});
     if (c.redeliver_set.erase(sseq) > 0) std::erase(c.redeliver, sseq);
-    const int64_t due = now + std::max<int64_t>(0, *body.nak_delay_ns);
+    const int64_t due = sat_add(now, std::max<int64_t>(0, *body.nak_delay_ns));
     if (c.next_ack_check_ns == 0 || due < c.next_ack_check_ns) c.next_ack_check_ns = due;
     schedule_consumer_timer(due);
     return;

@@ -190,7 +190,7 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
       if (r.batch <= 0) {
         c.waiting.pop_front();
       } else {
-        if (r.heartbeat_ns > 0) r.next_heartbeat_ns = now + r.heartbeat_ns;
+        if (r.heartbeat_ns > 0) r.next_heartbeat_ns = sat_add(now, r.heartbeat_ns);
         if (c.waiting.size() > 1) {  // the next request takes the next message
           PullRequest moved = std::move(r);
           c.waiting.pop_front();
@@ -214,7 +214,7 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
     c.last_delivery_ns = now;
     if (!c.acks() && s.config.retention != Retention::limits) retention_checks_.emplace_back(s.config.name, msg->seq);
     if (c.acks()) {
-      const int64_t due = now + ack_wait_for(c.config, deliveries);
+      const int64_t due = sat_add(now, ack_wait_for(c.config, deliveries));
       if (c.next_ack_check_ns == 0 || due < c.next_ack_check_ns) c.next_ack_check_ns = due;
       schedule_consumer_timer(due);
     }
@@ -228,7 +228,7 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
       }
     }
     if (!c.pull()) {
-      if (c.config.idle_heartbeat_ns > 0) c.next_heartbeat_ns = now + c.config.idle_heartbeat_ns;
+      if (c.config.idle_heartbeat_ns > 0) c.next_heartbeat_ns = sat_add(now, c.config.idle_heartbeat_ns);
       if (c.fc_limit > 0) {
         c.fc_bytes += static_cast<int64_t>(payload.size());
         if (c.fc_reply.empty() && c.fc_bytes > c.fc_window / 2) send_flow_control(s, c);
@@ -317,14 +317,14 @@ void JetStreamService::add_pull_request(Stream& s, Consumer& c, const std::strin
   r.batch = req->batch;
   r.max_bytes = req->max_bytes;
   r.no_wait = req->no_wait;
-  r.expires_ns = req->expires_ns > 0 ? now + req->expires_ns : 0;
+  r.expires_ns = req->expires_ns > 0 ? sat_add(now, req->expires_ns) : 0;
   r.heartbeat_ns = req->heartbeat_ns;
-  if (r.heartbeat_ns > 0) r.next_heartbeat_ns = now + r.heartbeat_ns;
+  if (r.heartbeat_ns > 0) r.next_heartbeat_ns = sat_add(now, r.heartbeat_ns);
   c.waiting.push_back(std::move(r));
   c.last_activity_ns = now;
   c.dirty = true;
-  if (req->expires_ns > 0) schedule_consumer_timer(now + req->expires_ns);
-  if (req->heartbeat_ns > 0) schedule_consumer_timer(now + req->heartbeat_ns);
+  if (req->expires_ns > 0) schedule_consumer_timer(sat_add(now, req->expires_ns));
+  if (req->heartbeat_ns > 0) schedule_consumer_timer(sat_add(now, req->heartbeat_ns));
 }
 
 }  // namespace forest::broker::js

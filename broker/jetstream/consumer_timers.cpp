@@ -24,7 +24,9 @@ void JetStreamService::schedule_consumer_timer(int64_t at_ns) {
   if (!running_ || !consumer_timer_) return;
   if (consumer_timer_at_ != 0 && consumer_timer_at_ <= at_ns) return;
   consumer_timer_at_ = at_ns;
-  const auto delay = std::chrono::nanoseconds(std::max<int64_t>(1'000'000, at_ns - now_ns()));
+  // At least 1 ms (no spinning); at most an hour (a far deadline is looked at again then,
+  // and the steady clock cannot overflow).
+  const auto delay = std::chrono::nanoseconds(std::clamp<int64_t>(sat_add(at_ns, -now_ns()), 1'000'000, int64_t{3600} * 1'000'000'000));
   consumer_timer_->expires_after(delay);
   consumer_timer_->async_wait([this](const error_code& ec) {
     if (ec || !running_) return;
@@ -51,7 +53,7 @@ void JetStreamService::consumer_tick() {
           if (now >= c.next_heartbeat_ns) {
             const std::string h = heartbeat_headers(c.state.delivered.consumer.value, c.cursor.prev().value, c.fc_reply);
             client_->publish(*account_, c.config.deliver_subject, "", h, static_cast<int64_t>(h.size()));
-            c.next_heartbeat_ns = now + c.config.idle_heartbeat_ns;
+            c.next_heartbeat_ns = sat_add(now, c.config.idle_heartbeat_ns);
           }
           earliest(next, c.next_heartbeat_ns);
         }
@@ -64,7 +66,7 @@ void JetStreamService::consumer_tick() {
         earliest(next, c.next_ack_check_ns);
       }
       if (c.config.inactive_threshold_ns > 0) {
-        const int64_t deadline = c.last_activity_ns + c.config.inactive_threshold_ns;
+        const int64_t deadline = sat_add(c.last_activity_ns, c.config.inactive_threshold_ns);
         if (now >= deadline) {
           inactive.emplace_back(&s, name);
         } else {
@@ -92,10 +94,10 @@ void JetStreamService::check_pending(Stream& s, Consumer& c, int64_t now, int64_
       const uint64_t n = rd == c.state.redelivered.end() ? 0 : rd->second;
       deadline = c.config.backoff_ns[std::min<std::size_t>(n, c.config.backoff_ns.size() - 1)];
     }
-    if (now - p.timestamp_ns >= deadline) {
+    if (p.timestamp_ns <= sat_add(now, -deadline)) {  // its ack wait is over
       if (!c.redeliver_set.contains(seq)) expired.push_back(seq);
     } else {
-      earliest(c.next_ack_check_ns, p.timestamp_ns + deadline);
+      earliest(c.next_ack_check_ns, sat_add(p.timestamp_ns, deadline));
     }
   }
   // std::map iterates in stream order: redeliveries go oldest first.
@@ -131,7 +133,7 @@ void JetStreamService::check_waiting(Stream& s, Consumer& c, int64_t now, bool e
       if (now >= r.next_heartbeat_ns) {
         const std::string h = heartbeat_headers(c.state.delivered.consumer.value, c.cursor.prev().value, "");
         client_->publish(*account_, r.reply, "", h, static_cast<int64_t>(h.size()));
-        r.next_heartbeat_ns = now + r.heartbeat_ns;
+        r.next_heartbeat_ns = sat_add(now, r.heartbeat_ns);
       }
       earliest(next, r.next_heartbeat_ns);
     }

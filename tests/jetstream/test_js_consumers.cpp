@@ -545,3 +545,41 @@ TEST_CASE("bulk: 20000 messages through a push consumer with flow control and a 
     }
   }
 }
+
+TEST_CASE("hostile consumer input: extreme durations, bad requests and bad acks leave the server serving",
+          "[jetstream][consumers][hostile]") {
+  EACH_SERVER("hostile") {
+    INFO("server: " << kind);
+    JsTarget t(kind, "chostile");
+    REQUIRE(t.ready());
+    REQUIRE(add_stream(t.js, "H", {"h.>"}));
+    REQUIRE(publish(t.js, "h.x", "1") == 1);
+    const std::string huge = "9223372036854775807";
+    (void)t.request("$JS.API.CONSUMER.DURABLE.CREATE.H.P",
+                    R"({"stream_name":"H","config":{"durable_name":"P","ack_policy":"explicit","ack_wait":)" + huge +
+                        R"(,"inactive_threshold":)" + huge + R"(,"max_deliver":5,"backoff":[)" + huge + "," + huge + "]}}");
+    (void)t.request("$JS.API.CONSUMER.DURABLE.CREATE.H.Q",
+                    R"({"stream_name":"H","config":{"durable_name":"Q","ack_policy":"explicit","ack_wait":-1,"max_ack_pending":-7}})");
+    for (const std::string& body : {std::string(R"({"batch":-5,"expires":)") + huge + "}",
+                                    std::string(R"({"batch":99999999999,"no_wait":true})"),
+                                    std::string(R"({"idle_heartbeat":)") + huge + R"(,"expires":)" + huge + "}",
+                                    std::string(R"({"max_bytes":-1,"expires":-1})"), std::string("garbage"),
+                                    std::string("{"), std::string("-3")}) {
+      natsConnection_PublishRequestString(t.nc, "$JS.API.CONSUMER.MSG.NEXT.H.P", "_INBOX.hostile", body.c_str());
+      natsConnection_PublishRequestString(t.nc, "$JS.API.CONSUMER.MSG.NEXT.H.Q", "_INBOX.hostile", body.c_str());
+    }
+    for (const char* subject : {"$JS.ACK.H.P.x.y.z.1.2", "$JS.ACK.H.P.1.1.1.1.1.1", "$JS.ACK.H.P.1.999.999.0.0",
+                                "$JS.ACK.H.P.1.1.1.1.0", "$JS.ACK.H.NOPE.1.1.1.1.0"}) {
+      for (const char* body : {"+ACK", "-NAK 99999999999h", "-NAK {\"delay\":-5}", "-NAK {\"delay\":9223372036854775807}",
+                               "+WPI", "+TERM", "+NXT {\"batch\":-1}", "+NXT garbage", "whatever"}) {
+        natsConnection_PublishString(t.nc, subject, body);
+      }
+    }
+    REQUIRE(natsConnection_Flush(t.nc) == NATS_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::string info = t.request("$JS.API.INFO");
+    CHECK(info.find("\"type\":\"io.nats.jetstream.api.v1.account_info_response\"") != std::string::npos);
+    CHECK(publish(t.js, "h.x", "2") == 2);
+    CHECK(t.server->running());
+  }
+}
