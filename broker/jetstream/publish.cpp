@@ -1,6 +1,7 @@
 // The publishing path: a message on a stream's subject becomes a StoreMsgOp in this turn's
 // batch; its pub ack is written once the batch is applied (service.cpp, commit()).
 #include "../server.hpp"
+#include "../subject_transform.hpp"
 #include "pub_headers.hpp"
 #include "service.hpp"
 
@@ -66,6 +67,19 @@ void JetStreamService::on_publish(const std::string& stream, const InternalMessa
   if (h.expected_last_subject_seq) op.expected_last_subject_seq = storage::StreamSeq(*h.expected_last_subject_seq);
   op.expected_last_msg_id = h.expected_last_msg_id;
 
+  if (s->config.republish) {
+    p.republish = true;
+    std::string key = stream;
+    key.push_back('\0');
+    key.append(m.subject);
+    auto [it, fresh] = republish_turn_.try_emplace(std::move(key), pending_.size());
+    if (fresh) {
+      if (auto last = s->store->load_last(stream, m.subject)) p.prev_seq = last->seq.value;
+    } else {
+      p.prev_index = static_cast<int64_t>(it->second);
+      it->second = pending_.size();
+    }
+  }
   Batch& b = batch_for(s->store);
   p.store = s->store;
   p.op_index = b.ops.size();
@@ -76,6 +90,33 @@ void JetStreamService::on_publish(const std::string& stream, const InternalMessa
 std::string JetStreamService::ack_for(const PendingPublish& p, const storage::OpOutcome& outcome) const {
   if (!outcome) return pub_ack_error_json(p.stream, store_refusal(outcome.error()));
   return pub_ack_json(p.stream, domain_, outcome->seq.value, outcome->duplicate);
+}
+
+void JetStreamService::republish(PendingPublish& p, const storage::StoreMsgOp& op, const storage::OpOutcome& outcome) {
+  const uint64_t prev = p.prev_index >= 0 ? pending_[static_cast<std::size_t>(p.prev_index)].last_after : p.prev_seq;
+  p.last_after = prev;
+  if (!outcome || outcome->duplicate || outcome->skipped) return;
+  p.last_after = outcome->seq.value;
+  const Stream* s = find(p.stream);
+  if (s == nullptr || !s->config.republish) return;
+  auto transform = make_subject_transform(s->config.republish->src, s->config.republish->dest);
+  if (!transform) return;
+  const auto dest = transform->apply(op.subject);
+  if (!dest) return;
+  const bool headers_only = s->config.republish->headers_only;
+  std::string h;
+  if (op.headers.size() >= 4) {
+    h.assign(op.headers, 0, op.headers.size() - 2);  // before the blank line
+  } else {
+    h = "NATS/1.0\r\n";
+  }
+  h += "Nats-Stream: " + p.stream + "\r\nNats-Subject: " + op.subject + "\r\nNats-Sequence: " +
+       std::to_string(outcome->seq.value) + "\r\nNats-Last-Sequence: " + std::to_string(prev) + "\r\n";
+  if (headers_only) h += "Nats-Msg-Size: " + std::to_string(op.data.size()) + "\r\n";
+  h += "\r\n";
+  const auto header_size = static_cast<int64_t>(h.size());
+  if (!headers_only) h += op.data;
+  client_->publish(*account_, *dest, "", h, header_size);
 }
 
 }  // namespace forest::broker::js

@@ -205,20 +205,29 @@ void JetStreamService::commit() {
       }
       results.emplace_back(b.store, std::move(r));
     }
-    for (const PendingPublish& p : pending_) {
+    for (PendingPublish& p : pending_) {
       std::string ack;
       if (p.ready) {
         ack = *p.ready;
       } else {
-        for (auto& [store, r] : results) {
+        for (std::size_t bi = 0; bi < results.size(); ++bi) {
+          auto& [store, r] = results[bi];
           if (store != p.store) continue;
-          ack = r ? ack_for(p, (*r)[p.op_index]) : ack_for(p, std::unexpected(r.error()));
+          const storage::OpOutcome outcome = r ? (*r)[p.op_index] : storage::OpOutcome(std::unexpected(r.error()));
+          ack = ack_for(p, outcome);
+          if (p.republish) {
+            for (const Batch& b : taken) {
+              if (b.store != p.store) continue;
+              if (const auto* op = std::get_if<storage::StoreMsgOp>(&b.ops[p.op_index].body)) republish(p, *op, outcome);
+            }
+          }
         }
         if (const Stream* s = find(p.stream); s != nullptr && s->config.max_age_ns > 0) expiring = true;
       }
       if (!p.reply.empty() && !ack.empty()) client_->publish(*account_, p.reply, "", ack);
     }
     pending_.clear();
+    republish_turn_.clear();
     for (const std::string& reply : ack_replies_) client_->publish(*account_, reply, "", "");
     ack_replies_.clear();
     auto checks = std::move(retention_checks_);

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "../asio.hpp"
@@ -101,6 +102,12 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
     storage::StreamStore* store = nullptr;
     std::size_t op_index = 0;
     std::optional<std::string> ready;
+    // Republishing streams: the subject's last sequence before this message comes from the
+    // earlier publish of the same subject in this turn (prev_index) or from the store.
+    bool republish = false;
+    int64_t prev_index = -1;
+    uint64_t prev_seq = 0;
+    uint64_t last_after = 0;  // the subject's last sequence once this publish is applied
   };
   struct Batch {
     storage::StreamStore* store = nullptr;
@@ -130,6 +137,9 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   // publish.cpp
   void on_publish(const std::string& stream, const InternalMessage& m);
   [[nodiscard]] std::string ack_for(const PendingPublish& p, const storage::OpOutcome& outcome) const;
+  // After the batch: the stored message's copy on the republish destination (with its
+  // Nats-Stream/-Subject/-Sequence/-Last-Sequence headers), as nats-server sends it.
+  void republish(PendingPublish& p, const storage::StoreMsgOp& op, const storage::OpOutcome& outcome);
 
   // api.cpp: dispatch, replies, account info
   void on_api(const InternalMessage& m);
@@ -221,6 +231,7 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   SubPtr api_sub_;
   std::map<std::string, Stream, std::less<>> streams_;  // sorted, as the NAMES/LIST replies
   std::vector<PendingPublish> pending_;
+  std::unordered_map<std::string, std::size_t> republish_turn_;  // stream '\0' subject -> pending_ index
   std::vector<Batch> batches_;
   std::vector<std::string> ack_replies_;  // AckSync: sent once the ops before them are applied
   std::vector<std::pair<std::string, storage::StreamSeq>> retention_checks_;  // (stream, seq) after apply

@@ -1,4 +1,5 @@
 #include "stream_config.hpp"
+#include "../subject_transform.hpp"
 
 #include <set>
 
@@ -420,6 +421,12 @@ std::expected<StreamConfig, ApiError> check_stream_config(const StreamConfig& in
     if (cycle) return std::unexpected(invalid("stream configuration for republish destination forms a cycle"));
     if (!is_valid_subject(c.republish->src) || !is_valid_subject(c.republish->dest)) {
       return std::unexpected(invalid("stream configuration for republish not valid"));
+    }
+    if (auto t = make_subject_transform(c.republish->src, c.republish->dest); !t) {
+      // nats-server's words for a transform it refuses; ours names what we do not support.
+      return std::unexpected(invalid(t.error().find("not supported") != std::string::npos
+                                         ? "stream configuration for republish: " + t.error()
+                                         : std::string("stream configuration for republish not valid")));
     }
   }
   return c;

@@ -583,3 +583,60 @@ TEST_CASE("hostile consumer input: extreme durations, bad requests and bad acks 
     CHECK(t.server->running());
   }
 }
+
+TEST_CASE("republish: stored messages are copied to the mapped subject with the stream headers",
+          "[jetstream][republish]") {
+  EACH_SERVER("republish") {
+    INFO("server: " << kind);
+    JsTarget t(kind, "repub");
+    REQUIRE(t.ready());
+    natsSubscription* copies = nullptr;
+    REQUIRE(natsConnection_SubscribeSync(&copies, t.nc, "copy.>") == NATS_OK);
+    REQUIRE(natsConnection_Flush(t.nc) == NATS_OK);
+    const std::string created = t.request(
+        "$JS.API.STREAM.CREATE.R", R"({"name":"R","subjects":["orders.*.*"],"republish":{"src":"orders.*.>","dest":"copy.{{wildcard(1)}}.>"}})");
+    REQUIRE(created.find("\"republish\":{\"src\":\"orders.*.\\u003e\"") != std::string::npos);
+    REQUIRE(publish(t.js, "orders.eu.new", "a") == 1);
+    REQUIRE(publish(t.js, "orders.us.new", "b") == 2);
+    REQUIRE(publish(t.js, "orders.eu.new", "c") == 3);
+    natsMsg* hm = nullptr;
+    REQUIRE(natsMsg_Create(&hm, "orders.eu.old", nullptr, "d", 1) == NATS_OK);
+    natsMsgHeader_Set(hm, "X-Mine", "yes");
+    jsPubAck* pa = nullptr;
+    jsErrCode err{};
+    REQUIRE(js_PublishMsg(&pa, t.js, hm, nullptr, &err) == NATS_OK);
+    jsPubAck_Destroy(pa);
+    natsMsg_Destroy(hm);
+    struct Want {
+      const char* subject;
+      const char* data;
+      const char* seq;
+      const char* last;
+    };
+    for (const Want& w : {Want{"copy.eu.new", "a", "1", "0"}, Want{"copy.us.new", "b", "2", "0"},
+                          Want{"copy.eu.new", "c", "3", "1"}, Want{"copy.eu.old", "d", "4", "0"}}) {
+      natsMsg* m = nullptr;
+      REQUIRE(natsSubscription_NextMsg(&m, copies, 2000) == NATS_OK);
+      CHECK(std::string(natsMsg_GetSubject(m)) == w.subject);
+      CHECK(data_of(m) == w.data);
+      const char* v = nullptr;
+      REQUIRE(natsMsgHeader_Get(m, "Nats-Stream", &v) == NATS_OK);
+      CHECK(std::string(v) == "R");
+      REQUIRE(natsMsgHeader_Get(m, "Nats-Sequence", &v) == NATS_OK);
+      CHECK(std::string(v) == w.seq);
+      REQUIRE(natsMsgHeader_Get(m, "Nats-Last-Sequence", &v) == NATS_OK);
+      CHECK(std::string(v) == w.last);
+      REQUIRE(natsMsgHeader_Get(m, "Nats-Subject", &v) == NATS_OK);
+      CHECK(std::string(v).rfind("orders.", 0) == 0);
+      if (std::string(w.data) == "d") {
+        REQUIRE(natsMsgHeader_Get(m, "X-Mine", &v) == NATS_OK);
+        CHECK(std::string(v) == "yes");
+      }
+      natsMsg_Destroy(m);
+    }
+    // A transform nats-server refuses is refused.
+    const std::string bad = t.request("$JS.API.STREAM.CREATE.B", R"({"name":"B","subjects":["b.*"],"republish":{"src":"b.*","dest":"c.$2"}})");
+    CHECK(bad.find("\"err_code\":10052") != std::string::npos);
+    natsSubscription_Destroy(copies);
+  }
+}
