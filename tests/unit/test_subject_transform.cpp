@@ -19,7 +19,7 @@ TEST_CASE("subject transforms map wildcards and the tail", "[transform]") {
   CHECK(map("", ">", "a.b") == "a.b");
   CHECK(map("orders.*", "copy.$1", "orders.eu") == "copy.eu");
   CHECK(map("orders.*.*", "copy.$2.$1", "orders.eu.new") == "copy.new.eu");
-  CHECK(map("orders.*.*", "copy.{{wildcard(2)}}.{{ wildcard(1) }}", "orders.eu.new") == "copy.new.eu");
+  CHECK(map("orders.*.*", "copy.{{wildcard(2)}}.{{wildcard(1)}}", "orders.eu.new") == "copy.new.eu");
   CHECK(map("orders.>", "copy.>", "orders.eu.new.x") == "copy.eu.new.x");
   CHECK(map("orders.*.>", "copy.$1.>", "orders.eu.new.x") == "copy.eu.new.x");
   CHECK(map("orders.new", "copy.fixed", "orders.new") == "copy.fixed");
