@@ -187,6 +187,9 @@ void JetStreamService::start_consumer(Stream& s, Consumer& c) {
   }
   const int64_t now = now_ns();
   c.last_activity_ns = now;
+  if (c.config.replay_policy == ReplayPolicy::original) {
+    if (auto st = s.store->stream_state(s.config.name)) c.replay_until = st->last_seq;
+  }
   if (!c.pull()) {
     c.active = has_interest(c.config.deliver_subject);
     if (c.config.idle_heartbeat_ns > 0) c.next_heartbeat_ns = sat_add(now, c.config.idle_heartbeat_ns);

@@ -76,8 +76,10 @@ struct Consumer {
   int64_t next_heartbeat_ns = 0;  // push idle heartbeat
   int64_t next_ack_check_ns = 0;  // earliest pending deadline; 0 = none
   int64_t next_replay_ns = 0;     // replay original: when the next message may go
-  int64_t last_replay_ts_ns = 0;
-  int64_t rate_tokens_ns = 0;     // rate_limit_bps: when the bucket allows the next send
+  int64_t last_replay_ts_ns = 0;  // the time stamp of the last message replayed
+  storage::StreamSeq replay_until;  // the stream's last sequence when the consumer started
+  int64_t rate_tokens_ns = 0;     // rate_limit_bps: when what was sent is paid for (GCRA)
+  int64_t next_rate_ns = 0;       // rate_limit_bps: a stopped pass goes on then; 0 = none
 
   SubPtr ack_sub;
   SubPtr fc_sub;

@@ -19,6 +19,13 @@ namespace {
 // the next pass, a turn later.
 constexpr int kMaxPerPass = 256;
 
+// How long `bytes` take at `bps` bits a second, in nanoseconds (bounded to an hour).
+int64_t rate_ns(int64_t bytes, uint64_t bps) {
+  if (bps == 0 || bytes <= 0) return 0;
+  const long double ns = static_cast<long double>(bytes) * 8e9L / static_cast<long double>(bps);
+  return static_cast<int64_t>(std::min<long double>(ns, 3.6e12L));
+}
+
 int64_t ack_wait_for(const ConsumerConfig& c, uint64_t deliveries) {
   if (!c.backoff_ns.empty()) {
     const std::size_t i = std::min<std::size_t>(deliveries == 0 ? 0 : deliveries - 1, c.backoff_ns.size() - 1);
@@ -152,6 +159,43 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
         c.cursor = msg->seq.next();
       }
     }
+    // This message waits for a later pass (or request).
+    auto put_back = [&] {
+      if (from_redeliver) {
+        c.redeliver.push_front(msg->seq);
+        c.redeliver_set.insert(msg->seq);
+      } else if (from_skip) {
+        c.skip.push_front(msg->seq);
+      } else {
+        c.cursor = msg->seq;
+      }
+      c.num_pending_valid = false;
+    };
+    // replay_policy original: the gaps between the messages' time stamps, until the consumer
+    // has caught up with what the stream held when it started (then instant, as nats-server).
+    if (c.config.replay_policy == ReplayPolicy::original && msg->seq <= c.replay_until) {
+      if (c.last_replay_ts_ns != 0 && msg->time_ns - c.last_replay_ts_ns > 1'000'000) {
+        if (c.next_replay_ns == 0) c.next_replay_ns = sat_add(now, msg->time_ns - c.last_replay_ts_ns);
+        if (now < c.next_replay_ns) {
+          put_back();
+          schedule_consumer_timer(c.next_replay_ns);
+          break;
+        }
+      }
+      c.next_replay_ns = 0;
+      c.last_replay_ts_ns = msg->time_ns;
+    }
+    // rate_limit_bps: a token bucket as nats-server's (rate.Limiter of bps/8 bytes a second,
+    // a burst of the stream's max_msg_size or the server's max_payload), kept as the time
+    // its debt is paid (GCRA): a send may go while that lies less than the burst ahead.
+    const int64_t burst_bytes = s.config.max_msg_size > 0 ? s.config.max_msg_size : server_.options()->max_payload;
+    const int64_t burst_ns = rate_ns(burst_bytes, c.config.rate_limit_bps);
+    if (c.config.rate_limit_bps > 0 && sat_add(c.rate_tokens_ns, -burst_ns) > now) {
+      put_back();
+      c.next_rate_ns = sat_add(c.rate_tokens_ns, -burst_ns);
+      schedule_consumer_timer(c.next_rate_ns);
+      break;
+    }
     if (deliveries == 1 && c.num_pending_valid && c.num_pending > 0) --c.num_pending;
 
     const storage::ConsumerSeq dseq = c.state.delivered.consumer.next();
@@ -168,16 +212,8 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
         const std::string h = pending_status_headers(409, "Message Size Exceeds MaxBytes", r.batch, r.max_bytes);
         client_->publish(*account_, r.reply, "", h, static_cast<int64_t>(h.size()));
         c.waiting.pop_front();
-        // This message waits for the next request.
-        if (from_redeliver) {
-          c.redeliver.push_front(msg->seq);
-          c.redeliver_set.insert(msg->seq);
-        } else if (from_skip) {
-          c.skip.push_front(msg->seq);
-        } else {
-          c.cursor = msg->seq;
-        }
-        c.num_pending_valid = false;
+        // (counted down above: put_back recounts)
+        put_back();
         continue;
       }
       if (r.max_bytes > 0) {
@@ -208,6 +244,9 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
     const bool taken =
         client_->publish(*account_, target, reply, payload, header_size == 0 ? -1 : header_size, msg->subject);
 
+    if (c.config.rate_limit_bps > 0) {
+      c.rate_tokens_ns = sat_add(std::max(c.rate_tokens_ns, now), rate_ns(size, c.config.rate_limit_bps));
+    }
     storage::ConsumerDelta d;
     (void)storage::record_delivered(c.state, policy, dseq, msg->seq, deliveries, now, d);
     queue_op(s, storage::ConsumerDeliveredOp{c.name, dseq, msg->seq, deliveries, now});

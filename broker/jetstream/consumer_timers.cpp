@@ -61,6 +61,16 @@ void JetStreamService::consumer_tick() {
         check_waiting(s, c, now, false, next);
         if (!c.waiting.empty()) c.last_activity_ns = now;
       }
+      // Replay and rate limits: the pass that stopped for them goes on when they allow.
+      for (int64_t* at : {&c.next_replay_ns, &c.next_rate_ns}) {
+        if (*at == 0) continue;
+        if (now >= *at) {
+          c.dirty = true;
+          if (at == &c.next_rate_ns) *at = 0;  // (the replay clears its own when it sends)
+        } else {
+          earliest(next, *at);
+        }
+      }
       if (c.acks() && c.next_ack_check_ns != 0) {
         if (now >= c.next_ack_check_ns) check_pending(s, c, now, next);
         earliest(next, c.next_ack_check_ns);
