@@ -346,14 +346,14 @@ void JetStreamService::add_pull_request(Stream& s, Consumer& c, const std::strin
     if (available == 0 && req->expires_ns == 0) return send_status(404, "No Messages");
     if (available > 0) {
       int64_t waiting_batch = 0;
-      for (const PullRequest& r : c.waiting) waiting_batch += r.batch;
+      for (const PullRequest& r : c.waiting) waiting_batch = sat_add(waiting_batch, r.batch);
       if (available < static_cast<uint64_t>(waiting_batch)) return send_status(408, "Requests Pending");
     }
   }
   if (static_cast<int64_t>(c.waiting.size()) >= max_waiting) return send_status(409, "Exceeded MaxWaiting");
   PullRequest r;
   r.reply = reply;
-  r.batch = req->batch;
+  r.batch = std::max<int64_t>(1, req->batch);  // 0 or less: one message, as nats-server's queue pops it
   r.max_bytes = req->max_bytes;
   r.no_wait = req->no_wait;
   r.expires_ns = req->expires_ns > 0 ? sat_add(now, req->expires_ns) : 0;

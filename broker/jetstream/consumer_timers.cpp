@@ -102,7 +102,7 @@ void JetStreamService::check_pending(Stream& s, Consumer& c, int64_t now, int64_
     if (!c.config.backoff_ns.empty()) {
       auto rd = c.state.redelivered.find(seq);
       const uint64_t n = rd == c.state.redelivered.end() ? 0 : rd->second;
-      deadline = c.config.backoff_ns[std::min<std::size_t>(n, c.config.backoff_ns.size() - 1)];
+      deadline = std::max<int64_t>(0, c.config.backoff_ns[std::min<std::size_t>(n, c.config.backoff_ns.size() - 1)]);
     }
     if (p.timestamp_ns <= sat_add(now, -deadline)) {  // its ack wait is over
       if (!c.redeliver_set.contains(seq)) expired.push_back(seq);

@@ -104,7 +104,7 @@ std::expected<NextRequest, std::string> parse_next_request(std::string_view body
       return true;
     });
     if (!ok) return std::unexpected("json: cannot unmarshal the request");
-    if (r.heartbeat_ns > 0 && r.heartbeat_ns * 2 > r.expires_ns) return std::unexpected("heartbeat value too large");
+    if (r.heartbeat_ns > 0 && r.heartbeat_ns > r.expires_ns / 2) return std::unexpected("heartbeat value too large");  // (hb*2 > expires, without overflow)
     r.batch = batch;
     return r;
   }
