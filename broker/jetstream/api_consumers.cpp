@@ -1,8 +1,6 @@
 // CONSUMER.CREATE (both subject forms), CONSUMER.DURABLE.CREATE, INFO, DELETE, NAMES and LIST
 // as nats-server 2.9.10 answers them on a single server (jsConsumer*Request in
 // jetstream_api.go; addConsumerWithAssignment, updateConfig and info in consumer.go).
-#include <random>
-
 #include "../json_writer.hpp"
 #include "../server.hpp"
 #include "api_request.hpp"
@@ -21,13 +19,7 @@ constexpr int64_t kNamesLimit = 1024;  // JSApiNamesLimit
 constexpr int64_t kListLimit = 256;    // JSApiListLimit
 
 // nats-server names an ephemeral consumer with 8 characters of a hash of a random id.
-std::string ephemeral_name() {
-  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string name(8, 'A');
-  for (char& ch : name) ch = kAlphabet[rng() % kAlphabet.size()];
-  return name;
-}
+std::string ephemeral_name() { return random_token("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 8); }
 
 storage::ConsumerConfig to_store_config(const ConsumerConfig& c, const std::string& name) {
   storage::ConsumerConfig s;

@@ -2,8 +2,6 @@
 // (with a delay), +WPI, +NXT, +TERM, the ack-of-ack reply (AckSync: sent once the ack is
 // applied to the store), the advisories, and interest / work-queue retention (nats-server
 // 2.9.10's processAck, processAckMsg, processNak, processTerm, progressUpdate).
-#include <random>
-
 #include "../json_writer.hpp"
 #include "../server.hpp"
 #include "../time_text.hpp"
@@ -14,13 +12,8 @@
 namespace forest::broker::js {
 namespace {
 
-std::string event_id() {
-  static constexpr std::string_view kAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id(22, '0');
-  for (char& ch : id) ch = kAlphabet[rng() % kAlphabet.size()];
-  return id;
-}
+// Advisory ids: 22 characters as nats-server's nuid.
+std::string event_id() { return random_token("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 22); }
 
 }  // namespace
 

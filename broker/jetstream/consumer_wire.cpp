@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -127,6 +128,13 @@ std::string heartbeat_headers(uint64_t last_dseq, uint64_t last_sseq, std::strin
   if (!stalled_on.empty()) h += fmt::format("Nats-Consumer-Stalled: {}\r\n", stalled_on);
   h += "\r\n";
   return h;
+}
+
+std::string random_token(std::string_view alphabet, std::size_t n) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string out(n, alphabet.front());
+  for (char& ch : out) ch = alphabet[rng() % alphabet.size()];
+  return out;
 }
 
 std::string headers_only(std::string_view headers, std::size_t data_len) {

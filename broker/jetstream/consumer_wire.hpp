@@ -56,6 +56,8 @@ struct NextRequest {
 // 100 Idle Heartbeat with Nats-Last-Consumer / Nats-Last-Stream (and Nats-Consumer-Stalled
 // with the flow-control reply a push consumer waits for).
 [[nodiscard]] std::string heartbeat_headers(uint64_t last_dseq, uint64_t last_sseq, std::string_view stalled_on);
+// `n` characters drawn from `alphabet` (ephemeral consumer names, advisory ids).
+[[nodiscard]] std::string random_token(std::string_view alphabet, std::size_t n);
 // headers_only deliveries: the original headers (or a bare NATS/1.0 line) plus Nats-Msg-Size.
 [[nodiscard]] std::string headers_only(std::string_view headers, std::size_t data_len);
 
