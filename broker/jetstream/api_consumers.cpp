@@ -332,12 +332,14 @@ void JetStreamService::consumer_names(const InternalMessage& m, std::string_view
   reply_ok(m, w.take());
 }
 
-void JetStreamService::write_consumer_info(JsonWriter& w, Stream& s, Consumer& c) {
+void JetStreamService::write_consumer_info(JsonWriter& w, Stream& s, Consumer& c, bool with_config) {
   int64_t unused = 0;
   if (c.pull()) check_waiting(s, c, now_ns(), false, unused);
   w.field("stream_name", s.config.name).field("name", c.name).field("created", rfc3339_from_unix_ns(c.created_ns));
-  w.key("config");
-  write_consumer_config(w, c.config);
+  if (with_config) {
+    w.key("config");
+    write_consumer_config(w, c.config);
+  }
   w.key("delivered").begin_object();
   w.field("consumer_seq", c.state.delivered.consumer.value).field("stream_seq", c.cursor.prev().value);
   if (c.last_delivery_ns != 0) w.field("last_active", rfc3339_from_unix_ns(c.last_delivery_ns));

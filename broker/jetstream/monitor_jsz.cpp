@@ -45,6 +45,7 @@ struct StreamSnapshot {
   int64_t created_ns = 0;
   std::optional<StreamConfig> config;  // only with ?config
   storage::StreamState state;
+  std::vector<std::string> consumers;  // ?consumers: each consumer's info JSON object
 };
 
 // What the service thread copies out for one /jsz answer.
@@ -96,7 +97,8 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
   auto done = std::make_shared<std::promise<JszSnapshot>>();
   auto answer = done->get_future();
   // The promise is shared: after a timeout the snapshot is still taken, and dropped.
-  asio::post(server_.service_thread().context(), [this, done, with_streams, with_config] {
+  const bool with_consumers = with_streams && o.consumers;
+  asio::post(server_.service_thread().context(), [this, done, with_streams, with_config, with_consumers] {
     JszSnapshot s;
     s.running = running_;
     if (running_) {
@@ -104,7 +106,7 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
       s.api_total = api_total_;
       s.api_errors = api_errors_;
       s.streams = streams_.size();
-      for (const auto& [name, stream] : streams_) {
+      for (auto& [name, stream] : streams_) {  // (consumer info expires waiting pull requests)
         auto st = state_of(stream);
         if (!st) continue;
         (stream.config.storage == Storage::memory ? s.memory : s.storage) += st->bytes;
@@ -112,8 +114,18 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
         s.bytes += st->bytes;
         s.consumers += st->consumer_count;
         if (!with_streams) continue;
-        StreamSnapshot d{name, stream.created_ns, std::nullopt, std::move(*st)};
+        StreamSnapshot d{name, stream.created_ns, std::nullopt, std::move(*st), {}};
         if (with_config) d.config = stream.config;
+        if (with_consumers) {
+          // As nats-server's consumer info (no cluster on a single server), config only with ?config.
+          for (auto& [cname, c] : stream.consumers) {
+            JsonWriter cw;
+            cw.begin_object();
+            write_consumer_info(cw, stream, *c, with_config);
+            cw.end_object();
+            d.consumers.push_back(cw.take());
+          }
+        }
         s.details.push_back(std::move(d));
       }
     }
@@ -165,6 +177,11 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
         }
         w.key("state");
         write_stream_state(w, d.state, nullptr);
+        if (!d.consumers.empty()) {
+          w.key("consumer_detail").begin_array();
+          for (const std::string& c : d.consumers) w.raw(c);
+          w.end_array();
+        }
         w.end_object();
       }
       w.end_array();

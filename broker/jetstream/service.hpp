@@ -165,7 +165,7 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   void consumer_info(const InternalMessage& m, std::string_view stream, std::string_view name);
   void consumer_delete(const InternalMessage& m, std::string_view stream, std::string_view name);
   void consumer_names(const InternalMessage& m, std::string_view stream, bool detailed);
-  void write_consumer_info(JsonWriter& w, Stream& s, Consumer& c);
+  void write_consumer_info(JsonWriter& w, Stream& s, Consumer& c, bool with_config = true);
   [[nodiscard]] std::expected<void, std::string> load_consumers(Stream& s);
   void start_consumer(Stream& s, Consumer& c);
   void remove_consumer(Stream& s, const std::string& name, bool delete_in_store);
