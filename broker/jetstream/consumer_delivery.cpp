@@ -148,6 +148,8 @@ void JetStreamService::deliver(Stream& s, Consumer& c) {
         }
         msg = std::move(*loaded);
         from_skip = true;
+        // Delivered shows the last sent, as nats-server's cursor (it resumes after the skips).
+        c.cursor = std::max(c.cursor, msg->seq.next());
       } else {
         auto next = s.store->load_next(s.config.name, c.config.filter_subject, c.cursor);
         if (!next || !*next) {
