@@ -91,6 +91,14 @@ const checks = {
     const back = await os.getBlob("blob.bin");
     assert.equal(back.length, data.length);
     assert.ok(back.every((b, i) => b === data[i]), "the object reads back byte for byte");
+    // 3 MB: the ordered consumer that reads it back needs flow control.
+    const big = new Uint8Array(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+    await os.putBlob({ name: "big.bin" }, big);
+    const bigBack = await os.getBlob("big.bin");
+    assert.equal(bigBack.length, big.length);
+    assert.ok(bigBack.every((b, i) => b === big[i]), "the 3 MB object reads back byte for byte");
+    await os.delete("big.bin");
     const listed = (await os.list()).map((o) => o.name);
     assert.deepEqual(listed, ["blob.bin"]);
     await os.delete("blob.bin");
