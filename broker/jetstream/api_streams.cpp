@@ -101,6 +101,7 @@ void JetStreamService::stream_create(const InternalMessage& m, std::string_view 
   for (const auto& [other_name, other] : streams_) {
     if (subjects_overlap(*cfg, other.config)) return fail(api_error(JsErr::JSStreamSubjectOverlapErr));
   }
+  if (auto e = reservation_error(*cfg, "")) return fail(*e);
   storage::StreamStore& store = store_for(*cfg);
   const int64_t created = now_ns();
   auto r = store.apply(storage::Op{cfg->name, storage::StreamCreateOp{to_store_config(*cfg), created}});
@@ -137,6 +138,7 @@ void JetStreamService::stream_update(const InternalMessage& m, std::string_view 
   for (const auto& [other_name, other] : streams_) {
     if (other_name != name && subjects_overlap(*next, other.config)) return fail(api_error(JsErr::JSStreamSubjectOverlapErr));
   }
+  if (auto e = reservation_error(*next, name)) return fail(*e);
   auto r = apply_now(*s->store, storage::Op{s->config.name, storage::StreamUpdateOp{to_store_config(*next), now_ns()}});
   if (!r) return fail(api_error(JsErr::JSStreamUpdateErrF, {{"err", r.error().text}}));
   const bool resubscribe = next->subjects != s->config.subjects;

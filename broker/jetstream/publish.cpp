@@ -46,6 +46,12 @@ void JetStreamService::on_publish(const std::string& stream, const InternalMessa
     pending_.push_back(std::move(p));
     return;
   }
+  // Above the server's limit for this storage: nats-server refuses before storing.
+  if (over_limit(s->config.storage.value_or(Storage::file))) {
+    p.ready = pub_ack_error_json(stream, api_error(JsErr::JSInsufficientResourcesErr));
+    pending_.push_back(std::move(p));
+    return;
+  }
   storage::StoreMsgOp op;
   if (!h.rollup.empty()) {
     if (h.rollup == "sub") {
@@ -79,6 +85,13 @@ void JetStreamService::on_publish(const std::string& stream, const InternalMessa
       p.prev_index = static_cast<int64_t>(it->second);
       it->second = pending_.size();
     }
+  }
+  if (storage_limit(s->config.storage.value_or(Storage::file)) > 0) {
+    // Counted up now, so the next publish of this turn sees it (the commit recounts).
+    const auto size = static_cast<int64_t>(storage::stored_size(
+        s->config.storage == Storage::memory ? storage::StorageType::memory : storage::StorageType::file,
+        op.subject.size(), op.headers.size(), op.data.size()));
+    (s->config.storage == Storage::memory ? used_memory_ : used_file_) += size;
   }
   Batch& b = batch_for(s->store);
   p.store = s->store;

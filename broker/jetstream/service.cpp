@@ -95,6 +95,7 @@ std::expected<void, std::string> JetStreamService::start() {
     schedule_expiry();
     schedule_sync();
     client_->run([this] { commit(); });  // what recovery queued (retention checks)
+    refresh_usage();
     recovered = streams_.size();
   });
   if (!result) {
@@ -236,6 +237,7 @@ void JetStreamService::commit() {
       if (Stream* s = find(stream)) retention_check(*s, seq);
     }
   }
+  refresh_usage();
   if (!delivering_) deliver_dirty();
   for (const Batch& b : batches_) {
     if (!b.ops.empty()) {

@@ -141,6 +141,16 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   // Nats-Stream/-Subject/-Sequence/-Last-Sequence headers), as nats-server sends it.
   void republish(PendingPublish& p, const storage::StoreMsgOp& op, const storage::OpOutcome& outcome);
 
+  // limits.cpp: the server's max_memory_store / max_file_store (nats-server's js.config
+  // limits): reservations of streams with max_bytes, and usage checked on every publish.
+  [[nodiscard]] int64_t storage_limit(Storage storage) const;
+  [[nodiscard]] int64_t reserved_bytes(Storage storage, std::string_view except) const;
+  // The error for a stream whose max_bytes does not fit what is left, if any.
+  [[nodiscard]] std::optional<ApiError> reservation_error(const StreamConfig& c, std::string_view except) const;
+  void refresh_usage();
+  // A publish to a stream of this storage while the server's usage is above its limit.
+  [[nodiscard]] bool over_limit(Storage storage) const;
+
   // api.cpp: dispatch, replies, account info
   void on_api(const InternalMessage& m);
   void reply_ok(const InternalMessage& m, const std::string& json);
@@ -236,6 +246,7 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   std::vector<std::string> ack_replies_;  // AckSync: sent once the ops before them are applied
   std::vector<std::pair<std::string, storage::StreamSeq>> retention_checks_;  // (stream, seq) after apply
   bool commit_posted_ = false;
+  int64_t used_file_ = 0, used_memory_ = 0;  // stored bytes, refreshed per commit, counted up per publish
   bool delivering_ = false;
   uint64_t api_total_ = 0;
   uint64_t api_errors_ = 0;

@@ -454,6 +454,28 @@ TEST_CASE("raw consumer API replies are byte for byte nats-server's", "[jetstrea
   compare_with_reference("rawc", steps);
 }
 
+TEST_CASE("server storage limits: reservations and insufficient resources as nats-server's", "[jetstream][oracle][limits]") {
+  if (!have_reference()) {
+    WARN("skipped: no " << ServerProcess::nats_binary());
+    return;
+  }
+  const auto conf = std::filesystem::temp_directory_path() / ("forest-js-limits-" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(conf) << "jetstream { max_file_store: 20000, max_memory_store: 20000 }\n";
+  std::vector<Step> steps = {
+      {"$JS.API.STREAM.CREATE.BIG", R"({"name":"BIG","subjects":["big.>"],"max_bytes":50000})", {}},
+      {"$JS.API.STREAM.CREATE.S", R"({"name":"S","subjects":["s.>"],"max_bytes":15000})", {}},
+      {"$JS.API.STREAM.CREATE.T", R"({"name":"T","subjects":["t.>"],"max_bytes":15000})", {}},
+      {"$JS.API.STREAM.UPDATE.S", R"({"name":"S","subjects":["s.>"],"max_bytes":25000})", {}},
+      {"$JS.API.STREAM.CREATE.U", R"({"name":"U","subjects":["u.>"]})", {}},
+      {"$JS.API.STREAM.CREATE.M", R"({"name":"M","subjects":["m.>"],"storage":"memory","max_bytes":30000})", {}},
+  };
+  for (int i = 0; i < 24; ++i) steps.push_back({"u.a", std::string(1000, 'x'), {}});
+  steps.push_back({"$JS.API.STREAM.INFO.U", "", {}});
+  steps.push_back({"$JS.API.INFO", "", {}});
+  compare_with_reference("limits", steps, {"-c", conf.string()});
+  std::filesystem::remove(conf);
+}
+
 TEST_CASE("with a JetStream domain: pub acks, stream and account info carry it as nats-server's do", "[jetstream][oracle]") {
   if (!have_reference()) {
     WARN("skipped: no " << ServerProcess::nats_binary());
