@@ -112,8 +112,8 @@ AttackOutcome dribble(const AttackTarget& t, int port, int64_t n, const std::str
       }
     }
   }
-  out.figures.push_back({"bytes dribbled per connection", static_cast<double>(bytes_each), Unit::count});
-  out.figures.push_back({"connections closed by the server", static_cast<double>(closed_by_server), Unit::count});
+  out.figures.emplace_back("bytes dribbled per connection", static_cast<double>(bytes_each), Unit::count);
+  out.figures.emplace_back("connections closed by the server", static_cast<double>(closed_by_server), Unit::count);
   conns.clear();  // the attacker leaves: all close at once
   out.duration_s = seconds_since(start);
   out.ok = true;

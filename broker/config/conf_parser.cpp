@@ -301,13 +301,13 @@ class Reader {
             s.push_back(static_cast<char>(v));
             break;
           }
-          default: return fail(std::string("unknown escape '\\") + e + "'");
+          default: return fail("unknown escape '\\" + std::string(1, e) + "'");
         }
         continue;
       }
       s.push_back(c);
     }
-    return fail(start, std::string("unterminated string (expected ") + quote + ")");
+    return fail(start, "unterminated string (expected " + std::string(1, quote) + ")");
   }
 
   std::expected<void, ConfError> resolve_variable(const std::string& name, ConfValue& out) {

@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -54,6 +55,12 @@ const char* impl_name(Impl impl) { return impl == Impl::forest ? "forest" : "nat
 Impl default_impl() {
   const char* v = std::getenv("FOREST_CLUSTER_ORACLE");
   return v != nullptr && std::string(v) == "1" ? Impl::nats : Impl::forest;
+}
+
+bool has_forest(Impl impl) { return impl == Impl::forest; }
+bool has_forest(const std::pair<Impl, Impl>& impls) { return has_forest(impls.first) || has_forest(impls.second); }
+bool has_forest(const std::vector<Impl>& impls) {
+  return std::ranges::any_of(impls, [](Impl impl) { return has_forest(impl); });
 }
 
 // ---- Node ----------------------------------------------------------------------------------

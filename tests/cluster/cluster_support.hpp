@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server_process.hpp"
@@ -25,6 +26,20 @@ enum class Impl { forest, nats };
 // environment has FOREST_CLUSTER_ORACLE=1 (to check the forest-only tests against the
 // reference: `FOREST_CLUSTER_ORACLE=1 cluster-tests '~[mixed]'`).
 [[nodiscard]] Impl default_impl();
+
+// Whether a node, or a set of nodes, includes a forest-server.
+[[nodiscard]] bool has_forest(Impl impl);
+[[nodiscard]] bool has_forest(const std::pair<Impl, Impl>& impls);
+[[nodiscard]] bool has_forest(const std::vector<Impl>& impls);
+
+// The server combinations a case is generated for: all of `combos`, or under
+// FOREST_SKIP_ORACLE=1 (skip_oracle_only()) only those with a forest-server.
+// Use: GENERATE(from_range(oracle_filtered(std::vector<...>{...}))).
+template <class Combo>
+[[nodiscard]] std::vector<Combo> oracle_filtered(std::vector<Combo> combos) {
+  if (skip_oracle_only()) std::erase_if(combos, [](const Combo& c) { return !has_forest(c); });
+  return combos;
+}
 
 // How to start a node. Ports of 0 are picked by the server ("-1"); a restart reuses the
 // ports it had.

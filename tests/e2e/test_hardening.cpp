@@ -119,7 +119,7 @@ class PacedReader {
 }  // namespace
 
 TEST_CASE("a connection's 200,000 subscriptions leave the index when it goes", "[hardening]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   // nats-server counts its own system subscriptions too.
@@ -143,7 +143,7 @@ TEST_CASE("a connection's 200,000 subscriptions leave the index when it goes", "
 }
 
 TEST_CASE("subjects nobody subscribes to do not grow the match caches", "[hardening]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   RawClient pub("127.0.0.1", server->client_port());
@@ -170,7 +170,7 @@ TEST_CASE("subjects nobody subscribes to do not grow the match caches", "[harden
 }
 
 TEST_CASE("UNSUB with a maximum while publishers on other connections flood", "[hardening][concurrency]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   // Ours with two I/O threads, so the publishers and the subscriber really are on different ones.
   auto server = which == "forest" ? start(which, {"--io_threads", "2"}) : start(which);
@@ -236,7 +236,7 @@ TEST_CASE("UNSUB with a maximum while publishers on other connections flood", "[
 }
 
 TEST_CASE("a sid freed by auto-unsubscribe can be used again at once", "[hardening]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   RawClient c("127.0.0.1", server->client_port());
@@ -248,7 +248,7 @@ TEST_CASE("a sid freed by auto-unsubscribe can be used again at once", "[hardeni
 
 TEST_CASE("a receiver cut off as a slow consumer takes no more requests", "[hardening]") {
   const std::string conf = temp_conf("slowreq.conf", "max_pending: 64KB\nmax_payload: 64KB\n");
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf});
   // The only responder never reads, with a tiny receive buffer.
@@ -276,7 +276,7 @@ TEST_CASE("a fast producer is held back instead of its receiver being cut off", 
   // pending bytes pass max_pending within milliseconds; with it (nats-server's behaviour) the
   // producer waits whenever the receiver is past half of it, and everything arrives.
   const std::string conf = temp_conf("stall.conf", "max_pending: 2MB\n");
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf});
   PacedReader sub(server->client_port(), 64 * 1024);

@@ -67,7 +67,7 @@ int64_t json_int(const std::string& body, const char* field) {
 }
 
 std::string which_server() {
-  return GENERATE(as<std::string>{}, "forest", "nats");
+  return GENERATE(from_range(server_kinds()));
 }
 
 std::unique_ptr<ServerProcess> start_server(const std::string& which, std::vector<std::string> extra = {}) {

@@ -114,7 +114,7 @@ void ping_pong(RawClient& c) {
 }  // namespace
 
 TEST_CASE("unknown monitoring paths are not counted in /varz", "[monitor]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   simdjson::dom::parser p1, p2;
@@ -136,7 +136,7 @@ TEST_CASE("unknown monitoring paths are not counted in /varz", "[monitor]") {
 }
 
 TEST_CASE("/connz and /subsz clamp offset and limit", "[monitor]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   const int port = server->http_port();
@@ -210,7 +210,7 @@ TEST_CASE("/connz and /subsz clamp offset and limit", "[monitor]") {
 
 TEST_CASE("/subsz pages 100,000 subscriptions while clients keep connecting", "[monitor]") {
   constexpr int kSubs = 100000;
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   const int port = server->http_port();
@@ -261,7 +261,7 @@ TEST_CASE("/subsz pages 100,000 subscriptions while clients keep connecting", "[
 }
 
 TEST_CASE("HEAD answers headers only; unknown paths get nats-server's 404", "[monitor]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   HttpConn http(server->http_port());
@@ -278,7 +278,7 @@ TEST_CASE("HEAD answers headers only; unknown paths get nats-server's 404", "[mo
 }
 
 TEST_CASE("oversized monitoring requests get 431 or a close", "[monitor]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   {
@@ -313,7 +313,7 @@ TEST_CASE("a monitoring session that never finishes its header is closed", "[mon
 
 TEST_CASE("more monitoring sessions than the cap leave the server answering", "[monitor]") {
   constexpr int kIdle = kMaxSessions + 44;
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which);
   std::vector<std::unique_ptr<RawClient>> idle;

@@ -211,7 +211,7 @@ TEST_CASE("monitoring endpoints answer with nats-server's field names", "[server
 TEST_CASE("a slow consumer is cut off without stalling others", "[server]") {
   const std::string conf = temp_path("slow.conf");
   std::ofstream(conf) << "max_pending: 256KB\nmax_payload: 64KB\n";
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf, "-m", "-1"});
   // The slow one subscribes and never reads; its socket buffers fill up.
@@ -300,7 +300,7 @@ TEST_CASE("reload disconnects clients whose credentials no longer pass", "[serve
 TEST_CASE("lame-duck mode tells clients, closes them and exits", "[server][ldm]") {
   const std::string conf = temp_path("ldm.conf");
   std::ofstream(conf) << "lame_duck_grace_period: \"200ms\"\nlame_duck_duration: \"30s\"\n";
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf});
   RawClient c("127.0.0.1", server->client_port());
@@ -378,7 +378,7 @@ TEST_CASE("startup errors are clear and exit non-zero", "[server]") {
 TEST_CASE("a stalled write past write_deadline is a slow consumer", "[server]") {
   const std::string conf = temp_path("deadline.conf");
   std::ofstream(conf) << "write_deadline: \"300ms\"\nmax_pending: 512MB\nmax_payload: 64KB\n";
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf, "-m", "-1"});
   RawClient stuck("127.0.0.1", server->client_port());
@@ -513,7 +513,7 @@ TEST_CASE("reload: a client without CONNECT is refused once no_auth_user is gone
   const std::string conf = temp_path("nau-drop.conf");
   std::ofstream(conf) << "authorization { users = [ {user: a, password: pa}, {user: b, password: pb} ] }\n"
                          "no_auth_user: a\n";
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf});
   auto early = open_client(server->client_port());  // connected under no_auth_user, no CONNECT yet
@@ -553,7 +553,7 @@ TEST_CASE("reload: changing no_auth_user otherwise is refused, as in nats-server
 TEST_CASE("reload enabling authorization closes clients whose CONNECT does not pass it", "[server][auth][reload]") {
   const std::string conf = temp_path("auth-on.conf");
   std::ofstream(conf) << "max_payload: 1MB\n";
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf});
   auto anonymous = open_client(server->client_port());
@@ -593,7 +593,7 @@ TEST_CASE("reload requiring authorization: a client before CONNECT gets the new 
 TEST_CASE("lowering max_connections on reload closes the excess", "[server][reload]") {
   const std::string conf = temp_path("maxconn.conf");
   std::ofstream(conf) << "max_connections: 10\n";
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-c", conf});
   std::vector<std::unique_ptr<RawClient>> clients;
@@ -621,7 +621,7 @@ TEST_CASE("lowering max_connections on reload closes the excess", "[server][relo
 }
 
 TEST_CASE("-V traces never show credentials", "[server][auth]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-V", "--user", "alice", "--pass", "pw-AAAA"});
   auto c = open_client(server->client_port());
@@ -642,7 +642,7 @@ TEST_CASE("-V traces never show credentials", "[server][auth]") {
 }
 
 TEST_CASE("long control lines: accepted and refused as nats-server does", "[server][parser]") {
-  const std::string which = GENERATE(as<std::string>{}, "forest", "nats");
+  const std::string which = GENERATE(from_range(server_kinds()));
   INFO("server: " << which);
   auto server = start(which, {"-m", "-1"});
   const std::string big(64 * 1024, 'x'), blanks(64 * 1024, ' ');

@@ -17,8 +17,6 @@ using namespace forest::testing;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"forest", "nats"};
-
 jsStreamInfo* add_stream(jsCtx* js, const char* name, std::vector<const char*> subjects, jsStorageType storage,
                          jsErrCode* err, int64_t max_age_ns = 0) {
   jsStreamConfig cfg;
@@ -75,7 +73,7 @@ jsStreamState info(jsCtx* js, const char* stream, jsErrCode* err, jsOptions* o =
 
 TEST_CASE("libnats JetStream streams: create, publish with dedupe and expectations, get, delete, purge, list",
           "[jetstream][libnats]") {
-  for (const std::string& kind : kKinds) {
+  for (const std::string& kind : server_kinds()) {
     if (kind == "nats" && !have_reference()) {
       WARN("skipped: no " << ServerProcess::nats_binary());
       continue;
@@ -242,7 +240,7 @@ TEST_CASE("libnats JetStream streams: create, publish with dedupe and expectatio
 }
 
 TEST_CASE("max_age removes messages on a timer", "[jetstream][libnats]") {
-  for (const std::string& kind : kKinds) {
+  for (const std::string& kind : server_kinds()) {
     if (kind == "nats" && !have_reference()) continue;
     INFO("server: " << kind);
     JsTarget t(kind, "age");

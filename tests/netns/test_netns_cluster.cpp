@@ -350,6 +350,10 @@ TEST_CASE("routes over IPv6 between network namespaces: mesh, partition, heal", 
 
 // The same scenario against the reference, so that the test itself is checked.
 TEST_CASE("the same with nats-server 2.9.10 (the reference)", "[netns][cluster][reference]") {
+  if (skip_oracle_only()) {
+    WARN("skipped: FOREST_SKIP_ORACLE=1 (nats-server alone)");
+    return;
+  }
   if (::access(ServerProcess::nats_binary().c_str(), X_OK) != 0) {
     WARN("skipped: no " << ServerProcess::nats_binary());
     return;

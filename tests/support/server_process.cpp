@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -37,6 +38,21 @@ bool wants_http(const std::vector<std::string>& args) {
 }
 
 }  // namespace
+
+bool skip_oracle_only() {
+  static const bool skip = [] {
+    const char* v = std::getenv("FOREST_SKIP_ORACLE");
+    const bool on = v != nullptr && std::string(v) == "1";
+    if (on) std::fprintf(stderr, "FOREST_SKIP_ORACLE=1: cases that start nats-server alone are left out\n");
+    return on;
+  }();
+  return skip;
+}
+
+std::vector<std::string> server_kinds() {
+  if (skip_oracle_only()) return {"forest"};
+  return {"forest", "nats"};
+}
 
 std::string ServerProcess::forest_binary() {
   const char* p = std::getenv("FOREST_SERVER");

@@ -69,4 +69,14 @@ class ServerProcess {
 // Picks a free TCP port on 127.0.0.1 (bound and released: only for restarts on a known port).
 int free_port();
 
+// FOREST_SKIP_ORACLE=1 (.ci/run sets it for its sanitizer passes only): the cases, and the
+// generated branches of cases, that start nats-server alone are left out, since no process
+// of ours runs in them. Whatever starts a forest-server still runs, with all its checks. The
+// first call says so on stderr when it is set.
+[[nodiscard]] bool skip_oracle_only();
+
+// The servers a case that runs on both is generated for: {"forest", "nats"}, or {"forest"}
+// under FOREST_SKIP_ORACLE=1. Use: GENERATE(from_range(server_kinds())).
+[[nodiscard]] std::vector<std::string> server_kinds();
+
 }  // namespace forest::testing
