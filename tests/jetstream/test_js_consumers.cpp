@@ -16,7 +16,8 @@ using namespace forest::testing;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"forest", "nats"};
+// Both servers, or forest alone under FOREST_SKIP_ORACLE=1 (server_process.hpp).
+const std::vector<std::string> kKinds = server_kinds();
 
 // (GCC 12 warns falsely, -Wrestrict, about "literal" + std::string.)
 std::string cat(std::string_view prefix, int64_t n) {

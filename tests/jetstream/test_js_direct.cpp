@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"forest", "nats"};
+// Both servers, or forest alone under FOREST_SKIP_ORACLE=1 (server_process.hpp).
+const std::vector<std::string> kKinds = server_kinds();
 
 // RFC 3339 times (Go's RFC3339Nano in a header, Go's time JSON in an API reply): they differ
 // between runs by nature. Go's zero time stays compared.

@@ -13,7 +13,8 @@ using namespace forest::testing;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"forest", "nats"};
+// Both servers, or forest alone under FOREST_SKIP_ORACLE=1 (server_process.hpp).
+const std::vector<std::string> kKinds = server_kinds();
 
 kvStore* create_bucket(jsCtx* js, const char* bucket, uint8_t history) {
   kvConfig cfg;
