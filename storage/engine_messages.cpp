@@ -150,6 +150,9 @@ std::expected<void, Error> apply_store(OpContext& ctx, const StoreMsgOp& op) {
       return fail(Errc::wrong_last_sequence, "wrong last sequence: " + std::to_string(last), last);
     }
   }
+  if (op.at_seq && op.at_seq->value <= s.st.last_seq) {
+    return fail(Errc::wrong_last_sequence, "wrong last sequence: " + std::to_string(s.st.last_seq), s.st.last_seq);
+  }
   if (op.expected_last_seq && op.expected_last_seq->value != s.st.last_seq) {
     return fail(Errc::wrong_last_sequence, "wrong last sequence: " + std::to_string(s.st.last_seq), s.st.last_seq);
   }
@@ -195,7 +198,7 @@ std::expected<void, Error> apply_store(OpContext& ctx, const StoreMsgOp& op) {
   if (ctx.engine.read_failed()) return {};
 
   // ---- accepted: from here on state changes ----
-  const std::uint64_t seq = s.st.last_seq + 1;
+  const std::uint64_t seq = op.at_seq ? op.at_seq->value : s.st.last_seq + 1;
   if (dedupe) {
     prune_dedupe(ctx, op.time_ns);
     if (!op.msg_id.empty()) {

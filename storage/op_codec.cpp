@@ -1,6 +1,6 @@
-// Encoding of op records. Layout: u8 format version (1), u8 op type (the variant index + 1),
+// Encoding of op records. Layout: u8 format version (2), u8 op type (the variant index + 1),
 // the stream name, then the op's fields in declaration order. Adding a field means a new
-// version; decoding keeps accepting the old ones.
+// version; decoding keeps accepting the old ones. Version 2 added StoreMsgOp::at_seq.
 
 #include <type_traits>
 
@@ -11,7 +11,8 @@ namespace forest::storage {
 
 namespace {
 
-constexpr std::uint8_t op_format_version = 1;
+constexpr std::uint8_t op_format_version = 2;
+constexpr std::uint8_t op_oldest_version = 1;
 
 using codec::put_bytes;
 using codec::put_svarint;
@@ -59,6 +60,7 @@ void put(std::string& out, const StoreMsgOp& op) {
   put_u8(out, op.expected_last_msg_id ? 1 : 0);
   if (op.expected_last_msg_id) put_bytes(out, *op.expected_last_msg_id);
   put_u8(out, static_cast<std::uint8_t>(op.rollup));
+  put_opt_seq(out, op.at_seq);
 }
 void put(std::string& out, const DeleteMsgOp& op) {
   put_varint(out, op.seq.value);
@@ -163,15 +165,18 @@ void get(codec::Reader& in, ConsumerTermOp& op) {
 
 // Builds the variant alternative with index I when the type byte says so.
 template <std::size_t I = 0>
-bool decode_body(std::size_t index, codec::Reader& in, OpBody& body) {
+bool decode_body(std::size_t index, std::uint8_t version, codec::Reader& in, OpBody& body) {
   if constexpr (I < std::variant_size_v<OpBody>) {
     if (index == I) {
       std::variant_alternative_t<I, OpBody> op;
       get(in, op);
+      if constexpr (std::is_same_v<decltype(op), StoreMsgOp>) {
+        if (version >= 2) op.at_seq = read_opt_seq(in);
+      }
       body = std::move(op);
       return true;
     }
-    return decode_body<I + 1>(index, in, body);
+    return decode_body<I + 1>(index, version, in, body);
   } else {
     return false;
   }
@@ -261,13 +266,13 @@ std::string encode_op(const Op& op) {
 std::expected<Op, Error> decode_op(std::string_view bytes) {
   codec::Reader in(bytes);
   std::uint8_t version = in.u8();
-  if (!in.ok() || version != op_format_version) {
+  if (!in.ok() || version < op_oldest_version || version > op_format_version) {
     return fail(Errc::corrupt, "op record: unknown format version " + std::to_string(version));
   }
   std::uint8_t type = in.u8();
   Op op;
   op.stream = in.string();
-  if (!in.ok() || type == 0 || !decode_body(type - 1u, in, op.body)) {
+  if (!in.ok() || type == 0 || !decode_body(type - 1u, version, in, op.body)) {
     return fail(Errc::corrupt, "op record: unknown op type " + std::to_string(type));
   }
   if (!in.ok()) return fail(Errc::corrupt, "op record: truncated or malformed fields");

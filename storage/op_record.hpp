@@ -55,6 +55,10 @@ struct StoreMsgOp {
   std::optional<StreamSeq> expected_last_subject_seq;  // Nats-Expected-Last-Subject-Sequence
   std::optional<std::string> expected_last_msg_id;     // Nats-Expected-Last-Msg-Id
   Rollup rollup = Rollup::none;                        // Nats-Rollup: sub | all
+  // A mirror's copy keeps its origin's sequence: stored at exactly this one (which must be
+  // above the last, else Errc::wrong_last_sequence), the ones between are skipped as
+  // deleted, as nats-server's SkipMsgs. Unset: the next sequence.
+  std::optional<StreamSeq> at_seq;
 };
 
 enum class DeleteReason : std::uint8_t {

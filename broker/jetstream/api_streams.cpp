@@ -67,6 +67,15 @@ std::expected<storage::StreamState, storage::Error> JetStreamService::state_of(c
 void JetStreamService::write_info(JsonWriter& w, const Stream& s, const storage::StreamState& st,
                                   const std::map<std::string, uint64_t>* subjects, bool with_domain) const {
   write_stream_info_fields(w, s.config, s.created_ns, st, with_domain ? std::string_view(domain_) : std::string_view(), subjects);
+  // StreamInfo's mirror and sources (omitempty), after domain and the absent cluster.
+  if (!s.sources.empty() && s.sources.front().mirror) {
+    w.key("mirror");
+    write_source_info(w, s, s.sources.front());
+  } else if (!s.sources.empty()) {
+    w.key("sources").begin_array();
+    for (const SourceCursor& cur : s.sources) write_source_info(w, s, cur);
+    w.end_array();
+  }
 }
 
 void JetStreamService::stream_create(const InternalMessage& m, std::string_view name) {
@@ -95,9 +104,7 @@ void JetStreamService::stream_create(const InternalMessage& m, std::string_view 
     w.field("did_create", true).end_object();
     return reply_ok(m, w.take());
   }
-  if (cfg->mirror || !cfg->sources.empty()) {
-    return fail(api_error(JsErr::JSStreamCreateErrF, {{"err", "mirrors and sources are not supported by forest-server yet"}}));
-  }
+  if (auto e = source_origin_error(*cfg)) return fail(*e);
   for (const auto& [other_name, other] : streams_) {
     if (subjects_overlap(*cfg, other.config)) return fail(api_error(JsErr::JSStreamSubjectOverlapErr));
   }
@@ -111,6 +118,8 @@ void JetStreamService::stream_create(const InternalMessage& m, std::string_view 
   s.store = &store;
   s.created_ns = created;
   subscribe_stream(s);
+  setup_sources(s, false);
+  if (!s.sources.empty()) post_commit();  // the first copies
   auto st = state_of(s);
   JsonWriter w;
   w.begin_object().field("type", kCreateType);
@@ -139,6 +148,9 @@ void JetStreamService::stream_update(const InternalMessage& m, std::string_view 
     if (other_name != name && subjects_overlap(*next, other.config)) return fail(api_error(JsErr::JSStreamSubjectOverlapErr));
   }
   if (auto e = reservation_error(*next, name)) return fail(*e);
+  if (auto e = source_origin_error(*next)) {
+    return fail(api_error(JsErr::JSStreamUpdateErrF, {{"err", e->description}}));
+  }
   auto r = apply_now(*s->store, storage::Op{s->config.name, storage::StreamUpdateOp{to_store_config(*next), now_ns()}});
   if (!r) return fail(api_error(JsErr::JSStreamUpdateErrF, {{"err", r.error().text}}));
   const bool resubscribe = next->subjects != s->config.subjects;
@@ -146,6 +158,8 @@ void JetStreamService::stream_update(const InternalMessage& m, std::string_view 
   s->config = *next;
   if (resubscribe) subscribe_stream(*s);
   sync_direct(*s);  // allow_direct may have changed
+  setup_sources(*s, false);  // sources may have been added or removed
+  if (!s->sources.empty()) post_commit();
   schedule_expiry();
   auto st = state_of(*s);
   JsonWriter w;
@@ -205,6 +219,7 @@ void JetStreamService::stream_delete(const InternalMessage& m, std::string_view 
   remove_all_consumers(*s);
   unsubscribe_stream(*s);
   unsubscribe_direct(*s);
+  if (!s->sources.empty()) --sourcing_streams_;
   const std::string deleted(name);
   streams_.erase(streams_.find(name));
   JsonWriter w;

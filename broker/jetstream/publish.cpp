@@ -6,10 +6,8 @@
 #include "service.hpp"
 
 namespace forest::broker::js {
-namespace {
 
-// A store's refusal as nats-server words it in the pub ack.
-ApiError store_refusal(const storage::Error& e) {
+ApiError publish_refusal(const storage::Error& e) {
   using storage::Errc;
   switch (e.code) {
     case Errc::wrong_last_sequence: return api_error(JsErr::JSStreamWrongLastSequenceErrF, {{"seq", std::to_string(e.seq)}});
@@ -27,8 +25,6 @@ ApiError store_refusal(const storage::Error& e) {
     default: return api_error(JsErr::JSStreamStoreFailedF, {{"err", e.text}});
   }
 }
-
-}  // namespace
 
 void JetStreamService::on_publish(const std::string& stream, const InternalMessage& m) {
   // Local to this node: what a route forwards is another server's business.
@@ -73,26 +69,8 @@ void JetStreamService::on_publish(const std::string& stream, const InternalMessa
   if (h.expected_last_subject_seq) op.expected_last_subject_seq = storage::StreamSeq(*h.expected_last_subject_seq);
   op.expected_last_msg_id = h.expected_last_msg_id;
 
-  if (s->config.republish) {
-    p.republish = true;
-    std::string key = stream;
-    key.push_back('\0');
-    key.append(m.subject);
-    auto [it, fresh] = republish_turn_.try_emplace(std::move(key), pending_.size());
-    if (fresh) {
-      if (auto last = s->store->load_last(stream, m.subject)) p.prev_seq = last->seq.value;
-    } else {
-      p.prev_index = static_cast<int64_t>(it->second);
-      it->second = pending_.size();
-    }
-  }
-  if (storage_limit(s->config.storage.value_or(Storage::file)) > 0) {
-    // Counted up now, so the next publish of this turn sees it (the commit recounts).
-    const auto size = static_cast<int64_t>(storage::stored_size(
-        s->config.storage == Storage::memory ? storage::StorageType::memory : storage::StorageType::file,
-        op.subject.size(), op.headers.size(), op.data.size()));
-    (s->config.storage == Storage::memory ? used_memory_ : used_file_) += size;
-  }
+  prepare_republish(p, *s, m.subject);
+  count_usage(*s, op);
   Batch& b = batch_for(s->store);
   p.store = s->store;
   p.op_index = b.ops.size();
@@ -100,8 +78,32 @@ void JetStreamService::on_publish(const std::string& stream, const InternalMessa
   pending_.push_back(std::move(p));
 }
 
+void JetStreamService::prepare_republish(PendingPublish& p, Stream& s, const std::string& subject) {
+  if (!s.config.republish) return;
+  p.republish = true;
+  std::string key = s.config.name;
+  key.push_back('\0');
+  key.append(subject);
+  auto [it, fresh] = republish_turn_.try_emplace(std::move(key), pending_.size());
+  if (fresh) {
+    if (auto last = s.store->load_last(s.config.name, subject)) p.prev_seq = last->seq.value;
+  } else {
+    p.prev_index = static_cast<int64_t>(it->second);
+    it->second = pending_.size();
+  }
+}
+
+void JetStreamService::count_usage(const Stream& s, const storage::StoreMsgOp& op) {
+  if (storage_limit(s.config.storage.value_or(Storage::file)) <= 0) return;
+  // Counted up now, so the next publish of this turn sees it (the commit recounts).
+  const auto size = static_cast<int64_t>(storage::stored_size(
+      s.config.storage == Storage::memory ? storage::StorageType::memory : storage::StorageType::file,
+      op.subject.size(), op.headers.size(), op.data.size()));
+  (s.config.storage == Storage::memory ? used_memory_ : used_file_) += size;
+}
+
 std::string JetStreamService::ack_for(const PendingPublish& p, const storage::OpOutcome& outcome) const {
-  if (!outcome) return pub_ack_error_json(p.stream, store_refusal(outcome.error()));
+  if (!outcome) return pub_ack_error_json(p.stream, publish_refusal(outcome.error()));
   return pub_ack_json(p.stream, domain_, outcome->seq.value, outcome->duplicate);
 }
 

@@ -85,10 +85,13 @@ std::expected<void, std::string> JetStreamService::start() {
     sync_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
     consumer_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
     commit_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
+    source_timer_ = std::make_unique<asio::steady_timer>(server_.service_thread().context());
     if (auto r = load_streams(*rocks_); !r) {
       result = r;
       return;
     }
+    // Once every stream is there: a mirror or source may come before its origin.
+    for (auto& [name, s] : streams_) setup_sources(s, true);
     // JetStream is local to this node: its API and stream subjects are not announced to routes
     // (a client elsewhere gets "no responders", not a request nobody answers).
     api_sub_ = client_->subscribe(*account_, "$JS.API.>", "", [this](const InternalMessage& m) { on_api(m); }, true);
@@ -128,6 +131,9 @@ void JetStreamService::stop() {
     expiry_timer_.reset();
     consumer_timer_.reset();
     commit_timer_.reset();
+    source_timer_.reset();
+    source_timer_at_ = 0;
+    sourcing_streams_ = 0;
     sync_timer_.reset();
     if (rocks_) {
       if (auto r = rocks_->close(); !r) server_.log().error("JetStream: closing the store: {}", r.error().text);
@@ -216,6 +222,7 @@ void JetStreamService::commit() {
           if (store != p.store) continue;
           const storage::OpOutcome outcome = r ? (*r)[p.op_index] : storage::OpOutcome(std::unexpected(r.error()));
           ack = ack_for(p, outcome);
+          if (!p.source_iname.empty()) on_source_outcome(p, outcome);
           if (p.republish) {
             for (const Batch& b : taken) {
               if (b.store != p.store) continue;
@@ -239,6 +246,7 @@ void JetStreamService::commit() {
   }
   refresh_usage();
   if (!delivering_) deliver_dirty();
+  pump_sources();  // copies for mirrors and sources go into the next commit
   for (const Batch& b : batches_) {
     if (!b.ops.empty()) {
       post_commit();

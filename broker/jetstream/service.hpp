@@ -54,6 +54,9 @@ namespace forest::broker::js {
 
 struct MsgGetRequest;
 
+// A store's refusal of a message as nats-server words it in the pub ack (publish.cpp).
+[[nodiscard]] ApiError publish_refusal(const storage::Error& e);
+
 // Where a server keeps its JetStream data, from its options (nats-server's rules for the
 // "jetstream" directory: <store_dir>/jetstream, or under the temp dir when none is given).
 struct StorePaths {
@@ -87,8 +90,25 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
                                                          std::chrono::milliseconds timeout) override;
 
  private:
+  // A mirror or a source of a stream, copied from a stream of this server (sources.cpp).
+  struct SourceCursor {
+    std::string origin;       // the origin stream's name
+    std::string iname;        // nats-server's index name, written in Nats-Stream-Source
+    std::string filter;       // empty: every subject
+    bool mirror = false;
+    bool started = false;     // next_seq is known
+    uint64_t next_seq = 1;    // the next origin sequence to look at
+    uint64_t inflight = 0;    // copies queued and not yet applied
+    uint64_t refused_seq = 0; // the first copy of the batch in flight the target refused
+    bool stored_after_refusal = false;
+    int64_t resume_after_ns = 0;  // no header found at start: nats-server starts by this time
+    int64_t last_seen_ns = 0;     // the last time the origin was there (0: never)
+    int64_t retry_at_ns = 0;      // after a refusal, not before this
+    std::optional<ApiError> error;
+  };
   struct Stream {
     StreamConfig config;
+    std::vector<SourceCursor> sources;  // the mirror alone, or one per source, in config order
     storage::StreamStore* store = nullptr;
     int64_t created_ns = 0;
     std::vector<SubPtr> subs;
@@ -108,6 +128,9 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
     int64_t prev_index = -1;
     uint64_t prev_seq = 0;
     uint64_t last_after = 0;  // the subject's last sequence once this publish is applied
+    // A copy made for a mirror or source: its cursor (by index name) and origin sequence.
+    std::string source_iname;
+    uint64_t origin_seq = 0;
   };
   struct Batch {
     storage::StreamStore* store = nullptr;
@@ -140,6 +163,24 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   // After the batch: the stored message's copy on the republish destination (with its
   // Nats-Stream/-Subject/-Sequence/-Last-Sequence headers), as nats-server sends it.
   void republish(PendingPublish& p, const storage::StoreMsgOp& op, const storage::OpOutcome& outcome);
+
+  // sources.cpp: mirrors and sources of this server's streams, copied on the service thread
+  // after each commit (no internal consumer: the origin is read directly from its store).
+  // Each copy is a StoreMsgOp of the target, so it is as durable as a publish; the position
+  // is the mirror's last sequence, or for sources the Nats-Stream-Source header of the last
+  // copy (nats-server's way, so a restart resumes where the store is).
+  void setup_sources(Stream& s, bool recovering);
+  [[nodiscard]] std::optional<ApiError> source_origin_error(const StreamConfig& c) const;
+  void pump_sources();
+  void pump_cursor(Stream& target, SourceCursor& cur, int64_t now, bool& more);
+  void start_cursor(Stream& target, SourceCursor& cur, const Stream& origin);
+  void on_source_outcome(const PendingPublish& p, const storage::OpOutcome& outcome);
+  void schedule_source_retry(int64_t at_ns);
+  void write_source_info(JsonWriter& w, const Stream& target, const SourceCursor& cur) const;
+  // A publish (or a sourced copy) to a republishing stream: where its last sequence comes from.
+  void prepare_republish(PendingPublish& p, Stream& s, const std::string& subject);
+  // Counts a queued message into the server's usage, for the storage limit of the same turn.
+  void count_usage(const Stream& s, const storage::StoreMsgOp& op);
 
   // limits.cpp: the server's max_memory_store / max_file_store (nats-server's js.config
   // limits): reservations of streams with max_bytes, and usage checked on every publish.
@@ -257,6 +298,9 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
   std::unique_ptr<asio::steady_timer> consumer_timer_;
   std::unique_ptr<asio::steady_timer> commit_timer_;
   int64_t consumer_timer_at_ = 0;  // 0: not armed
+  std::unique_ptr<asio::steady_timer> source_timer_;
+  int64_t source_timer_at_ = 0;    // 0: not armed
+  std::size_t sourcing_streams_ = 0;  // streams with a mirror or sources (pump_sources skips when 0)
 };
 
 }  // namespace forest::broker::js
