@@ -83,6 +83,28 @@ TEST_CASE("store: sequences, state and loads", "[storage]") {
     CHECK(state(*f, "S").consumer_count == 0);
     CHECK(seqs(*f, "S") == std::vector<std::uint64_t>{1});
   }
+  SECTION("a mirror's copy keeps its origin's sequence; the ones between are deleted") {
+    auto at = [](std::uint64_t seq, const char* data) {
+      Op op = store_op("S", "foo.a", data);
+      std::get<StoreMsgOp>(op.body).at_seq = StreamSeq(seq);
+      return op;
+    };
+    CHECK(ok(*f, at(5, "five")).seq.value == 5);
+    auto st = state(*f, "S");
+    CHECK(st.first_seq.value == 5);
+    CHECK(st.last_seq.value == 5);
+    CHECK(st.msgs == 1);
+    CHECK(ok(*f, at(8, "eight")).seq.value == 8);
+    st = state(*f, "S");
+    CHECK(st.msgs == 2);
+    CHECK(st.num_deleted == 2);
+    CHECK(rejected(*f, at(8, "again")) == Errc::wrong_last_sequence);
+    CHECK(rejected(*f, at(6, "behind")) == Errc::wrong_last_sequence);
+    CHECK(f->load("S", StreamSeq(6)).error().code == Errc::message_not_found);
+    CHECK(ok(*f, store_op("S", "foo.a", "next")).seq.value == 9);  // a plain store goes on after it
+    CHECK(seqs(*f, "S") == std::vector<std::uint64_t>{5, 8, 9});
+    check_consistent(*f, "S");
+  }
   SECTION("bad input is refused, not stored") {
     CHECK(rejected(*f, store_op("S", "", "x")) == Errc::invalid_argument);
     CHECK(rejected(*f, store_op("S", std::string("a\0b", 3), "x")) == Errc::invalid_argument);

@@ -82,8 +82,22 @@ TEST_CASE("ops: encode and decode round trip every op type", "[storage]") {
   CHECK(std::get<StreamCreateOp>(create->body).config == std::get<StreamCreateOp>(ops[0].body).config);
   auto cc = decode_op(encode_op(ops[7]));
   CHECK(std::get<ConsumerCreateOp>(cc->body).config == std::get<ConsumerCreateOp>(ops[7].body).config);
+  // A mirror's copy at a given sequence (format version 2).
+  Op at = store_op("S", "a.b", "x");
+  std::get<StoreMsgOp>(at.body).at_seq = StreamSeq(77);
+  auto at_back = decode_op(encode_op(at));
+  REQUIRE(at_back.has_value());
+  CHECK(std::get<StoreMsgOp>(at_back->body).at_seq == StreamSeq(77));
+  // Version 1 records (no at_seq) still decode.
+  std::string v1 = encode_op(store_op("S", "a.b", "x"));
+  v1[0] = 1;
+  v1.pop_back();  // the absent at_seq's byte
+  auto old = decode_op(v1);
+  REQUIRE(old.has_value());
+  CHECK(!std::get<StoreMsgOp>(old->body).at_seq.has_value());
   // Absent optionals stay absent.
   auto plain = decode_op(encode_op(store_op("S", "a.b", "x")));
+  CHECK(!std::get<StoreMsgOp>(plain->body).at_seq.has_value());
   CHECK(!std::get<StoreMsgOp>(plain->body).expected_last_seq.has_value());
   CHECK(!std::get<StoreMsgOp>(plain->body).expected_last_msg_id.has_value());
 }
@@ -100,7 +114,7 @@ TEST_CASE("ops: truncated, extended and unknown input is refused", "[storage]") 
     CHECK(decode_op(bytes + '\0').error().code == Errc::corrupt);
   }
   std::string bytes = encode_op(store_op("S", "a.b", "x"));
-  for (std::uint8_t version : {0, 2, 255}) {
+  for (std::uint8_t version : {0, 3, 255}) {
     std::string b = bytes;
     b[0] = static_cast<char>(version);
     CHECK(decode_op(b).error().code == Errc::corrupt);
