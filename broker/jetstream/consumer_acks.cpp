@@ -2,6 +2,9 @@
 // (with a delay), +WPI, +NXT, +TERM, the ack-of-ack reply (AckSync: sent once the ack is
 // applied to the store), the advisories, and interest / work-queue retention (nats-server
 // 2.9.10's processAck, processAckMsg, processNak, processTerm, progressUpdate).
+#include <charconv>
+#include <random>
+
 #include "../json_writer.hpp"
 #include "../server.hpp"
 #include "../time_text.hpp"
@@ -14,6 +17,19 @@ namespace {
 
 // Advisory ids: 22 characters as nats-server's nuid.
 std::string event_id() { return random_token("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", 22); }
+
+// sample_freq "N" or "N%" (checked at create): nats-server samples an ack when
+// rand.Int31n(100) <= N, so every ack from 100 on and none at 0.
+bool should_sample(std::string_view freq) {
+  if (freq.empty()) return false;
+  if (freq.back() == '%') freq.remove_suffix(1);
+  int n = 0;
+  auto [p, ec] = std::from_chars(freq.data(), freq.data() + freq.size(), n);
+  if (ec != std::errc() || p != freq.data() + freq.size() || n <= 0) return false;
+  if (n >= 100) return true;
+  static thread_local std::minstd_rand rng{std::random_device{}()};
+  return std::uniform_int_distribution<int>(0, 99)(rng) <= n;
+}
 
 }  // namespace
 
@@ -31,7 +47,7 @@ void JetStreamService::on_ack(const std::string& stream, const std::string& name
     const storage::StreamSeq sseq(info->sseq);
     const storage::ConsumerSeq dseq(info->dseq);
     switch (body.kind) {
-      case AckKind::ack: ack_message(*s, c, dseq, sseq, false); break;
+      case AckKind::ack: ack_message(*s, c, dseq, sseq, false, info->deliveries); break;
       case AckKind::term:
         if (c.state.pending.contains(sseq)) {
           ack_message(*s, c, dseq, sseq, true);
@@ -40,7 +56,7 @@ void JetStreamService::on_ack(const std::string& stream, const std::string& name
         }
         break;
       case AckKind::next:
-        ack_message(*s, c, dseq, sseq, false);
+        ack_message(*s, c, dseq, sseq, false, info->deliveries);
         reply = false;
         if (!m.reply.empty()) add_pull_request(*s, c, m.reply, body.next_request);
         break;
@@ -84,13 +100,18 @@ void JetStreamService::nak_message(Stream& s, Consumer& c, storage::ConsumerSeq 
   c.dirty = true;
 }
 
-void JetStreamService::ack_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, bool term) {
+void JetStreamService::ack_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, bool term,
+                                   uint64_t deliveries) {
   if (!c.acks()) return;
   const storage::AckPolicy policy = c.store_ack_policy();
   if (policy == storage::AckPolicy::explicit_ack) {
     // The consumer sequence of the latest delivery, whichever delivery's reply was acked.
     auto p = c.state.pending.find(sseq);
     if (p == c.state.pending.end()) return;
+    // The dseq of the acked reply, as nats-server reports it in the metric.
+    if (!term && should_sample(c.config.sample_freq)) {
+      ack_metric(s, c, dseq.value, sseq.value, now_ns() - p->second.timestamp_ns, deliveries);
+    }
     dseq = p->second.sequence;
   } else if (dseq <= c.state.ack_floor.consumer || sseq <= c.state.ack_floor.stream) {
     return;
@@ -145,6 +166,18 @@ void JetStreamService::consumer_advisory(Stream& s, Consumer& c, std::string_vie
   if (!domain_.empty()) w.field("domain", domain_);
   w.end_object();
   client_->publish(*account_, std::string(prefix) + "." + s.config.name + "." + c.name, "", w.str());
+}
+
+void JetStreamService::ack_metric(Stream& s, Consumer& c, uint64_t dseq, uint64_t sseq, int64_t ack_time_ns,
+                                  uint64_t deliveries) {
+  // nats-server's JSConsumerAckMetric on $JS.EVENT.METRIC.CONSUMER.ACK.<stream>.<consumer>.
+  JsonWriter w;
+  w.begin_object().field("type", "io.nats.jetstream.metric.v1.consumer_ack").field("id", event_id());
+  w.field("timestamp", rfc3339_from_unix_ns(now_ns())).field("stream", s.config.name).field("consumer", c.name);
+  w.field("consumer_seq", dseq).field("stream_seq", sseq).field("ack_time", ack_time_ns).field("deliveries", deliveries);
+  if (!domain_.empty()) w.field("domain", domain_);
+  w.end_object();
+  client_->publish(*account_, "$JS.EVENT.METRIC.CONSUMER.ACK." + s.config.name + "." + c.name, "", w.str());
 }
 
 void JetStreamService::action_advisory(std::string_view stream, std::string_view consumer, std::string_view action) {

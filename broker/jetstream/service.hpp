@@ -243,7 +243,10 @@ class JetStreamService final : public InternalService, public JetStreamMonitor {
 
   // consumer_acks.cpp
   void on_ack(const std::string& stream, const std::string& name, const InternalMessage& m);
-  void ack_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, bool term);
+  // deliveries: the acked reply's count, for the sampled ack metric (sample_freq).
+  void ack_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, bool term,
+                   uint64_t deliveries = 0);
+  void ack_metric(Stream& s, Consumer& c, uint64_t dseq, uint64_t sseq, int64_t ack_time_ns, uint64_t deliveries);
   void nak_message(Stream& s, Consumer& c, storage::ConsumerSeq dseq, storage::StreamSeq sseq, uint64_t deliveries,
                    const AckBody& body);
   void retention_check(Stream& s, storage::StreamSeq seq);

@@ -191,6 +191,56 @@ TEST_CASE("pull consumer: fetch in order, ack and AckSync move the floor, empty 
   }
 }
 
+TEST_CASE("sample_freq: sampled acks publish the ack metric, with every field", "[jetstream][consumers]") {
+  EACH_SERVER("sample") {
+    INFO("server: " << kind);
+    JsTarget t(kind, "sample");
+    REQUIRE(t.ready());
+    REQUIRE(add_stream(t.js, "SAMPLED", {"sampled.>"}));
+    for (int i = 1; i <= 3; ++i) REQUIRE(publish(t.js, "sampled.x", cat("s", i)) == uint64_t(i));
+    natsSubscription* metrics = nullptr;
+    REQUIRE(natsConnection_SubscribeSync(&metrics, t.nc, "$JS.EVENT.METRIC.CONSUMER.ACK.>") == NATS_OK);
+    jsConsumerConfig all;
+    jsConsumerConfig_Init(&all);
+    all.SampleFrequency = "100%";
+    all.AckPolicy = js_AckExplicit;
+    natsSubscription* sub = pull_subscribe(t.js, "sampled.>", "EVERY", &all);
+    REQUIRE(sub != nullptr);
+    jsConsumerConfig none;
+    jsConsumerConfig_Init(&none);
+    none.SampleFrequency = "0";
+    none.AckPolicy = js_AckExplicit;
+    natsSubscription* quiet = pull_subscribe(t.js, "sampled.>", "NEVER", &none);
+    REQUIRE(quiet != nullptr);
+    auto msgs = fetch(sub, 3, 1000);
+    REQUIRE(msgs.size() == 3);
+    jsErrCode err{};
+    for (natsMsg* m : msgs) CHECK(natsMsg_AckSync(m, nullptr, &err) == NATS_OK);
+    destroy(msgs);
+    msgs = fetch(quiet, 3, 1000);
+    REQUIRE(msgs.size() == 3);
+    for (natsMsg* m : msgs) CHECK(natsMsg_AckSync(m, nullptr, &err) == NATS_OK);
+    destroy(msgs);
+    for (int i = 1; i <= 3; ++i) {
+      natsMsg* m = nullptr;
+      REQUIRE(natsSubscription_NextMsg(&m, metrics, 2000) == NATS_OK);
+      CHECK(std::string(natsMsg_GetSubject(m)) == "$JS.EVENT.METRIC.CONSUMER.ACK.SAMPLED.EVERY");
+      const std::string json = data_of(m);
+      INFO(json);
+      CHECK(json.rfind("{\"type\":\"io.nats.jetstream.metric.v1.consumer_ack\",\"id\":\"", 0) == 0);
+      CHECK(json.find(cat("\"stream\":\"SAMPLED\",\"consumer\":\"EVERY\",\"consumer_seq\":", i) +
+                      cat(",\"stream_seq\":", i) + ",\"ack_time\":") != std::string::npos);
+      CHECK(json.find(",\"deliveries\":1}") != std::string::npos);
+      natsMsg_Destroy(m);
+    }
+    natsMsg* extra = nullptr;
+    CHECK(natsSubscription_NextMsg(&extra, metrics, 300) == NATS_TIMEOUT);  // none for NEVER
+    natsSubscription_Destroy(quiet);
+    natsSubscription_Destroy(sub);
+    natsSubscription_Destroy(metrics);
+  }
+}
+
 TEST_CASE("redelivery: ack wait, nak, term, max deliver with its advisory", "[jetstream][consumers]") {
   EACH_SERVER("redeliver") {
     INFO("server: " << kind);
