@@ -3,7 +3,8 @@
 # each started on a free port and stopped afterwards. Usage: tests/js/run.sh <forest-server>
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-forest="$(realpath "${1:?path to forest-server}")"
+# FOREST_TEST_SERVER (CI's sanitizer passes) wins over the build's own.
+forest="$(realpath "${FOREST_TEST_SERVER:-${1:?path to forest-server}}")"
 nats="${NATS_SERVER:-/usr/sbin/nats-server}"
 cd "$here"
 if [ ! -d node_modules/nats ]; then

@@ -55,7 +55,10 @@ std::vector<std::string> server_kinds() {
 }
 
 std::string ServerProcess::forest_binary() {
-  const char* p = std::getenv("FOREST_SERVER");
+  // FOREST_TEST_SERVER (CI's sanitizer passes) wins over the build's own (FOREST_SERVER).
+  const char* p = std::getenv("FOREST_TEST_SERVER");
+  if (p != nullptr && *p != '\0') return p;
+  p = std::getenv("FOREST_SERVER");
   return p != nullptr ? p : "build/app/forest-server";
 }
 
