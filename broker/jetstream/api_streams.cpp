@@ -222,6 +222,7 @@ void JetStreamService::stream_delete(const InternalMessage& m, std::string_view 
   if (!s->sources.empty()) --sourcing_streams_;
   const std::string deleted(name);
   streams_.erase(streams_.find(name));
+  pump_sources();  // mirrors and sources of it say at once that it is gone
   JsonWriter w;
   w.begin_object().field("type", kDeleteType).field("success", true).end_object();
   reply_ok(m, w.take());

@@ -361,17 +361,19 @@ void JetStreamService::write_source_info(JsonWriter& w, const Stream& target, co
   (void)target;
   uint64_t lag = 0;
   int64_t active = -1;
+  std::optional<ApiError> error = cur.error;
   auto it = streams_.find(cur.origin);
   if (it != streams_.end()) {
     auto pending = it->second.store->filtered_state(cur.origin, cur.filter, storage::StreamSeq(cur.next_seq));
     if (pending) lag = pending->msgs;
     // nats-server hears from a live source at least every second (its heartbeats).
     if (cur.last_seen_ns > 0) active = 0;
+    if (it->second.config.retention != Retention::limits) error = setup_error(cur.mirror, kRetentionNotSupported);
   } else if (cur.last_seen_ns > 0) {
     active = std::max<int64_t>(0, now_ns() - cur.last_seen_ns);
   }
   w.begin_object().field("name", cur.origin).field("lag", lag).field("active", active);
-  if (cur.error) w.key("error").raw(api_error_json(*cur.error));
+  if (error) w.key("error").raw(api_error_json(*error));
   w.end_object();
 }
 

@@ -305,3 +305,62 @@ TEST_CASE("what forest-server does not copy yet is refused with a clear error", 
   CHECK(ext.find("not supported yet") != std::string::npos);
   CHECK(info(t, "FROMWQ").error == "stream not found");
 }
+
+TEST_CASE("start sequences, sources added and removed by an update, a deleted origin", "[sources]") {
+  std::vector<std::string> gone_errors;
+  for (const std::string& kind : kKinds) {
+    INFO("server: " << kind);
+    JsTarget t(kind, "sources-update");
+    REQUIRE(t.ready());
+    REQUIRE(create(t, "A", "\"subjects\":[\"a\"]").find("\"error\"") == std::string::npos);
+    REQUIRE(create(t, "B", "\"subjects\":[\"b\"]").find("\"error\"") == std::string::npos);
+    for (int i = 1; i <= 5; ++i) REQUIRE(publish(t, "a", "a" + std::to_string(i)));
+    for (int i = 1; i <= 2; ++i) REQUIRE(publish(t, "b", "b" + std::to_string(i)));
+
+    // A mirror from sequence 3 starts there; a source from 4 copies 4 and 5.
+    REQUIRE(create(t, "M3", "\"mirror\":{\"name\":\"A\",\"opt_start_seq\":3}").find("\"error\"") == std::string::npos);
+    Info m = wait_msgs(t, "M3", 3);
+    CHECK(m.msgs == 3);
+    CHECK(m.first == 3);
+    CHECK(m.last == 5);
+    REQUIRE(create(t, "S", "\"sources\":[{\"name\":\"A\",\"opt_start_seq\":4}]").find("\"error\"") == std::string::npos);
+    Info s = wait_msgs(t, "S", 2);
+    REQUIRE(s.msgs == 2);
+    CHECK(get(t, "S", 1).source_header == "A 4");
+
+    // An update adds B (from its start) and keeps A where it was.
+    REQUIRE(t.request("$JS.API.STREAM.UPDATE.S",
+                      "{\"name\":\"S\",\"sources\":[{\"name\":\"A\",\"opt_start_seq\":4},{\"name\":\"B\"}]}")
+                .find("\"error\"") == std::string::npos);
+    s = wait_msgs(t, "S", 4);
+    CHECK(s.msgs == 4);
+    REQUIRE(publish(t, "a", "a6"));
+    s = wait_msgs(t, "S", 5);
+    CHECK(s.msgs == 5);
+    // Another update drops A: what A gets from then on stays out.
+    REQUIRE(t.request("$JS.API.STREAM.UPDATE.S", "{\"name\":\"S\",\"sources\":[{\"name\":\"B\"}]}").find("\"error\"") ==
+            std::string::npos);
+    REQUIRE(publish(t, "a", "a7"));
+    REQUIRE(publish(t, "b", "b3"));
+    s = wait_msgs(t, "S", 6);
+    CHECK(s.msgs == 6);
+    std::this_thread::sleep_for(300ms);
+    CHECK(info(t, "S").msgs == 6);
+    std::set<std::string> datas;
+    for (uint64_t seq = 1; seq <= 6; ++seq) datas.insert(get(t, "S", seq).data);
+    CHECK(datas == std::set<std::string>{"a4", "a5", "b1", "b2", "a6", "b3"});
+
+    // The origin of a mirror is deleted: the mirror keeps what it has and says so.
+    CHECK(wait_msgs(t, "M3", 5).msgs == 5);  // 3 to 7
+    REQUIRE(t.request("$JS.API.STREAM.DELETE.A").find("\"success\":true") != std::string::npos);
+    std::string err;
+    for (int n = 0; n < 200 && err.empty(); ++n) {
+      err = field_of(info(t, "M3").mirror_json, "error");
+      if (err.empty()) std::this_thread::sleep_for(50ms);
+    }
+    gone_errors.push_back(err);
+    CHECK(err.find("10059") != std::string::npos);
+    CHECK(info(t, "M3").msgs == 5);
+  }
+  if (gone_errors.size() == 2) CHECK(gone_errors[0] == gone_errors[1]);
+}
