@@ -46,6 +46,7 @@ struct StreamSnapshot {
   std::optional<StreamConfig> config;  // only with ?config
   storage::StreamState state;
   std::vector<std::string> consumers;  // ?consumers: each consumer's info JSON object
+  std::string sources;  // `"mirror":{..}` or `"sources":[..]` as in STREAM.INFO, or empty
 };
 
 // What the service thread copies out for one /jsz answer.
@@ -114,8 +115,24 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
         s.bytes += st->bytes;
         s.consumers += st->consumer_count;
         if (!with_streams) continue;
-        StreamSnapshot d{name, stream.created_ns, std::nullopt, std::move(*st), {}};
+        StreamSnapshot d{name, stream.created_ns, std::nullopt, std::move(*st), {}, {}};
         if (with_config) d.config = stream.config;
+        if (!stream.sources.empty()) {
+          // StreamDetail's mirror / sources, as written for STREAM.INFO.
+          JsonWriter sw;
+          sw.begin_object();
+          if (stream.sources.front().mirror) {
+            sw.key("mirror");
+            write_source_info(sw, stream, stream.sources.front());
+          } else {
+            sw.key("sources").begin_array();
+            for (const SourceCursor& cur : stream.sources) write_source_info(sw, stream, cur);
+            sw.end_array();
+          }
+          sw.end_object();
+          std::string obj = sw.take();
+          d.sources = obj.substr(1, obj.size() - 2);  // the member, without the braces
+        }
         if (with_consumers) {
           // As nats-server's consumer info (no cluster on a single server), config only with ?config.
           for (auto& [cname, c] : stream.consumers) {
@@ -182,6 +199,7 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
           for (const std::string& c : d.consumers) w.raw(c);
           w.end_array();
         }
+        if (!d.sources.empty()) w.raw(d.sources);  // one member: "mirror" or "sources"
         w.end_object();
       }
       w.end_array();

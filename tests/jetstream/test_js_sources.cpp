@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "http_get.hpp"
 #include "js_target.hpp"
 
 using namespace forest::testing;
@@ -133,7 +134,7 @@ TEST_CASE("a mirror keeps the origin's sequences and follows it", "[sources]") {
   std::vector<std::string> shown;  // the stream info's mirror object, per server
   for (const std::string& kind : kKinds) {
     INFO("server: " << kind);
-    JsTarget t(kind, "mirror");
+    JsTarget t(kind, "mirror", {"-m", "-1"});
     REQUIRE(t.ready());
     REQUIRE(create(t, "ORIGIN", "\"subjects\":[\"o.>\"]").find("\"error\"") == std::string::npos);
     for (int i = 1; i <= 5; ++i) REQUIRE(publish(t, "o." + std::to_string(i), "m" + std::to_string(i)));
@@ -164,6 +165,11 @@ TEST_CASE("a mirror keeps the origin's sequences and follows it", "[sources]") {
     CHECK(i.last == 8);
     CHECK(field_of(i.mirror_json, "lag") == "0");
     shown.push_back(mask_active(i.mirror_json));
+    // /jsz's stream detail carries the same mirror object.
+    std::string jsz = http_get(t.server->http_port(), "/jsz?streams=true");
+    std::erase_if(jsz, [](char c) { return c == ' ' || c == '\n'; });  // nats-server indents
+    CHECK(jsz.find("\"mirror\":") != std::string::npos);
+    CHECK(jsz.find("\"name\":\"ORIGIN\",\"lag\":0") != std::string::npos);
     CHECK(get(t, "COPY", 8).data == "m8");
     CHECK(create(t, "BAD", "\"mirror\":{\"name\":\"ORIGIN\"},\"subjects\":[\"x\"]").find("10034") != std::string::npos);
   }
