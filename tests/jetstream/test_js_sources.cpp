@@ -9,6 +9,8 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <regex>
 #include <set>
 #include <string>
@@ -369,4 +371,31 @@ TEST_CASE("start sequences, sources added and removed by an update, a deleted or
     CHECK(info(t, "M3").msgs == 5);
   }
   if (gone_errors.size() == 2) CHECK(gone_errors[0] == gone_errors[1]);
+}
+
+TEST_CASE("a source from a start time copies what came from then on", "[sources]") {
+  for (const std::string& kind : kKinds) {
+    INFO("server: " << kind);
+    JsTarget t(kind, "sources-time");
+    REQUIRE(t.ready());
+    REQUIRE(create(t, "T", "\"subjects\":[\"t\"]").find("\"error\"") == std::string::npos);
+    for (int i = 1; i <= 3; ++i) REQUIRE(publish(t, "t", "early" + std::to_string(i)));
+    // The start: the time stamp of the third message, so the third and later are copied.
+    const int64_t third = get(t, "T", 3).time_ns;
+    REQUIRE(third > 0);
+    for (int i = 4; i <= 5; ++i) REQUIRE(publish(t, "t", "late" + std::to_string(i)));
+    const time_t secs = static_cast<time_t>(third / 1'000'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char when[64];
+    std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(third % 1'000'000'000));
+    const std::string src = std::string("\"sources\":[{\"name\":\"T\",\"opt_start_time\":\"") + when + "\"}]";
+    REQUIRE(create(t, "FROMTIME", src).find("\"error\"") == std::string::npos);
+    const Info i = wait_msgs(t, "FROMTIME", 3);
+    REQUIRE(i.msgs == 3);
+    std::set<std::string> got;
+    for (uint64_t seq = 1; seq <= 3; ++seq) got.insert(get(t, "FROMTIME", seq).data);
+    CHECK(got == std::set<std::string>{"early3", "late4", "late5"});
+  }
 }
