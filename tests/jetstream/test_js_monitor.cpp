@@ -14,39 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "jetstream/service.hpp"
 #include "js_target.hpp"
-#include "logger.hpp"
+#include "monitor_http.hpp"
 #include "raw_client.hpp"
-#include "server.hpp"
 
 using namespace forest::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct HttpAnswer {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-};
-
-HttpAnswer http(int port, const std::string& target) {
-  HttpAnswer a;
-  RawClient c("127.0.0.1", port);
-  if (!c.connected()) return a;
-  c.send("GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-  const std::string r = c.read_until_closed(10s);
-  const auto end = r.find("\r\n\r\n");
-  if (r.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) return a;
-  a.status = std::stoi(r.substr(9, 3));
-  const std::string head = r.substr(0, end + 2);
-  if (const auto ct = head.find("Content-Type: "); ct != std::string::npos) {
-    a.content_type = head.substr(ct + 14, head.find("\r\n", ct) - ct - 14);
-  }
-  a.body = r.substr(end + 4);
-  return a;
-}
 
 // JSON without the whitespace between tokens (nats-server indents /jsz; we do not).
 std::string minified(const std::string& json) {
@@ -134,11 +109,6 @@ double max_storage(const std::string& body) {
 std::unique_ptr<ServerProcess> start_plain(const std::string& kind) {
   return ServerProcess::start(kind == "forest" ? ServerProcess::forest_binary() : ServerProcess::nats_binary(),
                               {"-a", "127.0.0.1", "-p", "-1", "-m", "-1"});
-}
-
-std::string info_line(int port) {
-  RawClient c("127.0.0.1", port);
-  return c.connected() ? c.read_line(5s) : "";
 }
 
 // The same targets on both monitoring ports: status, content type and masked body equal.
@@ -315,69 +285,5 @@ TEST_CASE("route INFO says no jetstream while client INFO says it is on", "[jets
   CHECK(jsz.body.find("\"disabled\"") == std::string::npos);
   CHECK(http(s->http_port(), "/healthz?js-enabled-only=true").body == "{\"status\":\"ok\"}");
   s->stop();
-  std::filesystem::remove_all(dir);
-}
-
-namespace {
-
-// A server in this process (monitoring on, JetStream in the options), with or without the
-// JetStream service.
-std::unique_ptr<forest::broker::Server> embedded(const std::filesystem::path& dir, bool with_service) {
-  forest::broker::Options o;
-  o.host = "127.0.0.1";
-  o.port = forest::broker::kRandomPort;
-  o.http_port = forest::broker::kRandomPort;
-  o.jetstream.enabled = true;
-  o.jetstream.store_dir = dir.string();
-  auto server = std::make_unique<forest::broker::Server>(std::move(o), std::make_shared<forest::broker::Logger>());
-  if (with_service) server->add_service(std::make_unique<forest::broker::js::JetStreamService>(*server));
-  return server;
-}
-
-}  // namespace
-
-TEST_CASE("JetStream configured but not serving: /jsz disabled, js-enabled-only unavailable, no INFO flag",
-          "[jetstream][jsmonitor]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("forest-jsz-none-" + std::to_string(::getpid()));
-  auto server = embedded(dir, false);
-  REQUIRE(server->start());
-  const HttpAnswer jsz = http(server->http_port(), "/jsz");
-  CHECK(jsz.status == 200);
-  CHECK(jsz.body.find("\"disabled\":true") != std::string::npos);
-  // As nats-server answers while its JetStream is not enabled; the plain check stays "ok".
-  for (const char* target : {"/healthz?js-enabled-only=true", "/healthz?js-enabled=1", "/healthz?js-server-only=true"}) {
-    INFO(target);
-    const HttpAnswer h = http(server->http_port(), target);
-    CHECK(h.status == 503);
-    CHECK(h.body == R"j({"status":"unavailable","error":"JetStream not enabled (10076)"})j");
-  }
-  CHECK(http(server->http_port(), "/healthz").body == R"({"status":"ok"})");
-  CHECK(info_line(server->client_port()).find("jetstream") == std::string::npos);
-  server->shutdown();
-  std::filesystem::remove_all(dir);
-}
-
-TEST_CASE("/jsz waits for a busy service thread only so long", "[jetstream][jsmonitor]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("forest-jsz-busy-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  auto server = embedded(dir, true);
-  REQUIRE(server->start());
-  CHECK(http(server->http_port(), "/jsz").status == 200);
-  // The service thread is stuck in something for longer than /jsz waits.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  forest::asio::post(server->service_thread().context(), [released] { released.wait_for(20s); });
-  const auto t0 = std::chrono::steady_clock::now();
-  const HttpAnswer busy = http(server->http_port(), "/jsz");
-  const auto waited = std::chrono::steady_clock::now() - t0;
-  CHECK(busy.status == 503);
-  CHECK(busy.body == "JetStream did not answer within 5s");
-  CHECK(waited >= 4900ms);
-  CHECK(waited < 15s);
-  // Meanwhile the rest of the monitor answers again, and /jsz once the thread is free.
-  CHECK(http(server->http_port(), "/healthz?js-enabled-only=true").status == 200);
-  release.set_value();
-  CHECK(http(server->http_port(), "/jsz").status == 200);
-  server->shutdown();
   std::filesystem::remove_all(dir);
 }
