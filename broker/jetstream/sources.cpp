@@ -193,7 +193,6 @@ void JetStreamService::setup_sources(Stream& s, bool recovering) {
 }
 
 void JetStreamService::start_cursor(Stream& target, SourceCursor& cur, const Stream& origin) {
-  (void)target;
   const StreamSource* src = cur.mirror ? (target.config.mirror ? &*target.config.mirror : nullptr) : nullptr;
   if (!cur.mirror) {
     for (const auto& s : target.config.sources) {
