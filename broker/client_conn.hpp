@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client_endpoint.hpp"
 #include "connection.hpp"
 
 namespace forest::broker {
@@ -34,22 +35,27 @@ struct ConnectOptions {
 // rehash (measured: one insert into a 131,072-entry unordered_map takes ~30 ms).
 using SubsBySid = std::map<std::string, SubPtr, std::less<>>;
 
-class ClientConn final : public Connection {
+class ClientConn final : public Connection, public ClientEndpoint {
  public:
   ClientConn(Server& server, IoThread& io, tcp::socket socket, uint64_t cid);
   ~ClientConn() override;
 
   // From any thread: tells the client (if it can take async INFO) that we are in lame-duck mode.
-  void notify_lame_duck();
+  void notify_lame_duck() override;
   // From any thread: an INFO update (cluster membership changed the connect URLs).
-  void send_async_info();
+  void send_async_info() override;
   // From any thread, after a reload changed authorization: with `credentials_changed`, close
   // if our credentials no longer pass; before CONNECT, take on the new requirement and timeout.
-  void recheck_authorization(bool credentials_changed);
+  void recheck_authorization(bool credentials_changed) override;
   // From any thread: sends `-ERR '<text>'` and closes.
-  void close_with_error(std::string_view text, CloseReason reason);
+  void close_with_error(std::string_view text, CloseReason reason) override;
 
-  [[nodiscard]] ConnSnapshot snapshot(bool with_subs) const;
+  [[nodiscard]] ConnSnapshot snapshot(bool with_subs) const override;
+
+  // ClientEndpoint (the connection machinery does the work)
+  [[nodiscard]] uint64_t client_id() const override { return cid(); }
+  void request_close(CloseReason reason) override { Connection::request_close(reason); }
+  void apply_options() override { Connection::apply_options(); }
 
   // MessageSink
   bool deliver(Subscription& sub, const Delivery& msg) override;

@@ -302,7 +302,7 @@ HttpReply Monitor::connz(const QueryParams& q) {
   // connections are snapshotted again with them below.
   struct Row {
     ConnSnapshot snap;
-    std::shared_ptr<ClientConn> conn;  // null when closed
+    std::shared_ptr<ClientEndpoint> conn;  // null when closed
   };
   std::vector<Row> rows;
   if (state == "open" || state == "any") {

@@ -351,9 +351,17 @@ void Server::on_accepted(IoThread& io, tcp::socket socket) {
   asio::post(io.context(), [conn] { conn->start(); });
 }
 
-void Server::client_closed(const ClientConn& conn, ConnSnapshot final_state) {
+bool Server::register_client(std::shared_ptr<ClientEndpoint> conn) {
+  if (shutting_down_.load() || !running_.load()) return false;
+  counters_.total_connections.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  clients_.erase(conn.cid());
+  clients_.emplace(conn->client_id(), std::move(conn));
+  return true;
+}
+
+void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state) {
+  std::lock_guard lock(mu_);
+  clients_.erase(conn.client_id());
   closed_.push_back(std::move(final_state));
   if (closed_.size() > kMaxClosedClients) closed_.pop_front();
   if (clients_.empty()) stopped_cv_.notify_all();
@@ -364,9 +372,9 @@ std::size_t Server::num_clients() const {
   return clients_.size();
 }
 
-std::vector<std::shared_ptr<ClientConn>> Server::clients() const {
+std::vector<std::shared_ptr<ClientEndpoint>> Server::clients() const {
   std::lock_guard lock(mu_);
-  std::vector<std::shared_ptr<ClientConn>> out;
+  std::vector<std::shared_ptr<ClientEndpoint>> out;
   out.reserve(clients_.size());
   for (const auto& [cid, c] : clients_) out.push_back(c);
   return out;
@@ -556,6 +564,8 @@ void Server::enter_lame_duck_mode() {
 // Closes clients a few at a time so that they do not all reconnect elsewhere at once.
 void Server::lame_duck_step(std::chrono::steady_clock::time_point deadline) {
   auto remaining = clients();
+  // The embedding app's own connections go last: it may still be handing work over.
+  std::stable_partition(remaining.begin(), remaining.end(), [](const auto& c) { return !c->in_process(); });
   if (remaining.empty()) {
     std::thread([this] { shutdown(); }).detach();
     return;

@@ -23,6 +23,7 @@
 
 #include "account.hpp"
 #include "asio.hpp"
+#include "client_endpoint.hpp"
 #include "conn_info.hpp"
 #include "internal_service.hpp"
 #include "io_thread.hpp"
@@ -136,10 +137,13 @@ class Server {
   // lame-duck mode began.
   [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip) const;
 
-  // Registry of connected clients (for monitoring, limits and shutdown).
-  void client_closed(const ClientConn& conn, ConnSnapshot final_state);
+  // Registry of connected clients of every kind (for monitoring, limits and shutdown).
+  // register_client() is for kinds the server does not accept itself (in-process ones); it
+  // refuses while shutting down. Every registered client reports client_closed() once.
+  [[nodiscard]] bool register_client(std::shared_ptr<ClientEndpoint> conn);
+  void client_closed(const ClientEndpoint& conn, ConnSnapshot final_state);
   [[nodiscard]] std::size_t num_clients() const;
-  [[nodiscard]] std::vector<std::shared_ptr<ClientConn>> clients() const;
+  [[nodiscard]] std::vector<std::shared_ptr<ClientEndpoint>> clients() const;
   [[nodiscard]] std::vector<ConnSnapshot> closed_clients() const;
 
  private:
@@ -194,7 +198,7 @@ class Server {
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
   std::vector<std::unique_ptr<Account>> accounts_;
-  std::map<uint64_t, std::shared_ptr<ClientConn>> clients_;
+  std::map<uint64_t, std::shared_ptr<ClientEndpoint>> clients_;
   std::deque<ConnSnapshot> closed_;
   std::string info_json_prefix_;  // INFO fields up to (not including) client_id
   std::string ports_file_;

@@ -1,0 +1,336 @@
+#include "inprocess_conn.hpp"
+
+#include "account.hpp"
+#include "match_cache.hpp"
+#include "protocol/errors.hpp"
+#include "publish.hpp"
+#include "server.hpp"
+#include "subject.hpp"
+
+namespace forest::broker {
+
+namespace {
+// The status message a requester gets when nobody took its request (a header block only).
+constexpr std::string_view kNoRespondersStatus = "NATS/1.0 503\r\n\r\n";
+}  // namespace
+
+std::expected<std::shared_ptr<InProcessConn>, std::string> InProcessConn::connect(Server& server, IoThread& dispatch,
+                                                                                 InProcessOptions opts,
+                                                                                 EventHandler events) {
+  if (!server.running()) return std::unexpected("the server is not running");
+  const auto o = server.options();
+  if (o->max_connections > 0 && server.num_clients() >= static_cast<std::size_t>(o->max_connections)) {
+    return std::unexpected(std::string(protocol::err::kMaxConnections));
+  }
+  const auto auth = server.authenticate(Credentials{opts.user, opts.pass, opts.token}, *o);
+  if (!auth) return std::unexpected(std::string(protocol::err::kAuthorizationViolation));
+  auto conn = std::make_shared<InProcessConn>(server, dispatch, std::move(opts), std::move(events), server.next_cid());
+  conn->account_ = auth->account;
+  conn->user_ = auth->user;
+  conn->cache_ = std::make_unique<MatchCache>(auth->account->sublist());
+  conn->apply_options();
+  if (!server.register_client(conn)) return std::unexpected("the server is shutting down");
+  auth->account->connections.fetch_add(1, std::memory_order_relaxed);
+  // The cache sweep runs on the dispatch thread's ticker; registered there, as it wants.
+  asio::post(dispatch.context(), [weak = std::weak_ptr<InProcessConn>(conn)] {
+    if (auto self = weak.lock(); self && !self->closed()) self->dispatch_.add_tickable(self.get());
+  });
+  return conn;
+}
+
+InProcessConn::InProcessConn(Server& server, IoThread& dispatch, InProcessOptions opts, EventHandler events,
+                             uint64_t cid)
+    : server_(server),
+      dispatch_(dispatch),
+      opts_(std::move(opts)),
+      events_(std::move(events)),
+      cid_(cid),
+      start_(std::chrono::system_clock::now()),
+      last_activity_(start_) {}
+
+InProcessConn::~InProcessConn() = default;
+
+void InProcessConn::apply_options() {
+  const auto o = server_.options();
+  max_payload_.store(o->max_payload, std::memory_order_relaxed);
+  max_subs_.store(o->max_subscriptions, std::memory_order_relaxed);
+}
+
+std::expected<uint64_t, std::string> InProcessConn::subscribe(std::string_view subject, std::string_view queue,
+                                                             Handler handler) {
+  auto entry = std::make_shared<Entry>();
+  entry->handler = std::move(handler);
+  return add_subscription(subject, queue, std::move(entry));
+}
+
+std::expected<uint64_t, std::string> InProcessConn::subscribe_direct(std::string_view subject, DirectHandler handler) {
+  auto entry = std::make_shared<Entry>();
+  entry->direct = std::move(handler);
+  return add_subscription(subject, {}, std::move(entry));
+}
+
+std::expected<uint64_t, std::string> InProcessConn::add_subscription(std::string_view subject, std::string_view queue,
+                                                                    std::shared_ptr<Entry> entry) {
+  if (!is_valid_subject(subject) || (!queue.empty() && !is_valid_literal_subject(queue))) {
+    return std::unexpected(std::string(protocol::err::kInvalidSubject));
+  }
+  auto sub = std::make_shared<Subscription>();
+  sub->sink = shared_from_this();
+  sub->subject.assign(subject);
+  sub->queue.assign(queue);
+  sub->owner_cid = cid_;
+  entry->sub = sub;
+  uint64_t sid = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_.load()) return std::unexpected("connection closed");
+    const int64_t max = max_subs_.load(std::memory_order_relaxed);
+    if (max > 0 && static_cast<int64_t>(subs_.size()) >= max) {
+      return std::unexpected(std::string(protocol::err::kMaxSubscriptions));
+    }
+    sid = ++next_sid_;
+    sub->sid = std::to_string(sid);
+    subs_.emplace(sid, entry);
+  }
+  if (!account_->subscribe(sub)) {
+    std::lock_guard lock(mu_);
+    subs_.erase(sid);
+    return std::unexpected(std::string(protocol::err::kInvalidSubject));
+  }
+  // A close() that ran between the registration and the index insert did not see it.
+  if (closed_.load()) remove_subscription(sid, sub->id);
+  return sid;
+}
+
+std::expected<void, std::string> InProcessConn::unsubscribe(uint64_t sid, int64_t max) {
+  SubPtr sub;
+  {
+    std::lock_guard lock(mu_);
+    auto it = subs_.find(sid);
+    if (it == subs_.end()) return std::unexpected("unknown subscription");
+    sub = it->second->sub;
+  }
+  // With a maximum not reached yet the subscription stays until the delivery that reaches it.
+  if (max > 0 && !set_delivery_limit(*sub, max)) return {};
+  remove_subscription(sid, sub->id);
+  return {};
+}
+
+void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
+  SubPtr sub;
+  {
+    std::lock_guard lock(mu_);
+    auto it = subs_.find(sid);
+    if (it == subs_.end() || it->second->sub->id != sub_id) return;
+    sub = it->second->sub;
+    subs_.erase(it);
+  }
+  sub->closed.store(true, std::memory_order_relaxed);
+  account_->unsubscribe(sub);
+}
+
+std::expected<void, std::string> InProcessConn::publish(std::string_view subject, std::string_view reply,
+                                                       std::string_view payload, int64_t header_size) {
+  if (!is_valid_literal_subject(subject)) return std::unexpected(std::string(protocol::err::kInvalidSubject));
+  if (!reply.empty() && !is_valid_literal_subject(reply)) {
+    return std::unexpected(std::string(protocol::err::kInvalidSubject));
+  }
+  if (header_size > static_cast<int64_t>(payload.size())) return std::unexpected("header size past the payload");
+  const int64_t max = max_payload_.load(std::memory_order_relaxed);
+  if (max > 0 && static_cast<int64_t>(payload.size()) > max) {
+    return std::unexpected(std::string(protocol::err::kMaxPayload));
+  }
+  bool delivered = false;
+  {
+    std::lock_guard lock(pub_mu_);
+    if (closed_.load()) return std::unexpected("connection closed");
+    const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}};
+    delivered = route_message(*cache_, d, opts_.echo ? nullptr : this);
+  }
+  in_msgs_.fetch_add(1, std::memory_order_relaxed);
+  in_bytes_.fetch_add(payload.size(), std::memory_order_relaxed);
+  server_.counters().in_msgs.fetch_add(1, std::memory_order_relaxed);
+  server_.counters().in_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+  if (!delivered && !reply.empty()) send_no_responders(reply);
+  return {};
+}
+
+// Only to this connection's own subscription on the reply subject, as nats-server does.
+void InProcessConn::send_no_responders(std::string_view reply) {
+  SubPtr target;
+  {
+    std::lock_guard lock(pub_mu_);
+    if (closed_.load()) return;
+    for (const auto& sub : cache_->lookup(reply)->plain) {
+      if (sub->sink.get() == static_cast<MessageSink*>(this)) {
+        target = sub;
+        break;
+      }
+    }
+  }
+  if (!target) return;
+  const Delivery d{reply, {}, static_cast<int64_t>(kNoRespondersStatus.size()), kNoRespondersStatus,
+                   account_->name(), MessageOrigin::local, {}};
+  (void)deliver(*target, d);
+}
+
+bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
+  if (sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return false;
+  std::shared_ptr<Entry> entry;
+  {
+    std::lock_guard lock(mu_);
+    auto it = subs_.find(std::strtoull(sub.sid.c_str(), nullptr, 10));
+    if (it == subs_.end() || it->second->sub.get() != &sub) return false;
+    entry = it->second;
+  }
+  bool reached = false;
+  if (!try_count_delivery(sub, reached)) return false;
+  out_msgs_.fetch_add(1, std::memory_order_relaxed);
+  out_bytes_.fetch_add(msg.payload.size(), std::memory_order_relaxed);
+  if (IoThread* t = IoThread::current(); t != nullptr) {
+    t->count_out(msg.payload.size());
+  } else {
+    server_.counters().out_msgs.fetch_add(1, std::memory_order_relaxed);
+    server_.counters().out_bytes.fetch_add(msg.payload.size(), std::memory_order_relaxed);
+  }
+  if (reached) {
+    // Not from inside the routing call that is iterating the index: on the dispatch thread.
+    asio::post(dispatch_.context(), [self = shared_from_this(), sid = std::strtoull(sub.sid.c_str(), nullptr, 10),
+                                     id = sub.id] { self->remove_subscription(sid, id); });
+  }
+  if (entry->direct) {
+    entry->direct(msg);
+    return true;
+  }
+  Queued q;
+  q.entry = std::move(entry);
+  q.msg.account = account_;
+  q.msg.subject.assign(msg.client_subject());
+  q.msg.reply.assign(msg.reply);
+  q.msg.header_size = msg.header_size;
+  q.msg.payload.assign(msg.payload);
+  q.msg.origin = msg.origin;
+  bool post = false;
+  std::string slow_subject;
+  {
+    std::lock_guard lock(mu_);
+    if (static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs ||
+        static_cast<int64_t>(queued_bytes_ + msg.payload.size()) > opts_.max_pending_bytes) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      if (!std::exchange(slow_, true)) slow_subject.assign(msg.client_subject());
+    } else {
+      queued_bytes_ += q.msg.payload.size();
+      queue_.push_back(std::move(q));
+      last_activity_ = std::chrono::system_clock::now();
+      post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
+    }
+  }
+  if (!slow_subject.empty()) {
+    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+    post_event(InProcessEvent::slow_consumer, std::move(slow_subject));
+  }
+  if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
+  return true;  // taken (or dropped as a client library drops it): it was routed to us
+}
+
+void InProcessConn::drain() {
+  {
+    std::lock_guard lock(mu_);
+    draining_.swap(queue_);
+    queued_bytes_ = 0;
+    drain_posted_ = false;
+    slow_ = false;
+  }
+  dispatch_.begin_batch();
+  for (Queued& q : draining_) {
+    // A subscription removed after its message was queued gets nothing more.
+    if (q.entry->sub->closed.load(std::memory_order_relaxed) && !reached_delivery_limit(*q.entry->sub)) continue;
+    if (closed_.load(std::memory_order_relaxed)) break;
+    q.entry->handler(q.msg);
+  }
+  dispatch_.flush_pending();
+  draining_.clear();
+  if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);
+}
+
+void InProcessConn::post_event(InProcessEvent kind, std::string text) {
+  if (!events_) return;
+  asio::post(dispatch_.context(), [self = shared_from_this(), kind, text = std::move(text)] { self->events_(kind, text); });
+}
+
+void InProcessConn::notify_lame_duck() { post_event(InProcessEvent::lame_duck, {}); }
+
+void InProcessConn::recheck_authorization(bool credentials_changed) {
+  if (!credentials_changed) return;
+  if (!server_.authenticate(Credentials{opts_.user, opts_.pass, opts_.token})) {
+    close_with(CloseReason::authentication_violation, protocol::err::kAuthorizationViolation);
+  }
+}
+
+void InProcessConn::close_with(CloseReason reason, std::string_view text) {
+  {
+    // Waits for a publish in flight: after this, nothing of ours touches the server's index.
+    std::lock_guard lock(pub_mu_);
+    if (closed_.exchange(true)) return;
+    reason_ = reason;
+  }
+  std::vector<SubPtr> subs;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [sid, e] : subs_) {
+      e->sub->closed.store(true, std::memory_order_relaxed);
+      subs.push_back(e->sub);
+    }
+    subs_.clear();
+    queue_.clear();
+    queued_bytes_ = 0;
+  }
+  if (!subs.empty()) account_->unsubscribe_batch(subs);
+  account_->connections.fetch_sub(1, std::memory_order_relaxed);
+  ConnSnapshot snap = snapshot(false);
+  snap.stop = std::chrono::system_clock::now();
+  snap.reason = reason;
+  server_.client_closed(*this, std::move(snap));
+  if (!text.empty()) post_event(InProcessEvent::error, std::string(text));
+  post_event(InProcessEvent::closed, close_reason_text(reason));
+  asio::post(dispatch_.context(), [self = shared_from_this()] {
+    if (self->tick_slot_ != SIZE_MAX) self->dispatch_.remove_tickable(self.get());
+  });
+}
+
+void InProcessConn::on_tick(std::chrono::steady_clock::time_point /*now*/) {
+  std::unique_lock lock(pub_mu_, std::try_to_lock);
+  if (lock.owns_lock() && !closed_.load()) cache_->sweep();
+}
+
+ConnSnapshot InProcessConn::snapshot(bool with_subs) const {
+  ConnSnapshot s;
+  s.cid = cid_;
+  s.ip = "pipe";
+  s.port = 0;
+  s.start = start_;
+  s.in_msgs = in_msgs_.load(std::memory_order_relaxed);
+  s.in_bytes = in_bytes_.load(std::memory_order_relaxed);
+  s.out_msgs = out_msgs_.load(std::memory_order_relaxed);
+  s.out_bytes = out_bytes_.load(std::memory_order_relaxed);
+  s.name = opts_.name;
+  s.lang = opts_.lang;
+  s.version = opts_.version;
+  s.authorized_user = user_;
+  s.account = account_ != nullptr ? account_->name() : std::string();
+  std::lock_guard lock(mu_);
+  s.last_activity = last_activity_;
+  s.pending_bytes = queued_bytes_;
+  s.num_subs = static_cast<uint32_t>(subs_.size());
+  if (with_subs) {
+    for (const auto& [sid, e] : subs_) {
+      const Subscription& sub = *e->sub;
+      s.subs.push_back(SubInfo{s.account, sub.subject, sub.queue, sub.sid,
+                               static_cast<int64_t>(sub.delivered.load(std::memory_order_relaxed)),
+                               sub.max_msgs.load(std::memory_order_relaxed), cid_});
+    }
+  }
+  return s;
+}
+
+}  // namespace forest::broker

@@ -1,0 +1,178 @@
+// An in-process client connection: the embedding app's client, a connection kind of the
+// server next to TCP clients (ClientConn) and routes, without a socket and without protocol
+// text.
+//
+// To the server it is a client like any other: it has a connection id, it authenticates
+// against the configured users, it counts toward max_connections and in /varz, /connz lists it
+// (ip "pipe", port 0), reload, lame duck and shutdown close it. Its subscriptions go into its
+// account's subject index like a TCP client's, so they reach routes the same way. It has a TCP
+// client's semantics: echo (off: its own publishes skip it), auto-unsubscribe after N
+// messages, max_subscriptions, max_payload, headers, and no-responders (a request nobody took
+// gets the 503 status message on its reply subscription).
+//
+// Threads:
+// - publish(), subscribe(), unsubscribe(), close() from any thread (publish() routes on the
+//   caller's thread through this connection's own match cache);
+// - a `Dispatch` subscription's handler runs on the connection's dispatch thread (an IoThread
+//   that serves no sockets, given by the owner), one message at a time, in order; never on an
+//   I/O thread. What a handler publishes is staged per turn and handed over once per receiver;
+// - a `Direct` subscription's handler runs inside deliver(), on the publisher's thread: it must
+//   only copy the message somewhere and wake a waiter (request replies, synchronous
+//   subscriptions), never publish or close.
+//
+// Slow consumer: past the pending limits (messages or bytes queued for the dispatch thread)
+// new messages are dropped and counted, and the event handler hears of it once per episode, as
+// a NATS client library reports its own slow consumer. Closing the app's own connection, as
+// the server does with a slow TCP client, would take the app down with it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "client_endpoint.hpp"
+#include "internal_client.hpp"
+#include "io_thread.hpp"
+#include "subscription.hpp"
+
+namespace forest::broker {
+
+class Account;
+class MatchCache;
+class Server;
+
+struct InProcessOptions {
+  std::string name;
+  std::string lang = "C++";
+  std::string version;
+  bool echo = true;
+  std::string user, pass, token;  // as in CONNECT, when the server requires authorization
+  int64_t max_pending_msgs = 65536;          // libnats' defaults
+  int64_t max_pending_bytes = 64LL << 20;
+};
+
+enum class InProcessEvent : uint8_t {
+  closed,         // text: the reason
+  lame_duck,      // the server entered lame-duck mode
+  slow_consumer,  // text: the subject whose message was dropped first
+  error,          // text: what the server said (`-ERR` text for a TCP client)
+};
+
+class InProcessConn final : public MessageSink,
+                            public ClientEndpoint,
+                            public Tickable,
+                            public std::enable_shared_from_this<InProcessConn> {
+ public:
+  using Handler = std::function<void(const InternalMessage&)>;
+  // Direct handlers see the message as routed (views valid during the call).
+  using DirectHandler = std::function<void(const Delivery&)>;
+  using EventHandler = std::function<void(InProcessEvent, std::string_view)>;
+
+  // Authenticates and registers the connection. `dispatch` must outlive it (the owner stops
+  // and joins it after close()). `events` runs on the dispatch thread.
+  [[nodiscard]] static std::expected<std::shared_ptr<InProcessConn>, std::string> connect(
+      Server& server, IoThread& dispatch, InProcessOptions opts, EventHandler events);
+  ~InProcessConn() override;
+
+  // A subscription; its sid (unique per connection) or why it was refused.
+  [[nodiscard]] std::expected<uint64_t, std::string> subscribe(std::string_view subject, std::string_view queue,
+                                                               Handler handler);
+  [[nodiscard]] std::expected<uint64_t, std::string> subscribe_direct(std::string_view subject, DirectHandler handler);
+  // max > 0: auto-unsubscribe once it got `max` messages in all (as UNSUB <sid> <max>).
+  std::expected<void, std::string> unsubscribe(uint64_t sid, int64_t max = 0);
+  // Routes a message as a TCP client's PUB/HPUB. `header_size`: -1 without headers, else the
+  // length of the NATS/1.0 header block at the start of `payload`.
+  std::expected<void, std::string> publish(std::string_view subject, std::string_view reply, std::string_view payload,
+                                           int64_t header_size = -1);
+  // Closes it (idempotent): unsubscribes everything, reports to the server, then the event
+  // handler hears `closed`.
+  void close() { close_with(CloseReason::client_closed, {}); }
+  [[nodiscard]] bool closed() const { return closed_.load(); }
+
+  [[nodiscard]] uint64_t cid() const { return cid_; }
+  [[nodiscard]] uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  [[nodiscard]] IoThread& dispatch() const { return dispatch_; }
+  [[nodiscard]] Server& server() const { return server_; }
+  [[nodiscard]] int64_t max_payload() const { return max_payload_.load(std::memory_order_relaxed); }
+
+  // MessageSink
+  bool deliver(Subscription& sub, const Delivery& msg) override;
+
+  // ClientEndpoint
+  [[nodiscard]] uint64_t client_id() const override { return cid_; }
+  [[nodiscard]] ConnSnapshot snapshot(bool with_subs) const override;
+  void request_close(CloseReason reason) override { close_with(reason, {}); }
+  void close_with_error(std::string_view text, CloseReason reason) override { close_with(reason, text); }
+  void notify_lame_duck() override;
+  void send_async_info() override {}  // it has no server list to update
+  void apply_options() override;
+  void recheck_authorization(bool credentials_changed) override;
+  [[nodiscard]] bool in_process() const override { return true; }
+
+  // Tickable: sweeps this connection's match cache (on the dispatch thread).
+  void on_tick(std::chrono::steady_clock::time_point now) override;
+
+  // Use connect().
+  InProcessConn(Server& server, IoThread& dispatch, InProcessOptions opts, EventHandler events, uint64_t cid);
+
+ private:
+  struct Entry {
+    SubPtr sub;
+    Handler handler;        // dispatch subscriptions
+    DirectHandler direct;   // direct subscriptions
+  };
+  struct Queued {
+    std::shared_ptr<Entry> entry;
+    InternalMessage msg;
+  };
+
+  std::expected<uint64_t, std::string> add_subscription(std::string_view subject, std::string_view queue,
+                                                        std::shared_ptr<Entry> entry);
+  void remove_subscription(uint64_t sid, uint64_t sub_id);
+  void close_with(CloseReason reason, std::string_view text);
+  void post_event(InProcessEvent kind, std::string text);
+  void send_no_responders(std::string_view reply);
+  void drain();
+
+  Server& server_;
+  IoThread& dispatch_;
+  const InProcessOptions opts_;
+  const EventHandler events_;
+  const uint64_t cid_;
+  Account* account_ = nullptr;  // set by connect(), then fixed
+  std::string user_;
+  SystemTime start_;
+  std::atomic<int64_t> max_payload_{0};
+  std::atomic<int64_t> max_subs_{0};
+
+  std::atomic<bool> closed_{false};
+  CloseReason reason_ = CloseReason::none;  // under pub_mu_ once closed_
+
+  // Publishing: the match cache is used by one publisher at a time.
+  std::mutex pub_mu_;
+  std::unique_ptr<MatchCache> cache_;
+
+  mutable std::mutex mu_;  // guards what follows
+  std::map<uint64_t, std::shared_ptr<Entry>> subs_;  // by sid
+  uint64_t next_sid_ = 0;
+  std::vector<Queued> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool drain_posted_ = false;
+  bool slow_ = false;  // in a slow-consumer episode (reported once)
+  SystemTime last_activity_;
+
+  std::vector<Queued> draining_;  // the dispatch thread's
+
+  std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0}, out_msgs_{0}, out_bytes_{0};
+  std::atomic<uint64_t> dropped_{0};
+};
+
+}  // namespace forest::broker
