@@ -29,6 +29,10 @@ bool Logger::open(const std::string& path, std::string* error) {
 }
 
 void Logger::write(std::string_view label, std::string_view text) {
+  if (sink_) {
+    sink_(label, text);
+    return;
+  }
   std::string line = fmt::format("[{}] ", ::getpid());
   if (logtime_.load(std::memory_order_relaxed)) {
     timeval tv{};

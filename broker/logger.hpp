@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -48,7 +49,13 @@ class Logger {
 
   void write(std::string_view label, std::string_view text);
 
+  // An embedder's log sink: gets the label ("[INF] ") and the text instead of the file; set
+  // before the server starts.
+  using Sink = std::function<void(std::string_view label, std::string_view text)>;
+  void set_sink(Sink sink) { sink_ = std::move(sink); }
+
  private:
+  Sink sink_;
   std::mutex mu_;
   std::FILE* file_ = nullptr;  // nullptr: stderr
   std::atomic<bool> debug_{false}, trace_{false}, logtime_{true};

@@ -54,6 +54,7 @@ struct Options {
   std::string http_host;  // defaults to `host`
   int http_port = 0;      // 0: monitoring off
   std::string ports_file_dir;
+  bool dont_listen = false;  // no client listener (an embedder with in-process clients only)
 
   // Limits (nats-server defaults)
   int64_t max_payload = 1024 * 1024;

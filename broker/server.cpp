@@ -135,7 +135,10 @@ std::expected<void, std::string> Server::start() {
   // build_options() validated the command line's options already; an embedder's need it too.
   if (auto r = validate_options(*o); !r) return r;
 
-  if (auto r = open_client_listener(); !r) return r;
+  // DontListen (nats-server's embedding option): in-process clients only.
+  if (!o->dont_listen) {
+    if (auto r = open_client_listener(); !r) return r;
+  }
 
   unsigned n = o->io_threads > 0 ? static_cast<unsigned>(o->io_threads) : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) io_threads_.push_back(std::make_unique<IoThread>(i));
@@ -175,7 +178,7 @@ std::expected<void, std::string> Server::start() {
   schedule_memory_trim();
   control_thread_ = std::thread([this] { control_.run(); });
 
-  log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
+  if (!o->dont_listen) log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
   if (o->auth_required()) log_->info("Authorization required for clients");
   if (cluster_) {
     // The route port is open even without a peer, so the first node of a cluster can be joined.
