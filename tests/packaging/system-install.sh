@@ -45,7 +45,8 @@ for _ in $(seq 50); do
 done
 systemctl is-active --quiet forest-server.service || fail "forest-server.service is not active"
 pid=$(systemctl show -p MainPID --value forest-server.service)
-[ "$(ps -o user= -p "$pid")" = nimsforest ] || fail "forest-server runs as $(ps -o user= -p "$pid"), not nimsforest"
+user=$(stat -c %U "/proc/$pid")  # not ps -o user: it cuts names longer than 8 characters
+[ "$user" = nimsforest ] || fail "forest-server runs as $user, not nimsforest"
 echo "ok: forest-server.service active, pid $pid, user nimsforest"
 systemctl reload forest-server.service || fail "reload"
 sleep 1
