@@ -54,6 +54,7 @@ std::expected<broker::Options, std::string> Server::Impl::options() const {
   if (!config.node_name.empty()) o.server_name = config.node_name;
   if (!config.cluster_name.empty()) o.cluster.name = config.cluster_name;
   o.host = config.host;
+  o.cluster.host = config.host;  // one listen address for every port
   if (config.client_port < 0) {
     o.dont_listen = true;
   } else {
@@ -74,6 +75,7 @@ std::expected<broker::Options, std::string> Server::Impl::options() const {
   }
   o.node_info = config.node_info_path;
   o.registry = config.registry_path;
+  o.registry_interval = config.registry_interval;
   o.debug = o.debug || config.debug;
   o.trace = o.trace || config.trace;
   return o;
@@ -95,7 +97,7 @@ std::expected<void, Error> Server::start() {
   if (impl_->server) return std::unexpected(error_of("already started"));
   auto opts = impl_->options();
   if (!opts) return std::unexpected(error_of(opts.error()));
-  if (opts->discovery()) {
+  if (opts->discovery() || impl_->config.discovery) {
     auto plan = app::plan_discovery(*opts);
     if (!plan) return std::unexpected(error_of(plan.error()));
     impl_->discovery = std::move(*plan);
@@ -107,9 +109,10 @@ std::expected<void, Error> Server::start() {
   const broker::Options started_with = *opts;
   auto server = std::make_unique<broker::Server>(std::move(*opts), impl_->log);
   // A reload re-reads the config file; what Config and discovery decided stays.
-  server->set_options_loader([impl = impl_.get(), started_with]() -> std::expected<broker::Options, std::string> {
+  const bool discovered = started_with.discovery() || impl_->config.discovery;
+  server->set_options_loader([impl = impl_.get(), started_with, discovered]() -> std::expected<broker::Options, std::string> {
     auto next = impl->options();
-    if (next && started_with.discovery()) {
+    if (next && discovered) {
       next->cluster = started_with.cluster;
       next->server_name = started_with.server_name;
     }

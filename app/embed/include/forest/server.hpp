@@ -6,6 +6,7 @@
 // Standard library only in this header: no Asio or broker types.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -24,14 +25,18 @@ struct Config {
   std::string cluster_name;  // with discovery: the forest id unless set
   std::string data_dir;      // JetStream's store; empty: JetStream off
   std::vector<std::string> peers;  // route URLs ("nats-route://host:6222" or "host:6222")
-  std::string host = "0.0.0.0";
+  std::string host = "0.0.0.0";  // the listen address of the client, cluster and monitoring ports
   // 0: an ephemeral port; negative: disabled.
   int client_port = 4222;
   int cluster_port = -1;  // with discovery (node_info) 6222 unless set
   int monitor_port = 8222;
-  // The forest's discovery files (discovery/): no node-info means standalone.
+  // The forest's discovery files (discovery/): no node-info means standalone. On when either
+  // path is set or `discovery` is true (then unset paths come from the Go app's environment
+  // variables NATS_CLUSTER_NODE_INFO / NATS_CLUSTER_REGISTRY, else their defaults).
+  bool discovery = false;
   std::string node_info_path;
   std::string registry_path;
+  std::chrono::milliseconds registry_interval{5000};  // how often the registry is re-read
   // A nats-server configuration file applied first (everything else it can say), optional.
   std::string config_file;
   // Where log lines go (without the pid and time prefix); null: stderr in nats-server's format.
