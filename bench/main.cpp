@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "cluster_compare.hpp"
+#include "embedded.hpp"
 #include "hostile.hpp"
 #include "proc_stats.hpp"
 #include "report.hpp"
@@ -60,6 +61,13 @@ compare starts each server fresh for every run on ephemeral ports (its command p
 "-a 127.0.0.1 -p -1"), alternates A and B in ABBA order over the rounds, and reports
 medians, min-max, the B/A ratio, and server CPU seconds per million messages from /proc.
 A run that loses, duplicates or reorders a message is reported as FAILED.
+
+  forest-bench embedded [--rounds 5] [--msgs 1000000] [--js-msgs 20000] [--size 16]
+
+embedded runs libforest's server in this process and measures its in-process client against
+the bench's TCP client on the same server's loopback port (pub/sub; synchronous JetStream
+publish with ack), alternating the order over the rounds; it prints medians and the
+in-process/TCP ratio.
 
   forest-bench hostile [--a "CMD ARGS"] [--b "CMD ARGS"] [--rounds 1] [--attack NAME[,NAME]]...
                        [--scale 1.0] [--out bench-results/hostile] [--list]
@@ -357,6 +365,7 @@ int main(int argc, char** argv) {
     if (cmd == "compare") return cmd_compare(args, command_line);
     if (cmd == "hostile") return fb::cmd_hostile(args, command_line);
     if (cmd == "cluster") return fb::cmd_cluster(args, command_line);
+    if (cmd == "embedded") return fb::cmd_embedded(args, command_line);
   } catch (const std::exception& e) {
     std::cerr << "forest-bench: " << e.what() << "\n";
     return 2;

@@ -146,9 +146,9 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
     if (closed_.load()) return std::unexpected("connection closed");
     const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}};
     delivered = route_message(*cache_, d, opts_.echo ? nullptr : this);
+    in_msgs_.store(in_msgs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer: pub_mu_
+    in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + payload.size(), std::memory_order_relaxed);
   }
-  in_msgs_.fetch_add(1, std::memory_order_relaxed);
-  in_bytes_.fetch_add(payload.size(), std::memory_order_relaxed);
   server_.counters().in_msgs.fetch_add(1, std::memory_order_relaxed);
   server_.counters().in_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
   if (!delivered && !reply.empty()) send_no_responders(reply);
@@ -176,17 +176,36 @@ void InProcessConn::send_no_responders(std::string_view reply) {
 
 bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
   if (sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return false;
-  std::shared_ptr<Entry> entry;
-  {
-    std::lock_guard lock(mu_);
-    auto it = subs_.find(std::strtoull(sub.sid.c_str(), nullptr, 10));
-    if (it == subs_.end() || it->second->sub.get() != &sub) return false;
-    entry = it->second;
-  }
+  const uint64_t sid = std::strtoull(sub.sid.c_str(), nullptr, 10);
+  const std::string_view subject = msg.client_subject();
+  std::shared_ptr<Entry> direct;
   bool reached = false;
-  if (!try_count_delivery(sub, reached)) return false;
-  out_msgs_.fetch_add(1, std::memory_order_relaxed);
-  out_bytes_.fetch_add(msg.payload.size(), std::memory_order_relaxed);
+  bool post = false;
+  std::string slow_subject;
+  {
+    // One lock per message: the lookup, the count and the queueing together.
+    std::lock_guard lock(mu_);
+    auto it = subs_.find(sid);
+    if (it == subs_.end() || it->second->sub.get() != &sub) return false;
+    if (!try_count_delivery(sub, reached)) return false;
+    if (it->second->direct) {
+      direct = it->second;
+    } else if (static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs ||
+               static_cast<int64_t>(queued_bytes_ + msg.payload.size()) > opts_.max_pending_bytes) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      if (!std::exchange(slow_, true)) slow_subject.assign(subject);
+    } else {
+      const std::size_t offset = arena_.size();
+      arena_.append(subject).append(msg.reply).append(msg.payload);
+      queue_.push_back(Queued{it->second, offset, static_cast<uint32_t>(subject.size()),
+                              static_cast<uint32_t>(msg.reply.size()), msg.header_size, msg.payload.size()});
+      queued_bytes_ += msg.payload.size();
+      post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
+    }
+    // Monitoring counts, under the same lock (snapshot() reads them under it).
+    ++out_msgs_;
+    out_bytes_ += msg.payload.size();
+  }
   if (IoThread* t = IoThread::current(); t != nullptr) {
     t->count_out(msg.payload.size());
   } else {
@@ -195,35 +214,11 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
   }
   if (reached) {
     // Not from inside the routing call that is iterating the index: on the dispatch thread.
-    asio::post(dispatch_.context(), [self = shared_from_this(), sid = std::strtoull(sub.sid.c_str(), nullptr, 10),
-                                     id = sub.id] { self->remove_subscription(sid, id); });
+    asio::post(dispatch_.context(), [self = shared_from_this(), sid, id = sub.id] { self->remove_subscription(sid, id); });
   }
-  if (entry->direct) {
-    entry->direct(msg);
+  if (direct) {
+    direct->direct(msg);
     return true;
-  }
-  Queued q;
-  q.entry = std::move(entry);
-  q.msg.account = account_;
-  q.msg.subject.assign(msg.client_subject());
-  q.msg.reply.assign(msg.reply);
-  q.msg.header_size = msg.header_size;
-  q.msg.payload.assign(msg.payload);
-  q.msg.origin = msg.origin;
-  bool post = false;
-  std::string slow_subject;
-  {
-    std::lock_guard lock(mu_);
-    if (static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs ||
-        static_cast<int64_t>(queued_bytes_ + msg.payload.size()) > opts_.max_pending_bytes) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      if (!std::exchange(slow_, true)) slow_subject.assign(msg.client_subject());
-    } else {
-      queued_bytes_ += q.msg.payload.size();
-      queue_.push_back(std::move(q));
-      last_activity_ = std::chrono::system_clock::now();
-      post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
-    }
   }
   if (!slow_subject.empty()) {
     server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
@@ -237,20 +232,30 @@ void InProcessConn::drain() {
   {
     std::lock_guard lock(mu_);
     draining_.swap(queue_);
+    draining_arena_.swap(arena_);
     queued_bytes_ = 0;
+    if (!draining_.empty()) last_activity_ = std::chrono::system_clock::now();
     drain_posted_ = false;
     slow_ = false;
   }
   dispatch_.begin_batch();
-  for (Queued& q : draining_) {
+  const std::string_view bytes = draining_arena_;
+  for (const Queued& q : draining_) {
     // A subscription removed after its message was queued gets nothing more.
     if (q.entry->sub->closed.load(std::memory_order_relaxed) && !reached_delivery_limit(*q.entry->sub)) continue;
     if (closed_.load(std::memory_order_relaxed)) break;
-    q.entry->handler(q.msg);
+    InProcessMessage m;
+    m.subject = bytes.substr(q.offset, q.subject_len);
+    m.reply = bytes.substr(q.offset + q.subject_len, q.reply_len);
+    m.header_size = q.header_size;
+    m.payload = bytes.substr(q.offset + q.subject_len + q.reply_len, q.payload_len);
+    q.entry->handler(m);
   }
   dispatch_.flush_pending();
   draining_.clear();
+  draining_arena_.clear();
   if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);
+  if (draining_arena_.capacity() > (1u << 20)) std::string().swap(draining_arena_);
 }
 
 void InProcessConn::post_event(InProcessEvent kind, std::string text) {
@@ -283,6 +288,7 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     }
     subs_.clear();
     queue_.clear();
+    arena_.clear();
     queued_bytes_ = 0;
   }
   if (!subs.empty()) account_->unsubscribe_batch(subs);
@@ -311,8 +317,7 @@ ConnSnapshot InProcessConn::snapshot(bool with_subs) const {
   s.start = start_;
   s.in_msgs = in_msgs_.load(std::memory_order_relaxed);
   s.in_bytes = in_bytes_.load(std::memory_order_relaxed);
-  s.out_msgs = out_msgs_.load(std::memory_order_relaxed);
-  s.out_bytes = out_bytes_.load(std::memory_order_relaxed);
+
   s.name = opts_.name;
   s.lang = opts_.lang;
   s.version = opts_.version;
@@ -320,6 +325,8 @@ ConnSnapshot InProcessConn::snapshot(bool with_subs) const {
   s.account = account_ != nullptr ? account_->name() : std::string();
   std::lock_guard lock(mu_);
   s.last_activity = last_activity_;
+  s.out_msgs = out_msgs_;
+  s.out_bytes = out_bytes_;
   s.pending_bytes = queued_bytes_;
   s.num_subs = static_cast<uint32_t>(subs_.size());
   if (with_subs) {

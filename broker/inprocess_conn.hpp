@@ -39,7 +39,6 @@
 #include <vector>
 
 #include "client_endpoint.hpp"
-#include "internal_client.hpp"
 #include "io_thread.hpp"
 #include "subscription.hpp"
 
@@ -59,6 +58,22 @@ struct InProcessOptions {
   int64_t max_pending_bytes = 64LL << 20;
 };
 
+// A message as a dispatch handler sees it: views into the connection's queue, valid during the
+// call (no copy per message on the way to the handler).
+struct InProcessMessage {
+  std::string_view subject;
+  std::string_view reply;
+  int64_t header_size = -1;  // -1: no headers; else the first header_size bytes of payload
+  std::string_view payload;  // headers + body
+
+  [[nodiscard]] std::string_view headers() const {
+    return header_size < 0 ? std::string_view{} : payload.substr(0, static_cast<std::size_t>(header_size));
+  }
+  [[nodiscard]] std::string_view body() const {
+    return header_size < 0 ? payload : payload.substr(static_cast<std::size_t>(header_size));
+  }
+};
+
 enum class InProcessEvent : uint8_t {
   closed,         // text: the reason
   lame_duck,      // the server entered lame-duck mode
@@ -71,7 +86,7 @@ class InProcessConn final : public MessageSink,
                             public Tickable,
                             public std::enable_shared_from_this<InProcessConn> {
  public:
-  using Handler = std::function<void(const InternalMessage&)>;
+  using Handler = std::function<void(const InProcessMessage&)>;
   // Direct handlers see the message as routed (views valid during the call).
   using DirectHandler = std::function<void(const Delivery&)>;
   using EventHandler = std::function<void(InProcessEvent, std::string_view)>;
@@ -129,9 +144,13 @@ class InProcessConn final : public MessageSink,
     Handler handler;        // dispatch subscriptions
     DirectHandler direct;   // direct subscriptions
   };
+  // A queued message: its bytes are in the queue's arena (subject, reply, payload in a row).
   struct Queued {
     std::shared_ptr<Entry> entry;
-    InternalMessage msg;
+    std::size_t offset;
+    uint32_t subject_len, reply_len;
+    int64_t header_size;
+    std::size_t payload_len;
   };
 
   std::expected<uint64_t, std::string> add_subscription(std::string_view subject, std::string_view queue,
@@ -164,14 +183,18 @@ class InProcessConn final : public MessageSink,
   std::map<uint64_t, std::shared_ptr<Entry>> subs_;  // by sid
   uint64_t next_sid_ = 0;
   std::vector<Queued> queue_;
+  std::string arena_;  // the queued messages' bytes
   std::size_t queued_bytes_ = 0;
   bool drain_posted_ = false;
   bool slow_ = false;  // in a slow-consumer episode (reported once)
   SystemTime last_activity_;
 
   std::vector<Queued> draining_;  // the dispatch thread's
+  std::string draining_arena_;
 
-  std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0}, out_msgs_{0}, out_bytes_{0};
+  uint64_t out_msgs_ = 0, out_bytes_ = 0;  // under mu_
+
+  std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};  // written under pub_mu_, read by snapshot()
   std::atomic<uint64_t> dropped_{0};
 };
 

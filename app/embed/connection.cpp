@@ -22,13 +22,12 @@ std::string random_token() {
   return out;
 }
 
-Message to_message(const broker::InternalMessage& m) {
-  Message out;
-  out.subject = m.subject;
-  out.reply = m.reply;
+// Into a Message the handler wrapper reuses: after the first messages, no allocation.
+void assign(Message& out, const broker::InProcessMessage& m) {
+  out.subject.assign(m.subject);
+  out.reply.assign(m.reply);
   out.headers.assign(m.headers());
   out.data.assign(m.body());
-  return out;
 }
 
 Message to_message(const broker::Delivery& d) {
@@ -130,9 +129,14 @@ std::expected<Subscription, Error> Connection::subscribe(std::string_view subjec
 
 std::expected<Subscription, Error> Connection::queue_subscribe(std::string_view subject, std::string_view queue,
                                                                Handler handler) {
-  auto sid = impl_->conn->subscribe(subject, queue, [handler = std::move(handler)](const broker::InternalMessage& m) {
-    handler(to_message(m));
-  });
+  // Handlers of one subscription run one at a time on the dispatch thread: one Message to
+  // fill per subscription.
+  auto reused = std::make_shared<Message>();
+  auto sid = impl_->conn->subscribe(subject, queue,
+                                    [handler = std::move(handler), reused](const broker::InProcessMessage& m) {
+                                      assign(*reused, m);
+                                      handler(*reused);
+                                    });
   if (!sid) return std::unexpected(error_of(sid.error()));
   return Subscription(impl_->shared, *sid);
 }

@@ -86,8 +86,9 @@ TEST_CASE("wind: a leaf dropped on one node is caught on the other, byte for byt
   std::lock_guard lock(mu);
   CHECK(caught.front() == leaf);
   REQUIRE(!raw.empty());
-  CHECK(raw.front() ==
-        R"({"subject":"payment.completed","data":{"amount":150,"note":"\u003cb\u003e\u0026"},"source":"payment-tree","ts":"2026-01-15T11:16:31.123456789Z"})");
+  const std::string go_json =
+      R"({"subject":"payment.completed","data":{"amount":150,"note":"\u003cb\u003e\u0026"},"source":"payment-tree","ts":"2026-01-15T11:16:31.123456789Z"})";
+  CHECK(raw.front() == go_json);
 }
 
 TEST_CASE("wind: invalid leaves are refused on drop and skipped on catch; queue groups share", "[wind]") {
@@ -113,7 +114,8 @@ TEST_CASE("wind: invalid leaves are refused on drop and skipped on catch; queue 
   auto sub = wind.catch_leaves("events.>", [&](const Leaf&) { handled++; });
   REQUIRE(sub);
   REQUIRE((*conn)->publish("events.garbage", "not json at all"));
-  REQUIRE((*conn)->publish("events.nosource", R"({"subject":"x","data":1,"ts":"2026-01-15T11:16:31Z"})");
+  const std::string no_source_json = R"({"subject":"x","data":1,"ts":"2026-01-15T11:16:31Z"})";
+  REQUIRE((*conn)->publish("events.nosource", no_source_json));
   REQUIRE(wind.drop(forest::app::make_leaf("events.ok", "null", "src")));  // null data is valid
   REQUIRE((*conn)->flush());
   CHECK(handled == 1);
