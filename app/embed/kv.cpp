@@ -4,6 +4,7 @@
 // watches, keys and history through ephemeral push consumers on an inbox of their own.
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 
@@ -136,8 +137,11 @@ std::expected<KvEntry, Error> KeyValue::latest(std::string_view key) const {
     }
     const auto seq = reply->header("Nats-Sequence");
     const auto ts = reply->header("Nats-Time-Stamp");
-    if (!seq) return std::unexpected(error_of("direct get reply without Nats-Sequence"));
-    e.revision = std::stoull(*seq);
+    const auto [end, ec] = seq ? std::from_chars(seq->data(), seq->data() + seq->size(), e.revision)
+                               : std::from_chars_result{nullptr, std::errc::invalid_argument};
+    if (ec != std::errc() || end != seq->data() + seq->size()) {
+      return std::unexpected(error_of("direct get reply without a valid Nats-Sequence"));
+    }
     if (ts) {
       if (auto ns = parse_rfc3339_ns(*ts)) e.created = time_of_ns(*ns);
     }
