@@ -44,8 +44,12 @@ std::string River::durable_name(std::string_view tree, std::string_view pattern)
 }
 
 std::expected<void, forest::Error> River::ensure_stream() {
+  if (stream_ready_.load()) return {};
   auto info = js_.stream_info(kRiverStream);
-  if (info) return {};  // used as it is, as the Go app does
+  if (info) {
+    stream_ready_.store(true);
+    return {};  // used as it is, as the Go app does
+  }
   if (info.error().api_code != kStreamNotFound) return std::unexpected(info.error());
   forest::StreamConfig c;
   c.name = std::string(kRiverStream);
@@ -56,17 +60,15 @@ std::expected<void, forest::Error> River::ensure_stream() {
   c.max_msgs = 100000;
   c.discard = forest::Discard::old_msgs;
   auto created = js_.add_stream(c);
-  if (!created) {
-    // Another node created it meanwhile: fine.
-    if (js_.stream_info(kRiverStream)) return {};
-    return std::unexpected(created.error());
-  }
+  if (!created && !js_.stream_info(kRiverStream)) return std::unexpected(created.error());  // else: created meanwhile
+  stream_ready_.store(true);
   return {};
 }
 
 std::expected<uint64_t, forest::Error> River::flow(std::string_view subject, std::string_view data) {
   if (subject.empty()) return std::unexpected(error_of("river: subject cannot be empty"));
   if (data.empty()) return std::unexpected(error_of("river: data cannot be empty"));
+  if (auto s = ensure_stream(); !s) return std::unexpected(s.error());
   RiverData envelope;
   envelope.subject = with_prefix(subject);
   envelope.data = std::string(data);

@@ -89,6 +89,7 @@ class River {
   forest::JetStream& js_;
   RiverOptions opts_;
   LogFn log_;
+  std::atomic<bool> stream_ready_{false};
 };
 
 }  // namespace forest::app
