@@ -9,6 +9,10 @@
 
 #include <forest/server.hpp>
 
+#include "app/layer/decomposer.hpp"
+#include "app/layer/humus.hpp"
+#include "app/layer/river.hpp"
+#include "app/layer/soil.hpp"
 #include "app/layer/wind.hpp"
 #include "options.hpp"
 
@@ -152,7 +156,25 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     return 1;
   }
   auto log = [&err](std::string_view line) { err << "[forest] " << line << "\n"; };
+  // The forest core, as the Go app's runForest sets it up (steps 7-9).
   app::Wind wind(**conn, log);
+  JetStream js(**conn);
+  app::River river(js, app::RiverOptions{.tree = server.server_name()}, log);
+  app::Humus humus(js);
+  auto soil = app::Soil::open(js);
+  auto ready = river.ensure_stream();
+  if (ready) ready = humus.ensure_stream();
+  if (!ready || !soil) {
+    err << "forest: JetStream setup (RIVER, HUMUS, SOIL): " << (!ready ? ready.error().text : soil.error().text) << "\n";
+    server.shutdown();
+    return 1;
+  }
+  auto decomposer = app::Decomposer::start(js, humus, {}, log);
+  if (!decomposer) {
+    err << "forest: decomposer: " << decomposer.error().text << "\n";
+    server.shutdown();
+    return 1;
+  }
   log("node " + server.server_name() + " ready: clients " + server.client_url() + ", data " + opts.data_dir);
 
   for (;;) {
@@ -173,6 +195,7 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     }
     break;
   }
+  (*decomposer)->stop();
   (*conn)->close();
   server.shutdown();
   return 0;

@@ -196,7 +196,9 @@ TEST_CASE("forest run: no node-info is standalone, a broken one is a clear error
   std::string status;
   CHECK(run_command({forest_app(), "status", "--monitor", "http://127.0.0.1:" + std::to_string(standalone->http_port())},
                     &status) == 0);
-  CHECK(status.find("jetstream:   0 streams") != std::string::npos);
+  // The forest core's streams and the decomposer's consumer: RIVER, HUMUS, KV_SOIL.
+  CHECK(status.find("jetstream:   3 streams, 1 consumers") != std::string::npos);
+  CHECK(status.find("consumer decomposer") != std::string::npos);
   CHECK(standalone->stop() == 0);
 
   const std::string bad = (dir.path / "bad.json").string();
