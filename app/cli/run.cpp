@@ -14,6 +14,7 @@
 #include "app/layer/river.hpp"
 #include "app/layer/soil.hpp"
 #include "app/layer/wind.hpp"
+#include "app/examples/demo.hpp"
 #include "options.hpp"
 
 namespace forest::cli {
@@ -55,6 +56,7 @@ std::string run_usage() {
          "  -p N / -m N          client / monitoring port as nats-server's flags (-1 ephemeral)\n"
          "  --registry-interval D how often the registry is re-read (default 5s)\n"
          "  --name NAME          server name (standalone; with a node-info it is the node id)\n"
+         "  --demo               plant the example tree and nim and flow sample payments (also DEMO=true)\n"
          "  -D / -V              debug / trace logging\n";
 }
 
@@ -74,6 +76,10 @@ std::expected<RunOptions, std::string> parse_run_options(const std::vector<std::
     }
     if (a == "-V") {
       o.trace = true;
+      continue;
+    }
+    if (a == "--demo") {
+      o.demo = true;
       continue;
     }
     auto v = value();
@@ -107,6 +113,7 @@ std::expected<RunOptions, std::string> parse_run_options(const std::vector<std::
       return std::unexpected("unknown option " + a);
     }
   }
+  if (env_or("DEMO", "") == "true") o.demo = true;  // the Go app's switch
   if (o.data_dir.empty()) {
     o.data_dir = standalone ? default_standalone_dir() : env_or("JETSTREAM_DIR", "/var/lib/nimsforest/jetstream");
   }
@@ -176,6 +183,15 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     return 1;
   }
   log("node " + server.server_name() + " ready: clients " + server.client_url() + ", data " + opts.data_dir);
+  std::unique_ptr<examples::Demo> demo;
+  if (opts.demo) {
+    demo = std::make_unique<examples::Demo>(wind, river, humus, *soil, log);
+    if (auto r = demo->start(); !r) {
+      log("demo: " + r.error().text);
+    } else {
+      demo->flow_samples();
+    }
+  }
 
   for (;;) {
     int sig = 0;
@@ -195,6 +211,7 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     }
     break;
   }
+  if (demo) demo->stop();
   (*decomposer)->stop();
   (*conn)->close();
   server.shutdown();

@@ -18,6 +18,7 @@ struct RunOptions {
   std::chrono::milliseconds registry_interval{5000};
   int client_port = 4222, cluster_port = 6222, monitor_port = 8222;
   bool debug = false, trace = false;
+  bool demo = false;  // --demo or DEMO=true: the example tree and nim and sample payments
 };
 
 // Parses the words after the command; the error says which one is wrong.

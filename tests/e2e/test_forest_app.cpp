@@ -201,6 +201,16 @@ TEST_CASE("forest run: no node-info is standalone, a broken one is a clear error
   CHECK(status.find("consumer decomposer") != std::string::npos);
   CHECK(standalone->stop() == 0);
 
+  // The demo: sample payments through river, tree, leaf, nim, humus and soil, in the binary.
+  auto demo = ServerProcess::start(forest_app(), {"standalone", "--demo", "-a", "127.0.0.1", "-p", "-1", "-m", "-1",
+                                                  "--data-dir", (dir.path / "demo").string()},
+                                   20s);
+  CHECK(demo->wait_for_log("demo: soil task-cus_demo4-", 20s));
+  const std::string demo_log = demo->log();
+  CHECK(demo_log.find("demo: soil task-cus_demo1-") != std::string::npos);
+  CHECK(demo_log.find("demo: soil task-cus_demo3-failed-") != std::string::npos);
+  CHECK(demo->stop() == 0);
+
   const std::string bad = (dir.path / "bad.json").string();
   std::ofstream(bad) << "{\"forest_id\": \"f\",\n \"node_id\": }";
   std::string out;
