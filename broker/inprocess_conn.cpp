@@ -229,33 +229,48 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
 }
 
 void InProcessConn::drain() {
-  {
-    std::lock_guard lock(mu_);
-    draining_.swap(queue_);
-    draining_arena_.swap(arena_);
-    queued_bytes_ = 0;
-    if (!draining_.empty()) last_activity_ = std::chrono::system_clock::now();
-    drain_posted_ = false;
-    slow_ = false;
+  // Takes the queue until it stays empty: while this runs, drain_posted_ stays set, so
+  // publishers append without posting another wake-up (one per burst, not one per batch).
+  // Bounded, so that a publisher that never pauses cannot keep other work of the dispatch
+  // thread (events, flush markers, its ticker) waiting: past the bound it posts itself again.
+  constexpr int kRoundsPerTurn = 64;
+  for (int round = 0;; ++round) {
+    if (round == kRoundsPerTurn) {
+      asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        drain_posted_ = false;
+        slow_ = false;
+        return;
+      }
+      draining_.swap(queue_);
+      draining_arena_.swap(arena_);
+      queued_bytes_ = 0;
+      slow_ = false;
+      last_activity_ = std::chrono::system_clock::now();
+    }
+    dispatch_.begin_batch();
+    const std::string_view bytes = draining_arena_;
+    for (const Queued& q : draining_) {
+      // A subscription removed after its message was queued gets nothing more.
+      if (q.entry->sub->closed.load(std::memory_order_relaxed) && !reached_delivery_limit(*q.entry->sub)) continue;
+      if (closed_.load(std::memory_order_relaxed)) break;
+      InProcessMessage m;
+      m.subject = bytes.substr(q.offset, q.subject_len);
+      m.reply = bytes.substr(q.offset + q.subject_len, q.reply_len);
+      m.header_size = q.header_size;
+      m.payload = bytes.substr(q.offset + q.subject_len + q.reply_len, q.payload_len);
+      q.entry->handler(m);
+    }
+    dispatch_.flush_pending();
+    draining_.clear();
+    draining_arena_.clear();
+    if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);
+    if (draining_arena_.capacity() > (1u << 20)) std::string().swap(draining_arena_);
   }
-  dispatch_.begin_batch();
-  const std::string_view bytes = draining_arena_;
-  for (const Queued& q : draining_) {
-    // A subscription removed after its message was queued gets nothing more.
-    if (q.entry->sub->closed.load(std::memory_order_relaxed) && !reached_delivery_limit(*q.entry->sub)) continue;
-    if (closed_.load(std::memory_order_relaxed)) break;
-    InProcessMessage m;
-    m.subject = bytes.substr(q.offset, q.subject_len);
-    m.reply = bytes.substr(q.offset + q.subject_len, q.reply_len);
-    m.header_size = q.header_size;
-    m.payload = bytes.substr(q.offset + q.subject_len + q.reply_len, q.payload_len);
-    q.entry->handler(m);
-  }
-  dispatch_.flush_pending();
-  draining_.clear();
-  draining_arena_.clear();
-  if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);
-  if (draining_arena_.capacity() > (1u << 20)) std::string().swap(draining_arena_);
 }
 
 void InProcessConn::post_event(InProcessEvent kind, std::string text) {
