@@ -8,9 +8,13 @@
 #include <filesystem>
 #include <future>
 #include <iostream>
+#include <mutex>
 #include <stdexcept>
 
+#include <forest/jetstream.hpp>
 #include <forest/server.hpp>
+
+#include "app/layer/river.hpp"
 
 #include "workloads.hpp"
 
@@ -106,6 +110,56 @@ double inprocess_js_pub(Server& server, uint64_t msgs, std::size_t size) {
   return static_cast<double>(msgs) / s;
 }
 
+struct RiverResult {
+  double rate = 0;           // observed messages per second, first flow to last observed
+  double p50_us = 0, p99_us = 0;  // flow() called to handler called
+};
+
+// River end to end: flow() (publish with ack, one at a time) while an observer fetches and
+// acks; every message observed once.
+RiverResult inprocess_river(Server& server, uint64_t msgs, std::size_t size) {
+  auto conn = server.connect({.name = "bench-river"});
+  auto obs_conn = server.connect({.name = "bench-river-observer"});
+  if (!conn || !obs_conn) throw std::runtime_error("embedded: connect failed");
+  JetStream js(**conn), obs_js(**obs_conn);
+  (void)js.delete_stream("RIVER");
+  app::RiverOptions ro;
+  ro.tree = "bench";
+  ro.fetch_batch = 256;
+  ro.fetch_wait = std::chrono::milliseconds(100);
+  app::River river(js, ro), observer_river(obs_js, ro);
+  std::vector<double> latencies;
+  latencies.reserve(msgs);
+  std::mutex mu;
+  std::promise<void> done;
+  const auto origin = Clock::now();
+  auto observer = observer_river.observe("bench", [&](const app::RiverData& d) {
+    const auto now = std::chrono::duration<double, std::micro>(Clock::now() - origin).count();
+    const double sent = d.data ? std::stod(d.data->substr(0, d.data->find(' '))) : now;
+    std::lock_guard lock(mu);
+    latencies.push_back(now - sent);
+    if (latencies.size() == msgs) done.set_value();
+  });
+  if (!observer) throw std::runtime_error("embedded: observe: " + observer.error().text);
+  const std::string pad(size, 'x');
+  const auto t0 = Clock::now();
+  for (uint64_t i = 0; i < msgs; ++i) {
+    const double sent = std::chrono::duration<double, std::micro>(Clock::now() - origin).count();
+    if (!river.flow("bench", std::to_string(sent) + " " + pad)) throw std::runtime_error("embedded: flow failed");
+  }
+  if (done.get_future().wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    throw std::runtime_error("embedded: river lost messages");
+  }
+  RiverResult r;
+  r.rate = static_cast<double>(msgs) / std::chrono::duration<double>(Clock::now() - t0).count();
+  (*observer)->stop();
+  std::sort(latencies.begin(), latencies.end());
+  r.p50_us = latencies[latencies.size() / 2];
+  r.p99_us = latencies[latencies.size() * 99 / 100];
+  (void)js.delete_stream("RIVER");
+  return r;
+}
+
 double tcp(const WorkloadSpec& spec, int port) {
   Endpoint ep;
   ep.port = port;
@@ -140,7 +194,7 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
   jspub.size = a.size;
   jspub.window = 1;
 
-  std::vector<double> tcp_ps, inp_ps, tcp_js, inp_js;
+  std::vector<double> tcp_ps, inp_ps, tcp_js, inp_js, river_rate, river_p50, river_p99;
   for (int round = 0; round < a.rounds; ++round) {
     // ABBA: which side goes first alternates, so a drift of the machine hits both.
     const bool tcp_first = round % 2 == 0;
@@ -153,6 +207,10 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
         inp_js.push_back(inprocess_js_pub(server, a.js_msgs, a.size));
       }
     }
+    const RiverResult rr = inprocess_river(server, a.js_msgs, a.size);
+    river_rate.push_back(rr.rate);
+    river_p50.push_back(rr.p50_us);
+    river_p99.push_back(rr.p99_us);
     std::cerr << "round " << round + 1 << ": pubsub tcp " << tcp_ps.back() << " in-process " << inp_ps.back()
               << " | js-pub tcp " << tcp_js.back() << " in-process " << inp_js.back() << "\n";
   }
@@ -164,6 +222,8 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
             << "workload            tcp msgs/s    in-process msgs/s   ratio   bar\n";
   std::printf("pubsub %5zu B      %12.0f  %18.0f   %5.2fx  2.0x\n", a.size, median(tcp_ps), median(inp_ps), ps_ratio);
   std::printf("js-pub sync %5zu B %12.0f  %18.0f   %5.2fx  1.5x\n", a.size, median(tcp_js), median(inp_js), js_ratio);
+  std::printf("river flow->observe %zu B: %.0f msgs/s, latency p50 %.0f us, p99 %.0f us (medians of the rounds)\n",
+              a.size, median(river_rate), median(river_p50), median(river_p99));
   return 0;
 }
 

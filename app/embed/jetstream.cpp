@@ -265,7 +265,8 @@ std::expected<void, Error> JetStream::delete_consumer(std::string_view stream, s
 // --- pull
 
 std::expected<std::vector<JsMessage>, Error> JetStream::fetch(std::string_view stream, std::string_view consumer,
-                                                              int batch, std::chrono::milliseconds timeout) {
+                                                              int batch, std::chrono::milliseconds timeout,
+                                                              bool no_wait) {
   if (auto ok = check_token("stream", stream); !ok) return std::unexpected(ok.error());
   if (auto ok = check_token("consumer", consumer); !ok) return std::unexpected(ok.error());
   if (batch <= 0) return std::unexpected(error_of("the batch must be positive"));
@@ -304,7 +305,9 @@ std::expected<std::vector<JsMessage>, Error> JetStream::fetch(std::string_view s
   req.subject = prefix_ + ".CONSUMER.MSG.NEXT." + std::string(stream) + "." + std::string(consumer);
   req.reply = inbox;
   JsonOut body;
-  body.open().num("batch", batch).num("expires", expires.count()).close();
+  body.open().num("batch", batch).num("expires", expires.count());
+  if (no_wait) body.boolean("no_wait", true);
+  body.close();
   req.data = body.take();
   if (auto sent = conn_.publish(req); !sent) return std::unexpected(sent.error());
 

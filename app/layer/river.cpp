@@ -114,8 +114,13 @@ std::expected<std::unique_ptr<RiverObserver>, forest::Error> River::observe_with
 }
 
 void River::run(RiverObserver& o, Handler handler) {
+  // What is pending comes in batches at once (no_wait); when nothing is, one message is
+  // waited for, and handled as soon as it arrives instead of when a batch's wait ends.
+  bool idle = false;
   while (!o.stop_.load()) {
-    auto batch = js_.fetch(kRiverStream, o.durable_, opts_.fetch_batch, opts_.fetch_wait);
+    auto batch = idle ? js_.fetch(kRiverStream, o.durable_, 1, opts_.fetch_wait)
+                      : js_.fetch(kRiverStream, o.durable_, opts_.fetch_batch, opts_.fetch_wait, true);
+    idle = batch && batch->empty();
     if (!batch) {
       if (batch.error().status == 408 || batch.error().status == 404) continue;  // nothing pending
       if (log_) log_("river: fetch for " + o.durable_ + ": " + batch.error().text);

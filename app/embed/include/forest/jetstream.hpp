@@ -184,8 +184,9 @@ class JetStream {
   // Up to `batch` messages of a pull consumer, waiting at most `timeout`: fewer when the
   // request expires first (an empty vector when nothing came), an Error on a status other
   // than 404/408 with nothing received (409 ...) or when nobody answers.
+  // `no_wait`: only what is pending now (at once, an empty vector when nothing is).
   std::expected<std::vector<JsMessage>, Error> fetch(std::string_view stream, std::string_view consumer, int batch,
-                                                     std::chrono::milliseconds timeout);
+                                                     std::chrono::milliseconds timeout, bool no_wait = false);
 
   std::expected<KeyValue, Error> create_key_value(const KvConfig& config);
   // Binds to an existing bucket (status 404, "bucket not found", when its stream is missing).
