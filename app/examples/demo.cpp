@@ -21,11 +21,12 @@ struct Demo::Parts {
   PaymentTree tree;
   AfterSalesNim nim;
   forest::KvWatcher watch;
+  forest::Subscription trigger;
   Parts(app::Wind& w, app::River& r, app::Humus& h, app::Soil& s, app::LogFn log) : tree(w, r), nim(w, h, s, std::move(log)) {}
 };
 
 Demo::Demo(app::Wind& wind, app::River& river, app::Humus& humus, app::Soil& soil, app::LogFn log)
-    : parts_(std::make_unique<Parts>(wind, river, humus, soil, log)), river_(river), soil_(soil), log_(std::move(log)) {}
+    : parts_(std::make_unique<Parts>(wind, river, humus, soil, log)), wind_(wind), river_(river), soil_(soil), log_(std::move(log)) {}
 
 Demo::~Demo() { stop(); }
 
@@ -39,6 +40,9 @@ std::expected<void, forest::Error> Demo::start() {
   });
   if (!watch) return std::unexpected(watch.error());
   parts_->watch = std::move(*watch);
+  auto trigger = wind_.catch_leaves(kTriggerSubject, [this](const app::Leaf&) { flow_samples(); });
+  if (!trigger) return std::unexpected(trigger.error());
+  parts_->trigger = std::move(*trigger);
   return {};
 }
 
@@ -60,6 +64,7 @@ void Demo::stop() {
   parts_->tree.stop();
   parts_->nim.stop();
   parts_->watch.stop();
+  (void)parts_->trigger.unsubscribe();
 }
 
 }  // namespace forest::examples

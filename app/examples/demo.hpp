@@ -1,6 +1,7 @@
 // The demo (forest run --demo, or DEMO=true as in the Go app): plants the example tree and nim
 // and flows sample Stripe events through river -> tree -> leaf -> nim -> humus -> soil,
-// logging what reaches soil.
+// logging what reaches soil. A leaf on forest.demo.flow (from any node of the forest) flows
+// the samples again.
 #pragma once
 
 #include <expected>
@@ -14,7 +15,8 @@ class Demo {
  public:
   Demo(app::Wind& wind, app::River& river, app::Humus& humus, app::Soil& soil, app::LogFn log);
   ~Demo();
-  // Starts the tree and the nim and the soil watch.
+  static constexpr const char* kTriggerSubject = "forest.demo.flow";
+  // Starts the tree, the nim, the soil watch and the trigger.
   std::expected<void, forest::Error> start();
   // Flows the sample events; how many went into the river.
   int flow_samples();
@@ -23,6 +25,7 @@ class Demo {
  private:
   struct Parts;
   std::unique_ptr<Parts> parts_;
+  app::Wind& wind_;
   app::River& river_;
   app::Soil& soil_;
   app::LogFn log_;

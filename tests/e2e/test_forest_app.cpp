@@ -114,11 +114,11 @@ TEST_CASE("three forest nodes from node-info files and one registry form a mesh;
     const std::string node_info = (dir.path / ("node-info-" + std::to_string(i) + ".json")).string();
     std::ofstream(node_info) << R"({"forest_id":"forest-t","node_id":"node-)" << i << R"(","node_index":)" << i << "}";
     const fs::path data = dir.path / ("data-" + std::to_string(i)) / "jetstream";  // does not exist yet
-    nodes.push_back(ServerProcess::start(forest_app(),
-                                         {"run", "-a", host(i), "-p", "-1", "-m", "-1", "--cluster-port",
-                                          std::to_string(port), "--node-info", node_info, "--registry", registry,
-                                          "--data-dir", data.string(), "--registry-interval", "200ms"},
-                                         20s));
+    std::vector<std::string> args = {"run", "-a", host(i), "-p", "-1", "-m", "-1", "--cluster-port",
+                                     std::to_string(port), "--node-info", node_info, "--registry", registry,
+                                     "--data-dir", data.string(), "--registry-interval", "200ms"};
+    if (i == 1) args.push_back("--demo");  // node 1 runs the example tree and nim
+    nodes.push_back(ServerProcess::start(forest_app(), args, 20s));
     REQUIRE(nodes.back()->client_port() > 0);
     REQUIRE(nodes.back()->http_port() > 0);
     CHECK(fs::is_directory(data));
@@ -166,6 +166,36 @@ TEST_CASE("three forest nodes from node-info files and one registry form a mesh;
   CHECK(got3 == leaf);
   natsSubscription_Destroy(s2);
   natsSubscription_Destroy(s3);
+
+  // The app itself: a trigger leaf makes node 1's demo flow sample payments into its river;
+  // its payment-tree observes them and drops payment.completed leaves on its wind, which
+  // nodes 2 and 3 catch, as the Go app writes them.
+  natsSubscription *p2 = nullptr, *p3 = nullptr;
+  REQUIRE(natsConnection_SubscribeSync(&p2, sub2.nc, "payment.completed") == NATS_OK);
+  REQUIRE(natsConnection_SubscribeSync(&p3, sub3.nc, "payment.completed") == NATS_OK);
+  REQUIRE(natsConnection_Flush(sub2.nc) == NATS_OK);
+  REQUIRE(natsConnection_Flush(sub3.nc) == NATS_OK);
+  const std::string trigger =
+      R"({"subject":"forest.demo.flow","data":{},"source":"forest-app-test","ts":"2026-12-02T00:00:00Z"})";
+  std::string paid2, paid3;
+  CHECK(eventually([&] {
+    natsConnection_PublishString(pub.nc, "forest.demo.flow", trigger.c_str());
+    natsConnection_Flush(pub.nc);
+    for (int k = 0; k < 5 && (paid2.empty() || paid3.empty()); ++k) {
+      if (paid2.empty()) received(p2, paid2);
+      if (paid3.empty()) received(p3, paid3);
+    }
+    return !paid2.empty() && !paid3.empty();
+  }, 20s));
+  // The Go app's field order and compact form (which sample comes first depends on when the
+  // subscription met the flow).
+  const std::string shape = R"({"subject":"payment.completed","data":{"customer_id":"cus_demo)";
+  CHECK(paid2.rfind(shape, 0) == 0);
+  CHECK(paid3.rfind(shape, 0) == 0);
+  CHECK(paid2.find(R"("source":"payment-tree","ts":")") != std::string::npos);
+  CHECK(nodes[0]->wait_for_log("demo: soil task-cus_demo1-", 10s));
+  natsSubscription_Destroy(p2);
+  natsSubscription_Destroy(p3);
 
   // forest status reads node 1's monitoring endpoint.
   std::string status;
