@@ -123,6 +123,7 @@ void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
     auto it = subs_.find(sid);
     if (it == subs_.end() || it->second->sub->id != sub_id) return;
     sub = it->second->sub;
+    retired_.push_back(std::move(it->second));  // queued messages may still point at it
     subs_.erase(it);
   }
   sub->closed.store(true, std::memory_order_relaxed);
@@ -197,7 +198,7 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
     } else {
       const std::size_t offset = arena_.size();
       arena_.append(subject).append(msg.reply).append(msg.payload);
-      queue_.push_back(Queued{it->second, offset, static_cast<uint32_t>(subject.size()),
+      queue_.push_back(Queued{it->second.get(), offset, static_cast<uint32_t>(subject.size()),
                               static_cast<uint32_t>(msg.reply.size()), msg.header_size, msg.payload.size()});
       queued_bytes_ += msg.payload.size();
       post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
@@ -239,15 +240,20 @@ void InProcessConn::drain() {
       asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
       return;
     }
+    std::vector<std::shared_ptr<Entry>> unreferenced;  // destroyed outside the lock
     {
       std::lock_guard lock(mu_);
       if (queue_.empty()) {
+        // Nothing queued and no batch in hand: no message points at a retired entry.
+        unreferenced.swap(retired_);
         drain_posted_ = false;
         slow_ = false;
         return;
       }
       draining_.swap(queue_);
       draining_arena_.swap(arena_);
+      // Entries retired from here on may be pointed at by the next batch, not by this one.
+      draining_retired_.swap(retired_);
       queued_bytes_ = 0;
       slow_ = false;
       last_activity_ = std::chrono::system_clock::now();
@@ -268,6 +274,7 @@ void InProcessConn::drain() {
     dispatch_.flush_pending();
     draining_.clear();
     draining_arena_.clear();
+    draining_retired_.clear();
     if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);
     if (draining_arena_.capacity() > (1u << 20)) std::string().swap(draining_arena_);
   }
@@ -295,12 +302,16 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     reason_ = reason;
   }
   std::vector<SubPtr> subs;
+  std::vector<std::shared_ptr<Entry>> graveyard;
   {
     std::lock_guard lock(mu_);
     for (auto& [sid, e] : subs_) {
       e->sub->closed.store(true, std::memory_order_relaxed);
       subs.push_back(e->sub);
+      graveyard.push_back(std::move(e));
     }
+    for (auto& e : retired_) graveyard.push_back(std::move(e));
+    retired_.clear();
     subs_.clear();
     queue_.clear();
     arena_.clear();
@@ -312,6 +323,9 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
   snap.stop = std::chrono::system_clock::now();
   snap.reason = reason;
   server_.client_closed(*this, std::move(snap));
+  // A drain in progress may still hold pointers to the entries: they go on the dispatch
+  // thread, after it (or with its context, when the owner stopped that thread).
+  asio::post(dispatch_.context(), [graveyard = std::move(graveyard)] {});
   if (!text.empty()) post_event(InProcessEvent::error, std::string(text));
   post_event(InProcessEvent::closed, close_reason_text(reason));
   asio::post(dispatch_.context(), [self = shared_from_this()] {

@@ -145,8 +145,11 @@ class InProcessConn final : public MessageSink,
     DirectHandler direct;   // direct subscriptions
   };
   // A queued message: its bytes are in the queue's arena (subject, reply, payload in a row).
+  // `entry` is a plain pointer: a reference count shared by the publisher (taking) and the
+  // dispatch thread (dropping) would bounce between their caches on every message. Entries
+  // removed while messages may still point at them wait in retired_ (see drain()).
   struct Queued {
-    std::shared_ptr<Entry> entry;
+    Entry* entry;
     std::size_t offset;
     uint32_t subject_len, reply_len;
     int64_t header_size;
@@ -181,6 +184,7 @@ class InProcessConn final : public MessageSink,
 
   mutable std::mutex mu_;  // guards what follows
   std::map<uint64_t, std::shared_ptr<Entry>> subs_;  // by sid
+  std::vector<std::shared_ptr<Entry>> retired_;       // removed, maybe still queued
   uint64_t next_sid_ = 0;
   std::vector<Queued> queue_;
   std::string arena_;  // the queued messages' bytes
@@ -190,6 +194,7 @@ class InProcessConn final : public MessageSink,
   SystemTime last_activity_;
 
   std::vector<Queued> draining_;  // the dispatch thread's
+  std::vector<std::shared_ptr<Entry>> draining_retired_;  // retired before draining_ was taken
   std::string draining_arena_;
 
   uint64_t out_msgs_ = 0, out_bytes_ = 0;  // under mu_
