@@ -3,6 +3,7 @@
 #include <atomic>
 #include <future>
 #include <random>
+#include <thread>
 
 #include "connection_impl.hpp"
 
@@ -101,6 +102,15 @@ Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() {
   close();
   impl_->dispatch->stop();
+  if (impl_->dispatch->in_this_thread()) {
+    // Destroyed from one of its own handlers: that thread cannot join itself. It ends when the
+    // handler returns; a helper thread joins it then.
+    std::thread([t = impl_->dispatch.release()] {
+      t->join();
+      delete t;
+    }).detach();
+    return;
+  }
   impl_->dispatch->join();
 }
 

@@ -37,10 +37,18 @@ std::atomic<uint32_t> g_next_dispatch_index{1u << 20};
 struct Server::Impl {
   Config config;
   std::shared_ptr<broker::Logger> log = std::make_shared<broker::Logger>();
-  std::unique_ptr<broker::Server> server;
+  // Shared: wait() on another thread keeps it while shutdown() lets go of it.
+  std::shared_ptr<broker::Server> server;
   app::DiscoveryPlan discovery;
   std::unique_ptr<discovery::RegistryWatcher> watcher;
-  std::mutex mu;  // start/shutdown
+  mutable std::mutex mu;  // start/shutdown, and `server` itself
+
+  // The running server (null before start() and after shutdown()), safe against a concurrent
+  // shutdown(): the caller holds its own reference.
+  [[nodiscard]] std::shared_ptr<broker::Server> current() const {
+    std::lock_guard lock(mu);
+    return server && server->running() ? server : nullptr;
+  }
 
   std::expected<broker::Options, std::string> options() const;
 };
@@ -107,7 +115,7 @@ std::expected<void, Error> Server::start() {
     if (!impl_->log->open(opts->log_file, &err)) return std::unexpected(error_of(err));
   }
   const broker::Options started_with = *opts;
-  auto server = std::make_unique<broker::Server>(std::move(*opts), impl_->log);
+  auto server = std::make_shared<broker::Server>(std::move(*opts), impl_->log);
   // A reload re-reads the config file; what Config and discovery decided stays.
   const bool discovered = started_with.discovery() || impl_->config.discovery;
   server->set_options_loader([impl = impl_.get(), started_with, discovered]() -> std::expected<broker::Options, std::string> {
@@ -147,18 +155,19 @@ void Server::shutdown() {
 }
 
 void Server::wait() {
-  broker::Server* s = nullptr;
+  std::shared_ptr<broker::Server> s;
   {
     std::lock_guard lock(impl_->mu);
-    s = impl_->server.get();
+    s = impl_->server;
   }
   if (s != nullptr) s->wait();
 }
 
-bool Server::running() const { return impl_->server && impl_->server->running(); }
+bool Server::running() const { return impl_->current() != nullptr; }
 
 std::expected<std::unique_ptr<Connection>, Error> Server::connect(ConnectOptions opts) {
-  if (!running()) return std::unexpected(error_of("the server is not running"));
+  const auto server = impl_->current();
+  if (!server) return std::unexpected(error_of("the server is not running"));
   auto impl = std::make_unique<Connection::Impl>();
   impl->dispatch = std::make_unique<broker::IoThread>(g_next_dispatch_index.fetch_add(1));
   impl->dispatch->start();
@@ -186,7 +195,7 @@ std::expected<std::unique_ptr<Connection>, Error> Server::connect(ConnectOptions
       case broker::InProcessEvent::error: on_event(ConnectionEvent::error, text); break;
     }
   };
-  auto conn = broker::InProcessConn::connect(*impl_->server, *impl->dispatch, std::move(io), std::move(events));
+  auto conn = broker::InProcessConn::connect(*server, *impl->dispatch, std::move(io), std::move(events));
   if (!conn) {
     impl->dispatch->stop();
     impl->dispatch->join();
@@ -199,29 +208,33 @@ std::expected<std::unique_ptr<Connection>, Error> Server::connect(ConnectOptions
 }
 
 std::expected<std::vector<std::string>, Error> Server::reload() {
-  if (!running()) return std::unexpected(error_of("the server is not running"));
-  auto r = impl_->server->reload();
+  const auto server = impl_->current();
+  if (!server) return std::unexpected(error_of("the server is not running"));
+  auto r = server->reload();
   if (!r) return std::unexpected(error_of(r.error()));
   return *r;
 }
 
 void Server::enter_lame_duck_mode() {
-  if (running()) impl_->server->enter_lame_duck_mode();
+  if (const auto server = impl_->current()) server->enter_lame_duck_mode();
 }
 
 int Server::client_port() const {
-  if (!running() || impl_->server->options()->dont_listen) return -1;
-  return impl_->server->client_port();
+  const auto server = impl_->current();
+  if (!server || server->options()->dont_listen) return -1;
+  return server->client_port();
 }
 
 int Server::monitor_port() const {
-  if (!running() || impl_->server->http_port() == 0) return -1;
-  return impl_->server->http_port();
+  const auto server = impl_->current();
+  if (!server || server->http_port() == 0) return -1;
+  return server->http_port();
 }
 
 int Server::cluster_port() const {
-  if (!running() || impl_->server->cluster() == nullptr) return -1;
-  return impl_->server->cluster()->port();
+  const auto server = impl_->current();
+  if (!server || server->cluster() == nullptr) return -1;
+  return server->cluster()->port();
 }
 
 std::string Server::client_url() const {
@@ -232,8 +245,14 @@ std::string Server::client_url() const {
   return "nats://" + (everywhere ? std::string("127.0.0.1") : host) + ":" + std::to_string(port);
 }
 
-std::string Server::server_id() const { return running() ? impl_->server->server_id() : std::string(); }
-std::string Server::server_name() const { return running() ? impl_->server->server_name() : std::string(); }
+std::string Server::server_id() const {
+  const auto server = impl_->current();
+  return server ? server->server_id() : std::string();
+}
+std::string Server::server_name() const {
+  const auto server = impl_->current();
+  return server ? server->server_name() : std::string();
+}
 const Config& Server::config() const { return impl_->config; }
 
 }  // namespace forest

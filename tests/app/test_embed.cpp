@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -466,4 +467,32 @@ TEST_CASE("embedded server: a bad configuration is a clear start() error", "[emb
   auto p = no_cluster_port.start();
   REQUIRE(!p);
   CHECK(p.error().text.find("cluster port") != std::string::npos);
+}
+
+TEST_CASE("embedded server: a connection destroyed from its own handler; wait() while another thread shuts down",
+          "[embed]") {
+  forest::Server server(local_config());
+  REQUIRE(server.start());
+  auto conn = server.connect({.name = "self-destructing"});
+  REQUIRE(conn);
+  std::unique_ptr<forest::Connection> owned = std::move(*conn);
+  std::promise<void> destroyed;
+  auto sub = owned->subscribe("bye", [&](const forest::Message&) {
+    owned.reset();  // from its own dispatch thread
+    destroyed.set_value();
+  });
+  REQUIRE(sub);
+  sub->release();  // the subscription dies with the connection
+  auto other = server.connect({.name = "other"});
+  REQUIRE(other);
+  REQUIRE((*other)->publish("bye", "x"));
+  REQUIRE(destroyed.get_future().wait_for(5s) == std::future_status::ready);
+  CHECK(owned == nullptr);
+
+  std::thread waiter([&] { server.wait(); });
+  std::this_thread::sleep_for(20ms);
+  server.shutdown();
+  waiter.join();
+  CHECK(!server.running());
+  CHECK((*other)->closed());
 }

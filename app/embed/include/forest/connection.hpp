@@ -5,7 +5,8 @@
 // Threads: every method may be called from any thread, callbacks included. Subscription
 // handlers run on the connection's own dispatch thread, one at a time and in order; a handler
 // may publish and may call request() (its reply does not go through the dispatch thread).
-// Do not destroy a Connection from one of its own handlers.
+// A Connection may be destroyed from one of its own handlers (its thread then ends when the
+// handler returns).
 #pragma once
 
 #include <chrono>
