@@ -16,20 +16,14 @@
 
 #include "app/layer/decomposer.hpp"
 #include "app/examples/demo.hpp"
+#include "embed_support.hpp"
 
 using namespace std::chrono_literals;
 using namespace forest::app;
 
 TEST_CASE("demo: river, tree, leaf, nim, humus and soil end to end", "[demo]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("forest-demo-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  forest::Config c;
-  c.host = "127.0.0.1";
-  c.client_port = -1;
-  c.monitor_port = -1;
-  c.data_dir = dir.string();
-  c.log_sink = [](forest::LogLevel, std::string_view) {};
-  forest::Server server(c);
+  const auto dir = forest::testing::scratch_dir("demo");
+  forest::Server server(forest::testing::quiet_config(dir));
   REQUIRE(server.start());
   auto conn = server.connect({.name = "forest"});
   REQUIRE(conn);
@@ -77,10 +71,7 @@ TEST_CASE("demo: river, tree, leaf, nim, humus and soil end to end", "[demo]") {
     std::lock_guard lock(mu);
     return std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.starts_with("demo: soil task-"); });
   };
-  REQUIRE([&] {
-    for (int i = 0; i < 500 && soil_lines() < 4; ++i) std::this_thread::sleep_for(20ms);
-    return soil_lines() == 4;
-  }());
+  REQUIRE(forest::testing::eventually([&] { return soil_lines() == 4; }));
   auto keys = soil->keys();
   REQUIRE(keys);
   CHECK(keys->size() == 4);

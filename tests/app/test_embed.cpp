@@ -21,11 +21,16 @@
 #include <forest/server.hpp>
 
 #include "../jetstream/monitor_http.hpp"
+#include "embed_support.hpp"
 
 using namespace std::chrono_literals;
+using forest::testing::eventually;
 using forest::testing::http;
+using forest::testing::scratch_dir;
 
 namespace {
+
+forest::Config local_config() { return forest::testing::quiet_config(); }
 
 // Messages a handler collected, waited for from the test thread.
 struct Inbox {
@@ -48,21 +53,6 @@ struct Inbox {
   }
 };
 
-forest::Config local_config() {
-  forest::Config c;
-  c.host = "127.0.0.1";
-  c.client_port = 0;
-  c.monitor_port = 0;
-  c.log_sink = [](forest::LogLevel, std::string_view) {};
-  return c;
-}
-
-std::filesystem::path scratch_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("forest-embed-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
 struct NatsClient {
   natsConnection* nc = nullptr;
   explicit NatsClient(const std::string& url) {
@@ -75,17 +65,6 @@ struct NatsClient {
   }
   ~NatsClient() { natsConnection_Destroy(nc); }
 };
-
-// Waits until `pred` holds (checked every 10 ms) or the time is up.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 }  // namespace
 

@@ -16,23 +16,18 @@
 #include <forest/jetstream.hpp>
 #include <forest/server.hpp>
 
+#include "embed_support.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
-std::filesystem::path scratch_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("forest-embed-js-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+using forest::testing::scratch_dir;
 
+// JetStream in `dir`, and a client port for the libnats comparisons.
 forest::Config js_config(const std::filesystem::path& dir) {
-  forest::Config c;
-  c.host = "127.0.0.1";
+  forest::Config c = forest::testing::quiet_config(dir);
   c.client_port = 0;
-  c.monitor_port = -1;
-  c.data_dir = dir.string();
-  c.log_sink = [](forest::LogLevel, std::string_view) {};
   return c;
 }
 
@@ -45,7 +40,7 @@ struct Fixture {
 
   explicit Fixture(const std::string& name, bool keep_dir = false)
       : dir(keep_dir ? std::filesystem::temp_directory_path() / ("forest-embed-js-" + name + "-" + std::to_string(::getpid()))
-                     : scratch_dir(name)),
+                     : scratch_dir("js-" + name)),
         server(js_config(dir)) {
     auto started = server.start();
     REQUIRE(started);
@@ -605,7 +600,7 @@ TEST_CASE("key-value watch: initial values, then the marker, then puts and delet
 }
 
 TEST_CASE("restart on the same data dir keeps streams, consumers and key-value entries", "[embed-js]") {
-  const auto dir = scratch_dir("restart");
+  const auto dir = scratch_dir("js-restart");  // the path Fixture("restart", true) keeps
   uint64_t revision = 0;
   {
     Fixture f("restart", true);

@@ -18,37 +18,16 @@
 #include "app/layer/decomposer.hpp"
 #include "app/layer/humus.hpp"
 #include "app/layer/soil.hpp"
+#include "embed_support.hpp"
 
 using namespace std::chrono_literals;
 using namespace forest::app;
+using forest::testing::eventually;
 
 namespace {
 
-std::filesystem::path scratch(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("forest-soil-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
-forest::Config config(const std::filesystem::path& dir) {
-  forest::Config c;
-  c.host = "127.0.0.1";
-  c.client_port = -1;
-  c.monitor_port = -1;
-  c.data_dir = dir.string();
-  c.log_sink = [](forest::LogLevel, std::string_view) {};
-  return c;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+auto scratch(const std::string& name) { return forest::testing::scratch_dir("soil-" + name); }
+auto config(const std::filesystem::path& dir) { return forest::testing::quiet_config(dir); }
 
 DecomposerOptions quick() {
   DecomposerOptions o;

@@ -13,10 +13,12 @@
 #include <forest/server.hpp>
 
 #include "app/layer/wind.hpp"
+#include "embed_support.hpp"
 
 using namespace std::chrono_literals;
 using forest::app::Leaf;
 using forest::app::Wind;
+using forest::testing::eventually;
 
 namespace {
 
@@ -30,16 +32,6 @@ forest::Config node(const std::string& name) {
   c.cluster_port = 0;
   c.log_sink = [](forest::LogLevel, std::string_view) {};
   return c;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
 }
 
 }  // namespace

@@ -23,7 +23,7 @@
 #include <set>
 #include <thread>
 
-#include "http_get.hpp"
+#include "loopback_forest.hpp"
 #include "run_command.hpp"
 #include "server_process.hpp"
 
@@ -36,58 +36,6 @@ namespace {
 std::string forest_app() {
   const char* p = std::getenv("FOREST_APP");
   return p != nullptr ? p : "build/app/forest";
-}
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("forest-app-" + std::to_string(::getpid()) + "-" +
-                                               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-int common_free_port(const std::vector<std::string>& addresses) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int candidate = free_port();
-    bool ok = true;
-    for (const auto& a : addresses) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(static_cast<uint16_t>(candidate));
-      ::inet_pton(AF_INET, a.c_str(), &addr.sin_addr);
-      ok = ok && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-      ::close(fd);
-    }
-    if (ok) return candidate;
-  }
-  return 0;
-}
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
-}
-
-std::set<std::string> route_names(const std::string& host, int http_port) {
-  // `forest status` is the operator's view; /routez is read directly for the exact set.
-  simdjson::dom::parser p;
-  simdjson::dom::element e;
-  std::set<std::string> names;
-  if (p.parse(http_get(host, http_port, "/routez")).get(e) != simdjson::SUCCESS) return names;
-  simdjson::dom::array routes;
-  if (e["routes"].get(routes) != simdjson::SUCCESS) return names;
-  for (auto r : routes) {
-    std::string_view name;
-    if (r["remote_name"].get(name) == simdjson::SUCCESS) names.emplace(name);
-  }
-  return names;
 }
 
 struct Natsc {

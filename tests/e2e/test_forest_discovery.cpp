@@ -22,7 +22,7 @@
 #include <set>
 #include <thread>
 
-#include "http_get.hpp"
+#include "loopback_forest.hpp"
 #include "run_command.hpp"
 #include "server_process.hpp"
 
@@ -31,60 +31,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("forest-disc-" + std::to_string(::getpid()) + "-" +
-                                               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-// A port free on every one of the addresses (each address has its own port space).
-int common_free_port(const std::vector<std::string>& addresses) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int candidate = free_port();
-    bool ok = true;
-    for (const auto& a : addresses) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(static_cast<uint16_t>(candidate));
-      ::inet_pton(AF_INET, a.c_str(), &addr.sin_addr);
-      ok = ok && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-      ::close(fd);
-    }
-    if (ok) return candidate;
-  }
-  return 0;
-}
-
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return pred();
-}
-
-// The names of the servers a node has routes to (from /routez).
-std::set<std::string> route_names(int http_port) {
-  simdjson::dom::parser p;
-  simdjson::dom::element e;
-  std::set<std::string> names;
-  if (p.parse(http_get(http_port, "/routez")).get(e) != simdjson::SUCCESS) return names;
-  simdjson::dom::array routes;
-  if (e["routes"].get(routes) != simdjson::SUCCESS) return names;
-  for (auto r : routes) {
-    std::string_view name;
-    if (r["remote_name"].get(name) == simdjson::SUCCESS) names.emplace(name);
-  }
-  return names;
-}
 
 class Forest {
  public:
@@ -138,14 +84,14 @@ TEST_CASE("the seed's forest: nodes join one by one through the registry and for
       if (j != i) others.insert("node-" + std::to_string(j));
     }
     INFO("node-" << i);
-    CHECK(eventually([&] { return route_names(nodes[static_cast<std::size_t>(i - 1)]->http_port()) == others; }, 20s));
+    CHECK(eventually([&] { return route_names("127.0.0.1", nodes[static_cast<std::size_t>(i - 1)]->http_port()) == others; }, 20s));
   }
 
   // node-4 leaves the registry, then goes: the others stop dialing it after at most a try.
   forest.remove_from_registry(4);
   std::this_thread::sleep_for(1s);  // a few polls of the 200 ms registry interval
   nodes[3]->stop();
-  CHECK(eventually([&] { return route_names(nodes[0]->http_port()).size() == 2; }, 10s));
+  CHECK(eventually([&] { return route_names("127.0.0.1", nodes[0]->http_port()).size() == 2; }, 10s));
   const auto attempts = [&] {
     std::size_t n = 0;
     const std::string log = nodes[0]->log();
