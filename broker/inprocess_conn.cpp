@@ -79,6 +79,7 @@ std::expected<uint64_t, std::string> InProcessConn::add_subscription(std::string
   sub->subject.assign(subject);
   sub->queue.assign(queue);
   sub->owner_cid = cid_;
+  sub->sink_data = entry.get();  // alive while indexed (subs_), then retired (drain())
   entry->sub = sub;
   uint64_t sid = 0;
   {
@@ -123,10 +124,11 @@ void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
     auto it = subs_.find(sid);
     if (it == subs_.end() || it->second->sub->id != sub_id) return;
     sub = it->second->sub;
+    // Closed under mu_: deliver() checks it under mu_ before it touches the entry.
+    sub->closed.store(true, std::memory_order_relaxed);
     retired_.push_back(std::move(it->second));  // queued messages may still point at it
     subs_.erase(it);
   }
-  sub->closed.store(true, std::memory_order_relaxed);
   account_->unsubscribe(sub);
 }
 
@@ -177,28 +179,32 @@ void InProcessConn::send_no_responders(std::string_view reply) {
 
 bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
   if (sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return false;
-  const uint64_t sid = std::strtoull(sub.sid.c_str(), nullptr, 10);
+  auto* entry = static_cast<Entry*>(sub.sink_data);
   const std::string_view subject = msg.client_subject();
-  std::shared_ptr<Entry> direct;
+  DirectHandler direct;
   bool reached = false;
   bool post = false;
   std::string slow_subject;
   {
-    // One lock per message: the lookup, the count and the queueing together.
+    // One lock per message: the check, the count and the queueing together. An entry whose
+    // subscription is not closed (checked under this lock) is alive: removal closes it under
+    // this lock, and retired entries are freed only once no queued message points at them.
     std::lock_guard lock(mu_);
-    auto it = subs_.find(sid);
-    if (it == subs_.end() || it->second->sub.get() != &sub) return false;
+    if (entry == nullptr || sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) {
+      return false;
+    }
     if (!try_count_delivery(sub, reached)) return false;
-    if (it->second->direct) {
-      direct = it->second;
-    } else if (static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs ||
-               static_cast<int64_t>(queued_bytes_ + msg.payload.size()) > opts_.max_pending_bytes) {
+    if (entry->direct) {
+      direct = entry->direct;
+    } else if ((opts_.max_pending_msgs > 0 && static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs) ||
+               (opts_.max_pending_bytes > 0 &&
+                static_cast<int64_t>(queued_bytes_ + msg.payload.size()) > opts_.max_pending_bytes)) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       if (!std::exchange(slow_, true)) slow_subject.assign(subject);
     } else {
       const std::size_t offset = arena_.size();
       arena_.append(subject).append(msg.reply).append(msg.payload);
-      queue_.push_back(Queued{it->second.get(), offset, static_cast<uint32_t>(subject.size()),
+      queue_.push_back(Queued{entry, offset, static_cast<uint32_t>(subject.size()),
                               static_cast<uint32_t>(msg.reply.size()), msg.header_size, msg.payload.size()});
       queued_bytes_ += msg.payload.size();
       post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
@@ -215,10 +221,11 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
   }
   if (reached) {
     // Not from inside the routing call that is iterating the index: on the dispatch thread.
-    asio::post(dispatch_.context(), [self = shared_from_this(), sid, id = sub.id] { self->remove_subscription(sid, id); });
+    asio::post(dispatch_.context(), [self = shared_from_this(), sid = std::strtoull(sub.sid.c_str(), nullptr, 10),
+                                     id = sub.id] { self->remove_subscription(sid, id); });
   }
   if (direct) {
-    direct->direct(msg);
+    direct(msg);
     return true;
   }
   if (!slow_subject.empty()) {
@@ -261,9 +268,14 @@ void InProcessConn::drain() {
     dispatch_.begin_batch();
     const std::string_view bytes = draining_arena_;
     for (const Queued& q : draining_) {
-      // A subscription removed after its message was queued gets nothing more.
-      if (q.entry->sub->closed.load(std::memory_order_relaxed) && !reached_delivery_limit(*q.entry->sub)) continue;
       if (closed_.load(std::memory_order_relaxed)) break;
+      Subscription& sub = *q.entry->sub;
+      // A subscription removed after its message was queued gets nothing more; one with an
+      // auto-unsubscribe maximum gets at most that many, also of those queued before the
+      // maximum was set (as a client library stops at it).
+      const int64_t max = sub.max_msgs.load(std::memory_order_relaxed);
+      if (max > 0 ? q.entry->handled >= static_cast<uint64_t>(max) : sub.closed.load(std::memory_order_relaxed)) continue;
+      ++q.entry->handled;
       InProcessMessage m;
       m.subject = bytes.substr(q.offset, q.subject_len);
       m.reply = bytes.substr(q.offset + q.subject_len, q.reply_len);
@@ -289,9 +301,17 @@ void InProcessConn::notify_lame_duck() { post_event(InProcessEvent::lame_duck, {
 
 void InProcessConn::recheck_authorization(bool credentials_changed) {
   if (!credentials_changed) return;
-  if (!server_.authenticate(Credentials{opts_.user, opts_.pass, opts_.token})) {
+  const auto auth = server_.authenticate(Credentials{opts_.user, opts_.pass, opts_.token});
+  // As a TCP client: credentials that no longer pass, or a user moved to another account.
+  if (!auth || auth->account != account_) {
     close_with(CloseReason::authentication_violation, protocol::err::kAuthorizationViolation);
   }
+}
+
+void InProcessConn::hand_over_staged() {
+  if (!dispatch_.in_this_thread() || !dispatch_.in_batch()) return;
+  dispatch_.flush_pending();
+  dispatch_.begin_batch();
 }
 
 void InProcessConn::close_with(CloseReason reason, std::string_view text) {

@@ -54,7 +54,7 @@ struct InProcessOptions {
   std::string version;
   bool echo = true;
   std::string user, pass, token;  // as in CONNECT, when the server requires authorization
-  int64_t max_pending_msgs = 65536;          // libnats' defaults
+  int64_t max_pending_msgs = 65536;          // libnats' defaults; <= 0: no limit
   int64_t max_pending_bytes = 64LL << 20;
 };
 
@@ -110,6 +110,9 @@ class InProcessConn final : public MessageSink,
   // Closes it (idempotent): unsubscribes everything, reports to the server, then the event
   // handler hears `closed`.
   void close() { close_with(CloseReason::client_closed, {}); }
+  // On the dispatch thread inside a handler: hands what the handler published so far to its
+  // receivers now instead of after the handler (a handler about to wait for an answer).
+  void hand_over_staged();
   [[nodiscard]] bool closed() const { return closed_.load(); }
 
   [[nodiscard]] uint64_t cid() const { return cid_; }
@@ -143,6 +146,7 @@ class InProcessConn final : public MessageSink,
     SubPtr sub;
     Handler handler;        // dispatch subscriptions
     DirectHandler direct;   // direct subscriptions
+    uint64_t handled = 0;   // messages handed to `handler` (dispatch thread): auto-unsubscribe
   };
   // A queued message: its bytes are in the queue's arena (subject, reply, payload in a row).
   // `entry` is a plain pointer: a reference count shared by the publisher (taking) and the
@@ -169,7 +173,7 @@ class InProcessConn final : public MessageSink,
   const InProcessOptions opts_;
   const EventHandler events_;
   const uint64_t cid_;
-  Account* account_ = nullptr;  // set by connect(), then fixed
+  Account* account_ = nullptr;  // set by connect(), then fixed (a reload that moves the user closes it)
   std::string user_;
   SystemTime start_;
   std::atomic<int64_t> max_payload_{0};

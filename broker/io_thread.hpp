@@ -123,8 +123,19 @@ class IoThread {
   std::atomic<uint64_t> out_msgs{0};
   std::atomic<uint64_t> out_bytes{0};
   void count_out(uint64_t bytes) {
+    if (forward_msgs_ != nullptr) {
+      forward_msgs_->fetch_add(1, std::memory_order_relaxed);
+      forward_bytes_->fetch_add(bytes, std::memory_order_relaxed);
+      return;
+    }
     out_msgs.store(out_msgs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     out_bytes.store(out_bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+  }
+  // A thread the server does not sum in /varz (an in-process connection's dispatch thread)
+  // counts into these instead (the server's counters); before start().
+  void forward_counts_to(std::atomic<uint64_t>* msgs, std::atomic<uint64_t>* bytes) {
+    forward_msgs_ = msgs;
+    forward_bytes_ = bytes;
   }
 
   // Cache statistics over all accounts, refreshed every tick (readable from any thread).
@@ -156,6 +167,8 @@ class IoThread {
   std::chrono::steady_clock::duration stall_{};
   std::vector<std::unique_ptr<MatchCache>> caches_;  // by account index
   std::vector<Tickable*> tickables_;
+  std::atomic<uint64_t>* forward_msgs_ = nullptr;
+  std::atomic<uint64_t>* forward_bytes_ = nullptr;
   std::size_t tick_cursor_ = 0;  // next tickable of the tick in progress
 };
 

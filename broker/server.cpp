@@ -355,9 +355,11 @@ void Server::on_accepted(IoThread& io, tcp::socket socket) {
 }
 
 bool Server::register_client(std::shared_ptr<ClientEndpoint> conn) {
+  // Checked under mu_: shutdown() sets shutting_down_ before it takes the snapshot of clients
+  // it closes (under mu_), so a client registered here is either in that snapshot or refused.
+  std::lock_guard lock(mu_);
   if (shutting_down_.load() || !running_.load()) return false;
   counters_.total_connections.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard lock(mu_);
   clients_.emplace(conn->client_id(), std::move(conn));
   return true;
 }
@@ -523,8 +525,10 @@ bool Server::no_auth_user_removed_with_user(const Options& old, const Options& n
 // would have refused), with the error nats-server sends (its maxConnOption picks at random).
 void Server::enforce_max_connections(int64_t max) {
   if (max <= 0) return;
-  const auto all = clients();  // by connection id, oldest first
+  auto all = clients();  // by connection id, oldest first
   if (all.size() <= static_cast<std::size_t>(max)) return;
+  // The embedding app's own connections are the last to go (they are at the front now).
+  std::stable_partition(all.begin(), all.end(), [](const auto& c) { return c->in_process(); });
   const std::size_t excess = all.size() - static_cast<std::size_t>(max);
   for (std::size_t i = 0; i < excess; ++i) {
     all[all.size() - 1 - i]->close_with_error(protocol::err::kMaxConnections, CloseReason::max_connections_exceeded);

@@ -60,6 +60,9 @@ struct Subscription {
   // writer lock once indexed (Sublist::update_weight).
   int32_t queue_weight = 1;
   uint64_t owner_cid = 0;  // the connection it belongs to (monitoring)
+  // The sink's own pointer for this subscription (set before indexing; never changes), so a
+  // sink finds its state without a lookup per message (InProcessConn).
+  void* sink_data = nullptr;
   // Interest that stays on this server: never sent to routes (RS+), so other nodes' clients
   // get "no responders" instead of a request that would be ignored here (JetStream, which is
   // local to the node). Set before the subscription is indexed; never changes.

@@ -156,16 +156,22 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     err << "forest: " << r.error().text << "\n";
     return 1;
   }
+  // Three in-process connections, so that one's slow handlers never delay another's: the app
+  // (wind, trees' leaves, nims), JetStream (river, humus, soil), and the decomposer's fetches.
   auto conn = server.connect({.name = "forest"});
-  if (!conn) {
-    err << "forest: in-process connection: " << conn.error().text << "\n";
+  auto js_conn = server.connect({.name = "forest-jetstream"});
+  auto decomposer_conn = server.connect({.name = "forest-decomposer"});
+  if (!conn || !js_conn || !decomposer_conn) {
+    err << "forest: in-process connection: "
+        << (!conn ? conn.error().text : !js_conn ? js_conn.error().text : decomposer_conn.error().text) << "\n";
     server.shutdown();
     return 1;
   }
   auto log = [&err](std::string_view line) { err << "[forest] " << line << "\n"; };
   // The forest core, as the Go app's runForest sets it up (steps 7-9).
   app::Wind wind(**conn, log);
-  JetStream js(**conn);
+  JetStream js(**js_conn);
+  JetStream decomposer_js(**decomposer_conn);
   app::River river(js, app::RiverOptions{.tree = server.server_name()}, log);
   app::Humus humus(js);
   auto soil = app::Soil::open(js);
@@ -176,7 +182,7 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     server.shutdown();
     return 1;
   }
-  auto decomposer = app::Decomposer::start(js, humus, {}, log);
+  auto decomposer = app::Decomposer::start(decomposer_js, humus, {}, log);
   if (!decomposer) {
     err << "forest: decomposer: " << decomposer.error().text << "\n";
     server.shutdown();
@@ -213,6 +219,8 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
   }
   if (demo) demo->stop();
   (*decomposer)->stop();
+  (*decomposer_conn)->close();
+  (*js_conn)->close();
   (*conn)->close();
   server.shutdown();
   return 0;

@@ -165,7 +165,7 @@ std::expected<Message, Error> Connection::request(const Message& msg, std::chron
   auto waiter = std::make_shared<Impl::Waiter>();
   {
     std::unique_lock lock(mux->mu);
-    if (mux->closed) return std::unexpected(error_of("connection closed"));
+    if (mux->closed || impl_->conn->closed()) return std::unexpected(error_of("connection closed"));
     if (!mux->ready) {
       // The reply subscription is direct: replies reach their waiter without the dispatch
       // thread, so a handler may make requests.
@@ -189,12 +189,22 @@ std::expected<Message, Error> Connection::request(const Message& msg, std::chron
   Message out = msg;
   out.reply = mux->inbox_prefix + token;
   auto sent = route(*impl_->conn, out);
+  // From a handler, the request (and what the handler published before it) would otherwise
+  // wait for the end of the handler to reach a TCP client or a route.
+  impl_->conn->hand_over_staged();
   std::unique_lock lock(mux->mu);
-  if (sent) mux->cv.wait_for(lock, timeout, [&] { return waiter->reply.has_value() || mux->closed; });
+  if (sent) {
+    // In slices: a close that happens while this blocks the dispatch thread cannot run the
+    // closed event that would wake it.
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!waiter->reply && !mux->closed && !impl_->conn->closed() && std::chrono::steady_clock::now() < until) {
+      mux->cv.wait_until(lock, std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
+    }
+  }
   mux->waiters.erase(token);
   if (!sent) return std::unexpected(sent.error());
   if (!waiter->reply) {
-    if (mux->closed) return std::unexpected(error_of("connection closed"));
+    if (mux->closed || impl_->conn->closed()) return std::unexpected(error_of("connection closed"));
     return std::unexpected(Error{"timeout", 408, 0});
   }
   if (waiter->reply->status() == 503 && waiter->reply->data.empty()) {

@@ -170,6 +170,8 @@ std::expected<std::unique_ptr<Connection>, Error> Server::connect(ConnectOptions
   if (!server) return std::unexpected(error_of("the server is not running"));
   auto impl = std::make_unique<Connection::Impl>();
   impl->dispatch = std::make_unique<broker::IoThread>(g_next_dispatch_index.fetch_add(1));
+  // What handlers publish is counted in /varz like any publisher's.
+  impl->dispatch->forward_counts_to(&server->counters().out_msgs, &server->counters().out_bytes);
   impl->dispatch->start();
   broker::InProcessOptions io;
   io.name = opts.name;

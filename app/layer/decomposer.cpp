@@ -43,10 +43,20 @@ std::expected<std::unique_ptr<Decomposer>, forest::Error> Decomposer::start(fore
   c.deliver_policy = forest::DeliverPolicy::all;
   c.ack_policy = forest::AckPolicy::explicit_ack;
   c.ack_wait = opts.ack_wait;
-  c.max_deliver = opts.max_deliver;
+  c.max_deliver = -1;  // transient failures are retried until they pass (see run())
   c.max_ack_pending = 1;  // stream order across every decomposer sharing it
   if (auto created = js.add_consumer(kHumusStream, c); !created) {
-    if (!js.consumer_info(kHumusStream, opts.consumer)) return std::unexpected(created.error());
+    auto existing = js.consumer_info(kHumusStream, opts.consumer);
+    if (!existing) return std::unexpected(created.error());
+    // The Go app leaves a push durable of this name; pulling from it fails forever.
+    if (!existing->config.deliver_subject.empty() || existing->config.max_ack_pending != 1) {
+      return std::unexpected(forest::Error{
+          "decomposer: consumer " + opts.consumer + " on HUMUS exists with another configuration (" +
+              (existing->config.deliver_subject.empty() ? "max_ack_pending " + std::to_string(existing->config.max_ack_pending)
+                                                        : std::string("a push consumer, as the Go app makes it")) +
+              "); delete it (nats consumer rm HUMUS " + opts.consumer + ") to let the shared pull consumer take over",
+          0, created.error().api_code});
+    }
   }
   auto d = std::unique_ptr<Decomposer>(new Decomposer(js, std::move(opts), std::move(log)));
   d->thread_ = std::thread([raw = d.get()] { raw->run(); });
@@ -87,6 +97,9 @@ Decomposer::Outcome Decomposer::apply(const Compost& c, uint64_t seq) {
   }
   if (l->exists && l->humus_seq >= seq) return Outcome::already;  // a redelivery after a crash
   forest::PublishOptions po;
+  // Also deduplicated by the bucket within its duplicate window: a re-apply after a crash is
+  // caught even when something else wrote the key in between.
+  po.msg_id = "humus-" + std::to_string(seq);
   po.headers = forest::Headers().add(kHumusSeqHeader, std::to_string(seq)).block();
   po.expected_last_subject_seq = l->exists ? l->revision : 0;
   std::string value = c.data.empty() ? "null" : c.data;
@@ -109,6 +122,7 @@ Decomposer::Outcome Decomposer::apply(const Compost& c, uint64_t seq) {
     return Outcome::rejected;
   }
   auto ack = js_.publish(kSoilPrefix + c.entity, value, po);
+  if (ack && ack->duplicate) return Outcome::already;
   if (!ack) {
     if (ack.error().api_code == kWrongLastSequence) {
       log(c.action + " " + c.entity + ": the key changed meanwhile; retrying");
@@ -157,13 +171,8 @@ void Decomposer::run() {
           (void)(compost ? m.ack_sync() : m.term());
           break;
         case Outcome::retry: {
-          if (static_cast<int64_t>(m.meta.num_delivered) >= opts_.max_deliver) {
-            log("compost " + std::to_string(seq) + ": giving up after " + std::to_string(m.meta.num_delivered) +
-                " deliveries");
-            rejected_.fetch_add(1);
-            (void)m.term();
-            break;
-          }
+          // Transient (JetStream busy or away, a CAS race): retried, with backoff, until it
+          // passes; dropping it would leave soil behind humus for good.
           const std::size_t i = std::min<std::size_t>(m.meta.num_delivered == 0 ? 0 : m.meta.num_delivered - 1,
                                                        opts_.backoff.empty() ? 0 : opts_.backoff.size() - 1);
           (void)m.nak(opts_.backoff.empty() ? std::nullopt : std::optional(opts_.backoff[i]));

@@ -9,8 +9,10 @@
 //   sequence in a header (Forest-Humus-Seq; Go readers of the bucket ignore it), and a
 //   compost whose sequence the key already reflects is acked without applying it again. So a
 //   crash between the soil write and the ack applies nothing twice.
-// - A CAS conflict (a nim wrote the key directly meanwhile) is retried, not dropped; an
-//   undecodable compost or a bad entity key is terminated and logged.
+// - A transient failure (JetStream away, a CAS conflict because a nim wrote the key directly)
+//   is retried with backoff until it passes, not dropped; an undecodable compost or a bad
+//   entity key is terminated and logged. An existing consumer of the name with another
+//   configuration (the Go app's push durable) is a clear start() error.
 #pragma once
 
 #include <atomic>
@@ -36,7 +38,6 @@ inline constexpr std::string_view kHumusSeqHeader = "Forest-Humus-Seq";
 
 struct DecomposerOptions {
   std::string consumer{"decomposer"};
-  int max_deliver{10};
   std::chrono::nanoseconds ack_wait{std::chrono::seconds(30)};
   std::vector<std::chrono::nanoseconds> backoff{std::chrono::milliseconds(100), std::chrono::seconds(1),
                                                 std::chrono::seconds(5)};

@@ -101,9 +101,11 @@ std::expected<std::unique_ptr<RiverObserver>, forest::Error> River::observe_with
     // The same durable from an earlier run or another node: reuse it (its filter must match).
     auto existing = js_.consumer_info(kRiverStream, durable);
     if (!existing) return std::unexpected(created.error());
-    if (existing->config.filter_subject != c.filter_subject) {
-      return std::unexpected(error_of("river: consumer " + std::string(durable) + " exists with filter " +
-                                      existing->config.filter_subject + ", not " + c.filter_subject));
+    if (existing->config.filter_subject != c.filter_subject || !existing->config.deliver_subject.empty()) {
+      return std::unexpected(error_of("river: consumer " + std::string(durable) + " exists as " +
+                                      (existing->config.deliver_subject.empty() ? "a pull" : "a push") +
+                                      " consumer on " + existing->config.filter_subject + ", not a pull consumer on " +
+                                      c.filter_subject + ": " + created.error().text));
     }
   }
   auto o = std::unique_ptr<RiverObserver>(new RiverObserver());
@@ -132,7 +134,7 @@ void River::run(RiverObserver& o, Handler handler) {
       if (!envelope) {
         o.undecodable_.fetch_add(1);
         const uint64_t n = m.meta.num_delivered;
-        if (static_cast<int64_t>(n) >= opts_.max_deliver) {
+        if (opts_.max_deliver > 0 && static_cast<int64_t>(n) >= opts_.max_deliver) {
           o.terminated_.fetch_add(1);
           if (log_) {
             log_("river: terminating undecodable message " + std::to_string(m.meta.stream_seq) + " on " + m.subject() +

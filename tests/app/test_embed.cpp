@@ -475,3 +475,59 @@ TEST_CASE("embedded server: a connection destroyed from its own handler; wait() 
   CHECK(!server.running());
   CHECK((*other)->closed());
 }
+
+TEST_CASE("embedded server: auto-unsubscribe stops at the maximum also for messages already queued", "[embed]") {
+  forest::Server server(local_config());
+  REQUIRE(server.start());
+  auto conn = server.connect({.name = "slow"});
+  auto pub = server.connect({.name = "pub"});
+  REQUIRE(conn);
+  REQUIRE(pub);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> handled{0};
+  auto sub = (*conn)->subscribe("queued", [&](const forest::Message&) {
+    if (handled++ == 0) released.wait();  // the rest queue up meanwhile
+  });
+  REQUIRE(sub);
+  for (int i = 0; i < 10; ++i) REQUIRE((*pub)->publish("queued", std::to_string(i)));
+  REQUIRE(eventually([&] { return handled == 1; }));
+  REQUIRE(sub->auto_unsubscribe(3));
+  release.set_value();
+  REQUIRE((*conn)->flush());
+  CHECK(handled == 3);
+}
+
+TEST_CASE("embedded server: a handler's request reaches a TCP responder before the handler returns", "[embed]") {
+  forest::Server server(local_config());
+  REQUIRE(server.start());
+  auto conn = server.connect({.name = "asker"});
+  REQUIRE(conn);
+  NatsClient tcp(server.client_url());
+  natsSubscription* svc = nullptr;
+  REQUIRE(natsConnection_SubscribeSync(&svc, tcp.nc, "tcp.answer") == NATS_OK);
+  REQUIRE(natsConnection_Flush(tcp.nc) == NATS_OK);
+  std::atomic<bool> stop{false};
+  std::thread responder([&] {
+    while (!stop) {
+      natsMsg* q = nullptr;
+      if (natsSubscription_NextMsg(&q, svc, 100) != NATS_OK) continue;
+      natsConnection_PublishString(tcp.nc, natsMsg_GetReply(q), "answered");
+      natsConnection_Flush(tcp.nc);
+      natsMsg_Destroy(q);
+    }
+  });
+  std::promise<std::string> got;
+  auto sub = (*conn)->subscribe("ask", [&](const forest::Message&) {
+    auto r = (*conn)->request("tcp.answer", "q", 5s);
+    got.set_value(r ? r->data : "error: " + r.error().text);
+  });
+  REQUIRE(sub);
+  REQUIRE((*conn)->publish("ask", "go"));
+  auto answer = got.get_future();
+  REQUIRE(answer.wait_for(10s) == std::future_status::ready);
+  CHECK(answer.get() == "answered");
+  stop = true;
+  responder.join();
+  natsSubscription_Destroy(svc);
+}

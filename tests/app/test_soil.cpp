@@ -213,3 +213,25 @@ TEST_CASE("decomposer: each compost applied once when one dies before its ack an
   server.shutdown();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("decomposer: a push consumer named decomposer (the Go app's) is a clear start error", "[soil]") {
+  const auto dir = scratch("go-push");
+  forest::Server server(config(dir));
+  REQUIRE(server.start());
+  auto conn = server.connect({.name = "go-left-this"});
+  REQUIRE(conn);
+  forest::JetStream js(**conn);
+  Humus humus(js);
+  REQUIRE(humus.ensure_stream());
+  forest::ConsumerConfig go;
+  go.durable_name = "decomposer";
+  go.filter_subject = "humus.>";
+  go.deliver_subject = "_INBOX.go-app-push";
+  REQUIRE(js.add_consumer("HUMUS", go));
+  auto d = Decomposer::start(js, humus, quick());
+  REQUIRE(!d);
+  CHECK(d.error().text.find("push consumer") != std::string::npos);
+  CHECK(d.error().text.find("nats consumer rm HUMUS decomposer") != std::string::npos);
+  server.shutdown();
+  std::filesystem::remove_all(dir);
+}

@@ -4,7 +4,9 @@
 //
 // Threads: every method may be called from any thread, callbacks included. Subscription
 // handlers run on the connection's own dispatch thread, one at a time and in order; a handler
-// may publish and may call request() (its reply does not go through the dispatch thread).
+// may publish and may call request() (its reply does not go through the dispatch thread), as
+// long as the responder is not a subscription of this same connection (that one would wait
+// for the thread the request blocks: use a second connection).
 // A Connection may be destroyed from one of its own handlers (its thread then ends when the
 // handler returns).
 #pragma once
@@ -30,7 +32,8 @@ struct ConnectOptions {
   std::string name{};     // shown in /connz
   bool echo = true;       // false: this connection's own publishes do not come back to it
   std::string user{}, pass{}, token{};  // when the server requires authorization
-  int64_t max_pending_msgs = 65536;  // per connection; past it messages are dropped (slow consumer)
+  // Per connection; past them messages are dropped (slow consumer). <= 0: no limit.
+  int64_t max_pending_msgs = 65536;
   int64_t max_pending_bytes = 64LL << 20;
   // Runs on the dispatch thread.
   std::function<void(ConnectionEvent, std::string_view)> on_event{};
