@@ -98,8 +98,13 @@ std::expected<uint64_t, std::string> InProcessConn::add_subscription(std::string
     subs_.erase(sid);
     return std::unexpected(std::string(protocol::err::kInvalidSubject));
   }
-  // A close() that ran between the registration and the index insert did not see it.
-  if (closed_.load()) remove_subscription(sid, sub->id);
+  // A close() that ran between the registration and the index insert may have taken it out
+  // of subs_ before it was indexed: take it out of the index here (removal is idempotent).
+  if (closed_.load()) {
+    sub->closed.store(true, std::memory_order_relaxed);
+    account_->unsubscribe(sub);
+    return std::unexpected("connection closed");
+  }
   return sid;
 }
 
@@ -320,6 +325,9 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     std::lock_guard lock(pub_mu_);
     if (closed_.exchange(true)) return;
     reason_ = reason;
+    // The cache holds subscriptions whose sink is this connection: a cycle, were it kept.
+    // Nothing reads it once closed_ is set (publish, no-responders and the sweep check it).
+    cache_.reset();
   }
   std::vector<SubPtr> subs;
   std::vector<std::shared_ptr<Entry>> graveyard;
