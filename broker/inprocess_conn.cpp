@@ -324,7 +324,6 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     // Waits for a publish in flight: after this, nothing of ours touches the server's index.
     std::lock_guard lock(pub_mu_);
     if (closed_.exchange(true)) return;
-    reason_ = reason;
     // The cache holds subscriptions whose sink is this connection: a cycle, were it kept.
     // Nothing reads it once closed_ is set (publish, no-responders and the sweep check it).
     cache_.reset();

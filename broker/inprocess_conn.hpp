@@ -180,7 +180,6 @@ class InProcessConn final : public MessageSink,
   std::atomic<int64_t> max_subs_{0};
 
   std::atomic<bool> closed_{false};
-  CloseReason reason_ = CloseReason::none;  // under pub_mu_ once closed_
 
   // Publishing: the match cache is used by one publisher at a time.
   std::mutex pub_mu_;

@@ -63,7 +63,11 @@ std::string run_usage() {
 std::expected<RunOptions, std::string> parse_run_options(const std::vector<std::string>& args, bool standalone) {
   RunOptions o;
   o.standalone = standalone;
-  if (standalone) o.cluster_port = -1;
+  Config& c = o.server;
+  c.discovery = !standalone;
+  c.client_port = 4222;
+  c.cluster_port = standalone ? -1 : 6222;
+  c.monitor_port = 8222;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::expected<std::string, std::string> {
@@ -71,11 +75,11 @@ std::expected<RunOptions, std::string> parse_run_options(const std::vector<std::
       return args[++i];
     };
     if (a == "-D") {
-      o.debug = true;
+      c.debug = true;
       continue;
     }
     if (a == "-V") {
-      o.trace = true;
+      c.trace = true;
       continue;
     }
     if (a == "--demo") {
@@ -85,37 +89,38 @@ std::expected<RunOptions, std::string> parse_run_options(const std::vector<std::
     auto v = value();
     if (!v) return std::unexpected(v.error());
     if (a == "--node-info" && !standalone) {
-      o.node_info = *v;
+      c.node_info_path = *v;
     } else if (a == "--registry" && !standalone) {
-      o.registry = *v;
+      c.registry_path = *v;
     } else if (a == "--data-dir") {
-      o.data_dir = *v;
+      c.data_dir = *v;
     } else if (a == "--config") {
-      o.config_file = *v;
+      c.config_file = *v;
     } else if (a == "-p" || a == "-m") {
       // nats-server's short flags, with its meaning of -1 (an ephemeral port).
       auto p = port_arg(a, *v);
       if (!p) return std::unexpected(p.error());
-      (a == "-p" ? o.client_port : o.monitor_port) = *p == -1 ? 0 : *p;
+      (a == "-p" ? c.client_port : c.monitor_port) = *p == -1 ? 0 : *p;
     } else if (a == "--host" || a == "-a") {
-      o.host = *v;
+      c.host = *v;
     } else if (a == "--registry-interval") {
       auto d = broker::parse_go_duration(*v);
       if (!d || d->count() <= 0) return std::unexpected("--registry-interval: not a duration: '" + *v + "'");
-      o.registry_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      c.registry_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
     } else if (a == "--name") {
-      o.node_name = *v;
+      c.node_name = *v;
     } else if (a == "--client-port" || a == "--cluster-port" || a == "--monitor-port") {
       auto p = port_arg(a, *v);
       if (!p) return std::unexpected(p.error());
-      (a == "--client-port" ? o.client_port : a == "--cluster-port" ? o.cluster_port : o.monitor_port) = *p;
+      (a == "--client-port" ? c.client_port : a == "--cluster-port" ? c.cluster_port : c.monitor_port) = *p;
     } else {
       return std::unexpected("unknown option " + a);
     }
   }
   if (env_or("DEMO", "") == "true") o.demo = true;  // the Go app's switch
-  if (o.data_dir.empty()) {
-    o.data_dir = standalone ? default_standalone_dir() : env_or("JETSTREAM_DIR", "/var/lib/nimsforest/jetstream");
+  if (standalone && c.node_name.empty()) c.node_name = "standalone";
+  if (c.data_dir.empty()) {
+    c.data_dir = standalone ? default_standalone_dir() : env_or("JETSTREAM_DIR", "/var/lib/nimsforest/jetstream");
   }
   return o;
 }
@@ -123,26 +128,12 @@ std::expected<RunOptions, std::string> parse_run_options(const std::vector<std::
 int run_forest(const RunOptions& opts, std::ostream& err) {
   // A missing data dir is created (with its parents); one that cannot be is a clear error.
   std::error_code ec;
-  std::filesystem::create_directories(opts.data_dir, ec);
+  std::filesystem::create_directories(opts.server.data_dir, ec);
   if (ec) {
-    err << "forest: cannot create the data dir " << opts.data_dir << ": " << ec.message() << "\n";
+    err << "forest: cannot create the data dir " << opts.server.data_dir << ": " << ec.message() << "\n";
     return 1;
   }
-  Config c;
-  c.discovery = !opts.standalone;
-  c.node_info_path = opts.node_info;
-  c.registry_path = opts.registry;
-  c.registry_interval = opts.registry_interval;
-  c.data_dir = opts.data_dir;
-  c.config_file = opts.config_file;
-  c.host = opts.host;
-  c.node_name = opts.node_name;
-  if (opts.standalone && c.node_name.empty()) c.node_name = "standalone";
-  c.client_port = opts.client_port;
-  c.cluster_port = opts.cluster_port;
-  c.monitor_port = opts.monitor_port;
-  c.debug = opts.debug;
-  c.trace = opts.trace;
+  const Config& c = opts.server;
 
   // Signals are taken by sigwait() below only: blocked before any thread starts.
   sigset_t handled;
@@ -188,7 +179,7 @@ int run_forest(const RunOptions& opts, std::ostream& err) {
     server.shutdown();
     return 1;
   }
-  log("node " + server.server_name() + " ready: clients " + server.client_url() + ", data " + opts.data_dir);
+  log("node " + server.server_name() + " ready: clients " + server.client_url() + ", data " + c.data_dir);
   std::unique_ptr<examples::Demo> demo;
   if (opts.demo) {
     demo = std::make_unique<examples::Demo>(wind, river, humus, *soil, log);

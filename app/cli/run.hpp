@@ -9,16 +9,14 @@
 #include <string>
 #include <vector>
 
+#include <forest/server.hpp>
+
 namespace forest::cli {
 
 struct RunOptions {
   bool standalone = false;  // no discovery, a persistent local data dir
-  std::string node_info, registry, data_dir, config_file, host = "0.0.0.0";
-  std::string node_name;  // standalone only (with discovery it is the node id)
-  std::chrono::milliseconds registry_interval{5000};
-  int client_port = 4222, cluster_port = 6222, monitor_port = 8222;
-  bool debug = false, trace = false;
-  bool demo = false;  // --demo or DEMO=true: the example tree and nim and sample payments
+  bool demo = false;        // --demo or DEMO=true: the example tree and nim and sample payments
+  Config server;            // what the flags set (ports 4222, 6222, 8222 unless told)
 };
 
 // Parses the words after the command; the error says which one is wrong.

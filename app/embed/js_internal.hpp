@@ -68,10 +68,8 @@ std::string get_str(simdjson::dom::element e, std::string_view key);
 std::optional<Error> error_of_response(simdjson::dom::element root);
 Error error_of(std::string text, int status = 0, int api_code = 0);
 
-// "2024-01-02T03:04:05.123456789Z" (or with an offset) as nanoseconds since the epoch.
-std::optional<int64_t> parse_rfc3339_ns(std::string_view s);
+// Nanoseconds since the epoch (broker::parse_rfc3339's result) as a time point.
 std::chrono::system_clock::time_point time_of_ns(int64_t ns);
-std::optional<std::string> base64_decode(std::string_view in);
 
 // Adds "Name: value" lines to a header block (creating "NATS/1.0\r\n" when empty).
 void add_header(std::string& block, std::string_view name, std::string_view value);

@@ -9,7 +9,9 @@
 #include <mutex>
 
 #include "forest/jetstream.hpp"
+#include "app/core/go_json.hpp"
 #include "js_internal.hpp"
+#include "time_text.hpp"
 
 namespace forest {
 
@@ -143,7 +145,7 @@ std::expected<KvEntry, Error> KeyValue::latest(std::string_view key) const {
       return std::unexpected(error_of("direct get reply without a valid Nats-Sequence"));
     }
     if (ts) {
-      if (auto ns = parse_rfc3339_ns(*ts)) e.created = time_of_ns(*ns);
+      if (auto ns = broker::parse_rfc3339(*ts)) e.created = time_of_ns(*ns);
     }
     e.operation = operation_of(*reply);
     e.value = std::move(reply->data);
@@ -160,9 +162,9 @@ std::expected<KvEntry, Error> KeyValue::latest(std::string_view key) const {
   simdjson::dom::element m;
   if (doc.root["message"].get(m) != simdjson::SUCCESS) return std::unexpected(error_of("malformed message get reply"));
   e.revision = get_u64(m, "seq");
-  if (auto ns = parse_rfc3339_ns(get_str(m, "time"))) e.created = time_of_ns(*ns);
-  auto data = base64_decode(get_str(m, "data"));
-  auto hdrs = base64_decode(get_str(m, "hdrs"));
+  if (auto ns = broker::parse_rfc3339(get_str(m, "time"))) e.created = time_of_ns(*ns);
+  auto data = app::base64_decode(get_str(m, "data"));
+  auto hdrs = app::base64_decode(get_str(m, "hdrs"));
   if (!data || !hdrs) return std::unexpected(error_of("malformed message get reply"));
   Message as_msg;
   as_msg.headers = std::move(*hdrs);
