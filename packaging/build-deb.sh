@@ -6,7 +6,8 @@
 # it (app/forest; it says which); the units in /lib/systemd/system; the config
 # /etc/nimsforest/forest-server.conf (a conffile); the docs in /opt/nimsforest/share/doc.
 # Version: the meson project version. Depends: the packages of the shared libraries the
-# binaries link directly, at least at the versions installed here, and passwd (useradd).
+# binaries link directly, at least at the versions installed here, passwd (useradd) and
+# procps (/bin/kill, which the units' ExecReload runs).
 # The maintainer scripts are packaging/debian/{postinst,prerm,postrm}.
 # Prints the path of the .deb on its last line. Runs lintian on it if lintian is installed.
 set -euo pipefail
@@ -73,7 +74,7 @@ for b in "${binaries[@]}"; do
     dep_version[$pkg]=$(dpkg-query -W -f='${Version}' "$pkg")
   done
 done
-depends="passwd"
+depends="passwd, procps"  # procps: /bin/kill, the units' ExecReload
 while read -r pkg; do
   depends+=", $pkg (>= ${dep_version[$pkg]})"
 done < <(printf '%s\n' "${!dep_version[@]}" | sort)

@@ -39,7 +39,7 @@ expect_eq "Package" nimsforest "$(dpkg-deb -f "$deb" Package)"
 expect_eq "Version (meson project version)" "$version" "$(dpkg-deb -f "$deb" Version)"
 expect_eq "Architecture" "$arch" "$(dpkg-deb -f "$deb" Architecture)"
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in passwd libc6 librocksdb; do
+for d in passwd procps libc6 librocksdb; do
   case ", $depends" in *", $d"*) check "Depends has $d" ;; *) fail "Depends lacks $d: $depends" ;; esac
 done
 
