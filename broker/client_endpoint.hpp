@@ -34,6 +34,10 @@ class ClientEndpoint {
   virtual void recheck_authorization(bool credentials_changed) = 0;
   // In-process connections belong to the embedding app: lame duck closes them last.
   [[nodiscard]] virtual bool in_process() const { return false; }
+  // Traffic it counts itself instead of in the server's shared counters, added to `into`.
+  // The server adds it to /varz while the connection lives, and folds it into its counters
+  // when it closes (Server::client_closed). TCP clients count through their I/O thread: none.
+  virtual void add_own_traffic(TrafficCounts& /*into*/) const {}
 };
 
 }  // namespace forest::broker

@@ -49,6 +49,11 @@ struct SubInfo {
   uint64_t cid = 0;
 };
 
+// Messages and bytes in (published) and out (delivered).
+struct TrafficCounts {
+  uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0;
+};
+
 struct ConnSnapshot {
   uint64_t cid = 0;
   std::string ip;

@@ -1,5 +1,8 @@
 #include "inprocess_conn.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "account.hpp"
 #include "match_cache.hpp"
 #include "protocol/errors.hpp"
@@ -115,6 +118,8 @@ std::expected<void, std::string> InProcessConn::unsubscribe(uint64_t sid, int64_
     auto it = subs_.find(sid);
     if (it == subs_.end()) return std::unexpected("unknown subscription");
     sub = it->second->sub;
+    // Before the subscription's own limit: the dispatch thread stops at it from now on.
+    if (max > 0) it->second->limit.store(max, std::memory_order_relaxed);
   }
   // With a maximum not reached yet the subscription stays until the delivery that reaches it.
   if (max > 0 && !set_delivery_limit(*sub, max)) return {};
@@ -131,6 +136,7 @@ void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
     sub = it->second->sub;
     // Closed under mu_: deliver() checks it under mu_ before it touches the entry.
     sub->closed.store(true, std::memory_order_relaxed);
+    it->second->removed.store(true, std::memory_order_relaxed);
     retired_.push_back(std::move(it->second));  // queued messages may still point at it
     subs_.erase(it);
   }
@@ -157,8 +163,6 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
     in_msgs_.store(in_msgs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer: pub_mu_
     in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + payload.size(), std::memory_order_relaxed);
   }
-  server_.counters().in_msgs.fetch_add(1, std::memory_order_relaxed);
-  server_.counters().in_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
   if (!delivered && !reply.empty()) send_no_responders(reply);
   return {};
 }
@@ -207,6 +211,7 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       if (!std::exchange(slow_, true)) slow_subject.assign(subject);
     } else {
+      if (queue_.empty()) pending_.store(true, std::memory_order_relaxed);
       const std::size_t offset = arena_.size();
       arena_.append(subject).append(msg.reply).append(msg.payload);
       queue_.push_back(Queued{entry, offset, static_cast<uint32_t>(subject.size()),
@@ -214,15 +219,9 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
       queued_bytes_ += msg.payload.size();
       post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
     }
-    // Monitoring counts, under the same lock (snapshot() reads them under it).
+    // Monitoring counts, under the same lock (snapshot() and add_own_traffic() read them under it).
     ++out_msgs_;
     out_bytes_ += msg.payload.size();
-  }
-  if (IoThread* t = IoThread::current(); t != nullptr) {
-    t->count_out(msg.payload.size());
-  } else {
-    server_.counters().out_msgs.fetch_add(1, std::memory_order_relaxed);
-    server_.counters().out_bytes.fetch_add(msg.payload.size(), std::memory_order_relaxed);
   }
   if (reached) {
     // Not from inside the routing call that is iterating the index: on the dispatch thread.
@@ -252,6 +251,9 @@ void InProcessConn::drain() {
       asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
       return;
     }
+    // After a batch, a publisher that streams is likely to queue more within microseconds:
+    // waiting for it here is cheaper than going to sleep and being woken per burst.
+    if (round > 0) linger_for_more();
     std::vector<std::shared_ptr<Entry>> unreferenced;  // destroyed outside the lock
     {
       std::lock_guard lock(mu_);
@@ -264,22 +266,24 @@ void InProcessConn::drain() {
       }
       draining_.swap(queue_);
       draining_arena_.swap(arena_);
+      pending_.store(false, std::memory_order_relaxed);
       // Entries retired from here on may be pointed at by the next batch, not by this one.
       draining_retired_.swap(retired_);
       queued_bytes_ = 0;
       slow_ = false;
-      last_activity_ = std::chrono::system_clock::now();
+      if (round == 0) last_activity_ = std::chrono::system_clock::now();
     }
     dispatch_.begin_batch();
     const std::string_view bytes = draining_arena_;
     for (const Queued& q : draining_) {
       if (closed_.load(std::memory_order_relaxed)) break;
-      Subscription& sub = *q.entry->sub;
       // A subscription removed after its message was queued gets nothing more; one with an
       // auto-unsubscribe maximum gets at most that many, also of those queued before the
       // maximum was set (as a client library stops at it).
-      const int64_t max = sub.max_msgs.load(std::memory_order_relaxed);
-      if (max > 0 ? q.entry->handled >= static_cast<uint64_t>(max) : sub.closed.load(std::memory_order_relaxed)) continue;
+      const int64_t max = q.entry->limit.load(std::memory_order_relaxed);
+      if (max > 0 ? q.entry->handled >= static_cast<uint64_t>(max) : q.entry->removed.load(std::memory_order_relaxed)) {
+        continue;
+      }
       ++q.entry->handled;
       InProcessMessage m;
       m.subject = bytes.substr(q.offset, q.subject_len);
@@ -294,6 +298,32 @@ void InProcessConn::drain() {
     draining_retired_.clear();
     if (draining_.capacity() > 4096) std::vector<Queued>().swap(draining_);
     if (draining_arena_.capacity() > (1u << 20)) std::string().swap(draining_arena_);
+  }
+}
+
+void InProcessConn::linger_for_more() {
+  // Bounded by time (a few wake-ups' worth), checked every 64 spins; yields after the first
+  // spins so that other threads of a busy machine (the publisher among them) run. Once a
+  // message is there it waits a little more, so that the next batch is more than one message:
+  // each batch takes mu_ from the publisher, and the line moving between the two threads'
+  // caches is what a batch costs.
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kLinger = std::chrono::microseconds(20);
+  constexpr auto kGather = std::chrono::microseconds(2);
+  const auto until = Clock::now() + kLinger;
+  for (int spins = 1; !pending_.load(std::memory_order_relaxed); ++spins) {
+    if (closed_.load(std::memory_order_relaxed)) return;
+    if (spins % 64 == 0) {
+      if (Clock::now() >= until) return;
+      std::this_thread::yield();
+    } else {
+      SpinMutex::cpu_relax();
+    }
+  }
+  const auto gathered = Clock::now() + kGather;
+  for (int spins = 1;; ++spins) {
+    SpinMutex::cpu_relax();
+    if (spins % 16 == 0 && Clock::now() >= gathered) return;
   }
 }
 
@@ -334,6 +364,7 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     std::lock_guard lock(mu_);
     for (auto& [sid, e] : subs_) {
       e->sub->closed.store(true, std::memory_order_relaxed);
+      e->removed.store(true, std::memory_order_relaxed);
       subs.push_back(e->sub);
       graveyard.push_back(std::move(e));
     }
@@ -363,6 +394,14 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
 void InProcessConn::on_tick(std::chrono::steady_clock::time_point /*now*/) {
   std::unique_lock lock(pub_mu_, std::try_to_lock);
   if (lock.owns_lock() && !closed_.load()) cache_->sweep();
+}
+
+void InProcessConn::add_own_traffic(TrafficCounts& into) const {
+  into.in_msgs += in_msgs_.load(std::memory_order_relaxed);
+  into.in_bytes += in_bytes_.load(std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  into.out_msgs += out_msgs_;
+  into.out_bytes += out_bytes_;
 }
 
 ConnSnapshot InProcessConn::snapshot(bool with_subs) const {

@@ -40,6 +40,7 @@
 
 #include "client_endpoint.hpp"
 #include "io_thread.hpp"
+#include "spin_mutex.hpp"
 #include "subscription.hpp"
 
 namespace forest::broker {
@@ -137,16 +138,24 @@ class InProcessConn final : public MessageSink,
 
   // Tickable: sweeps this connection's match cache (on the dispatch thread).
   void on_tick(std::chrono::steady_clock::time_point now) override;
+  // Its in and out counts (kept here: no shared atomics per message).
+  void add_own_traffic(TrafficCounts& into) const override;
 
   // Use connect().
   InProcessConn(Server& server, IoThread& dispatch, InProcessOptions opts, EventHandler events, uint64_t cid);
 
  private:
+  // What publishers read (sub, direct) and what the dispatch thread writes per message
+  // (handled) sit on separate cache lines: otherwise each message would move the line between
+  // the two threads' caches. The dispatch thread reads `removed` and `limit` here rather than
+  // the Subscription's flags, which share a line with the counter publishers increment.
   struct Entry {
     SubPtr sub;
-    Handler handler;        // dispatch subscriptions
     DirectHandler direct;   // direct subscriptions
+    alignas(64) Handler handler;  // dispatch subscriptions
     uint64_t handled = 0;   // messages handed to `handler` (dispatch thread): auto-unsubscribe
+    std::atomic<bool> removed{false};  // set with sub->closed
+    std::atomic<int64_t> limit{0};     // the auto-unsubscribe maximum, set before sub->max_msgs
   };
   // A queued message: its bytes are in the queue's arena (subject, reply, payload in a row).
   // `entry` is a plain pointer: a reference count shared by the publisher (taking) and the
@@ -167,6 +176,7 @@ class InProcessConn final : public MessageSink,
   void post_event(InProcessEvent kind, std::string text);
   void send_no_responders(std::string_view reply);
   void drain();
+  void linger_for_more();
 
   Server& server_;
   IoThread& dispatch_;
@@ -181,29 +191,38 @@ class InProcessConn final : public MessageSink,
 
   std::atomic<bool> closed_{false};
 
-  // Publishing: the match cache is used by one publisher at a time.
-  std::mutex pub_mu_;
-  std::unique_ptr<MatchCache> cache_;
+  // Three groups on cache lines of their own (the alignas), so that what one thread writes
+  // per message does not move a line another thread is using: the publisher's, the queue's
+  // (under mu_) and the dispatch thread's.
 
-  mutable std::mutex mu_;  // guards what follows
-  std::map<uint64_t, std::shared_ptr<Entry>> subs_;  // by sid
-  std::vector<std::shared_ptr<Entry>> retired_;       // removed, maybe still queued
-  uint64_t next_sid_ = 0;
+  // Publishing: the match cache is used by one publisher at a time.
+  alignas(64) std::mutex pub_mu_;
+  std::unique_ptr<MatchCache> cache_;
+  std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};  // written under pub_mu_, read by snapshot()
+
+  // Guards what follows. A spin lock: the publisher takes it per message and the dispatch
+  // thread per batch, each for a few instructions (spin_mutex.hpp says why not std::mutex).
+  alignas(64) mutable SpinMutex mu_;
   std::vector<Queued> queue_;
   std::string arena_;  // the queued messages' bytes
   std::size_t queued_bytes_ = 0;
   bool drain_posted_ = false;
   bool slow_ = false;  // in a slow-consumer episode (reported once)
+  uint64_t out_msgs_ = 0, out_bytes_ = 0;  // also messages dropped as a slow consumer
+  std::map<uint64_t, std::shared_ptr<Entry>> subs_;  // by sid
+  std::vector<std::shared_ptr<Entry>> retired_;       // removed, maybe still queued
+  uint64_t next_sid_ = 0;
   SystemTime last_activity_;
 
-  std::vector<Queued> draining_;  // the dispatch thread's
+  // Set (under mu_) when a message lands in an empty queue_, cleared when drain() takes it:
+  // what a drain lingering for more messages watches without taking mu_.
+  alignas(64) std::atomic<bool> pending_{false};
+  std::atomic<uint64_t> dropped_{0};
+
+  // The dispatch thread's.
+  alignas(64) std::vector<Queued> draining_;
   std::vector<std::shared_ptr<Entry>> draining_retired_;  // retired before draining_ was taken
   std::string draining_arena_;
-
-  uint64_t out_msgs_ = 0, out_bytes_ = 0;  // under mu_
-
-  std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};  // written under pub_mu_, read by snapshot()
-  std::atomic<uint64_t> dropped_{0};
 };
 
 }  // namespace forest::broker

@@ -177,7 +177,8 @@ HttpReply Monitor::handle(std::string_view target) {
 std::string Monitor::varz() {
   const auto o = server_.options();
   const auto now = std::chrono::system_clock::now();
-  uint64_t out_msgs = server_.counters().out_msgs.load(), out_bytes = server_.counters().out_bytes.load();
+  const TrafficCounts traffic = server_.traffic();
+  uint64_t out_msgs = traffic.out_msgs, out_bytes = traffic.out_bytes;
   for (IoThread* t : server_.io_threads()) {
     out_msgs += t->out_msgs.load(std::memory_order_relaxed);
     out_bytes += t->out_bytes.load(std::memory_order_relaxed);
@@ -255,9 +256,9 @@ std::string Monitor::varz() {
   w.field("routes", static_cast<uint64_t>(routes));
   w.field("remotes", static_cast<uint64_t>(routes));
   w.field("leafnodes", 0);
-  w.field("in_msgs", server_.counters().in_msgs.load());
+  w.field("in_msgs", traffic.in_msgs);
   w.field("out_msgs", out_msgs);
-  w.field("in_bytes", server_.counters().in_bytes.load());
+  w.field("in_bytes", traffic.in_bytes);
   w.field("out_bytes", out_bytes);
   w.field("slow_consumers", server_.counters().slow_consumers.load());
   w.field("subscriptions", subs);

@@ -366,6 +366,13 @@ bool Server::register_client(std::shared_ptr<ClientEndpoint> conn) {
 
 void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state) {
   std::lock_guard lock(mu_);
+  // Under mu_, as traffic() reads: the connection's own counts move into the server's at once.
+  TrafficCounts own;
+  conn.add_own_traffic(own);
+  counters_.in_msgs.fetch_add(own.in_msgs, std::memory_order_relaxed);
+  counters_.in_bytes.fetch_add(own.in_bytes, std::memory_order_relaxed);
+  counters_.out_msgs.fetch_add(own.out_msgs, std::memory_order_relaxed);
+  counters_.out_bytes.fetch_add(own.out_bytes, std::memory_order_relaxed);
   clients_.erase(conn.client_id());
   closed_.push_back(std::move(final_state));
   if (closed_.size() > kMaxClosedClients) closed_.pop_front();
@@ -375,6 +382,14 @@ void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state)
 std::size_t Server::num_clients() const {
   std::lock_guard lock(mu_);
   return clients_.size();
+}
+
+TrafficCounts Server::traffic() const {
+  std::lock_guard lock(mu_);
+  TrafficCounts t{counters_.in_msgs.load(), counters_.in_bytes.load(), counters_.out_msgs.load(),
+                  counters_.out_bytes.load()};
+  for (const auto& [cid, c] : clients_) c->add_own_traffic(t);
+  return t;
 }
 
 std::vector<std::shared_ptr<ClientEndpoint>> Server::clients() const {

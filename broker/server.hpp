@@ -143,6 +143,9 @@ class Server {
   [[nodiscard]] bool register_client(std::shared_ptr<ClientEndpoint> conn);
   void client_closed(const ClientEndpoint& conn, ConnSnapshot final_state);
   [[nodiscard]] std::size_t num_clients() const;
+  // The server's traffic counters plus what live connections count themselves
+  // (ClientEndpoint::add_own_traffic); I/O threads' out counts are the caller's to add.
+  [[nodiscard]] TrafficCounts traffic() const;
   [[nodiscard]] std::vector<std::shared_ptr<ClientEndpoint>> clients() const;
   [[nodiscard]] std::vector<ConnSnapshot> closed_clients() const;
 
