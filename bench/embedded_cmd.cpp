@@ -29,6 +29,7 @@ struct Args {
   uint64_t msgs = 1'000'000;
   uint64_t js_msgs = 20'000;
   std::size_t size = 16;
+  std::size_t batch = 64;  // messages per publish_batch() in the batched workload
 };
 
 Args parse(const std::vector<std::string>& args) {
@@ -42,6 +43,9 @@ Args parse(const std::vector<std::string>& args) {
       a.msgs = std::stoull(v);
     } else if (k == "--js-msgs") {
       a.js_msgs = std::stoull(v);
+    } else if (k == "--batch") {
+      a.batch = std::stoull(v);
+      if (a.batch == 0) throw std::runtime_error("embedded: --batch must be at least 1");
     } else if (k == "--size") {
       a.size = std::stoull(v);
     } else {
@@ -59,7 +63,9 @@ double median(std::vector<double> v) {
 
 // One publisher connection, one subscriber connection, both in-process: msgs/s from the
 // first publish to the last delivery. Fails on any loss.
-double inprocess_pubsub(Server& server, uint64_t msgs, std::size_t size) {
+// batch 0: one publish() per message; else publish_batch() of `batch` messages (the last
+// one shorter), the in-process counterpart of a TCP client's buffered writes.
+double inprocess_pubsub(Server& server, uint64_t msgs, std::size_t size, std::size_t batch) {
   // Room for the whole run: the in-process publisher has no flow control against an
   // in-process subscriber (broker/inprocess_conn.hpp), so a smaller queue would drop.
   auto sub_conn = server.connect({.name = "bench-sub", .max_pending_msgs = static_cast<int64_t>(msgs) + 1,
@@ -73,9 +79,19 @@ double inprocess_pubsub(Server& server, uint64_t msgs, std::size_t size) {
   });
   if (!sub) throw std::runtime_error("embedded: subscribe: " + sub.error().text);
   const std::string payload(size, 'x');
+  std::vector<Message> batch_msgs(std::max<std::size_t>(batch, 1), Message{"bench.inproc", "", "", payload});
   const auto t0 = Clock::now();
-  for (uint64_t i = 0; i < msgs; ++i) {
-    if (!(*pub_conn)->publish("bench.inproc", payload)) throw std::runtime_error("embedded: publish failed");
+  if (batch == 0) {
+    for (uint64_t i = 0; i < msgs; ++i) {
+      if (!(*pub_conn)->publish("bench.inproc", payload)) throw std::runtime_error("embedded: publish failed");
+    }
+  } else {
+    for (uint64_t i = 0; i < msgs; i += batch) {
+      const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(batch, msgs - i));
+      if (!(*pub_conn)->publish_batch(std::span(batch_msgs).first(n))) {
+        throw std::runtime_error("embedded: publish_batch failed");
+      }
+    }
   }
   if (done.get_future().wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
     throw std::runtime_error("embedded: in-process pubsub lost messages: " + std::to_string(got.load()) + " of " +
@@ -194,7 +210,7 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
   jspub.size = a.size;
   jspub.window = 1;
 
-  std::vector<double> tcp_ps, inp_ps, tcp_js, inp_js, river_rate, river_p50, river_p99;
+  std::vector<double> tcp_ps, inp_ps, inp_batch, tcp_js, inp_js, river_rate, river_p50, river_p99;
   for (int round = 0; round < a.rounds; ++round) {
     // ABBA: which side goes first alternates, so a drift of the machine hits both.
     const bool tcp_first = round % 2 == 0;
@@ -203,7 +219,8 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
         tcp_ps.push_back(tcp(pubsub, port));
         tcp_js.push_back(tcp(jspub, port));
       } else {
-        inp_ps.push_back(inprocess_pubsub(server, a.msgs, a.size));
+        inp_ps.push_back(inprocess_pubsub(server, a.msgs, a.size, 0));
+        inp_batch.push_back(inprocess_pubsub(server, a.msgs, a.size, a.batch));
         inp_js.push_back(inprocess_js_pub(server, a.js_msgs, a.size));
       }
     }
@@ -212,6 +229,7 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
     river_p50.push_back(rr.p50_us);
     river_p99.push_back(rr.p99_us);
     std::cerr << "round " << round + 1 << ": pubsub tcp " << tcp_ps.back() << " in-process " << inp_ps.back()
+              << " batched " << inp_batch.back()
               << " | js-pub tcp " << tcp_js.back() << " in-process " << inp_js.back() << "\n";
   }
   server.shutdown();
@@ -221,6 +239,8 @@ int cmd_embedded(const std::vector<std::string>& args, const std::string& comman
   std::cout << command_line << "\n"
             << "workload            tcp msgs/s    in-process msgs/s   ratio   bar\n";
   std::printf("pubsub %5zu B      %12.0f  %18.0f   %5.2fx  2.0x\n", a.size, median(tcp_ps), median(inp_ps), ps_ratio);
+  std::printf("pubsub %5zu B, publish_batch(%zu) %5.0f  %12.0f   %5.2fx  2.0x\n", a.size, a.batch, median(tcp_ps),
+              median(inp_batch), median(inp_batch) / median(tcp_ps));
   std::printf("js-pub sync %5zu B %12.0f  %18.0f   %5.2fx  1.5x\n", a.size, median(tcp_js), median(inp_js), js_ratio);
   std::printf("river flow->observe %zu B: %.0f msgs/s, latency p50 %.0f us, p99 %.0f us (medians of the rounds)\n",
               a.size, median(river_rate), median(river_p50), median(river_p99));

@@ -1,4 +1,5 @@
 #include "inprocess_conn.hpp"
+#include "inprocess_stage.hpp"
 
 #include <chrono>
 #include <thread>
@@ -134,8 +135,9 @@ void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
     auto it = subs_.find(sid);
     if (it == subs_.end() || it->second->sub->id != sub_id) return;
     sub = it->second->sub;
-    // Closed under mu_: deliver() checks it under mu_ before it touches the entry.
-    sub->closed.store(true, std::memory_order_relaxed);
+    // Closed under mu_: deliver() checks it under mu_ before it touches the entry. Sequentially
+    // consistent for batches, which check it without mu_ (see stagers_).
+    sub->closed.store(true);
     it->second->removed.store(true, std::memory_order_relaxed);
     retired_.push_back(std::move(it->second));  // queued messages may still point at it
     subs_.erase(it);
@@ -143,8 +145,8 @@ void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
   account_->unsubscribe(sub);
 }
 
-std::expected<void, std::string> InProcessConn::publish(std::string_view subject, std::string_view reply,
-                                                       std::string_view payload, int64_t header_size) {
+std::expected<void, std::string> InProcessConn::check_publish(std::string_view subject, std::string_view reply,
+                                                             std::string_view payload, int64_t header_size) const {
   if (!is_valid_literal_subject(subject)) return std::unexpected(std::string(protocol::err::kInvalidSubject));
   if (!reply.empty() && !is_valid_literal_subject(reply)) {
     return std::unexpected(std::string(protocol::err::kInvalidSubject));
@@ -154,6 +156,12 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
   if (max > 0 && static_cast<int64_t>(payload.size()) > max) {
     return std::unexpected(std::string(protocol::err::kMaxPayload));
   }
+  return {};
+}
+
+std::expected<void, std::string> InProcessConn::publish(std::string_view subject, std::string_view reply,
+                                                       std::string_view payload, int64_t header_size) {
+  if (auto ok = check_publish(subject, reply, payload, header_size); !ok) return ok;
   bool delivered = false;
   {
     std::lock_guard lock(pub_mu_);
@@ -164,6 +172,32 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
     in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + payload.size(), std::memory_order_relaxed);
   }
   if (!delivered && !reply.empty()) send_no_responders(reply);
+  return {};
+}
+
+std::expected<void, std::string> InProcessConn::publish_batch(std::span<const PublishItem> items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const PublishItem& m = items[i];
+    if (auto ok = check_publish(m.subject, m.reply, m.payload, m.header_size); !ok) {
+      return std::unexpected("message " + std::to_string(i) + ": " + ok.error());
+    }
+  }
+  std::vector<std::string_view> unanswered;  // requests nobody took: no-responders after the batch
+  {
+    std::lock_guard lock(pub_mu_);
+    if (closed_.load()) return std::unexpected("connection closed");
+    Stage stage;
+    uint64_t bytes = 0;
+    for (const PublishItem& m : items) {
+      const Delivery d{m.subject, m.reply, m.header_size, m.payload, account_->name(), MessageOrigin::local, {}};
+      if (!route_message(*cache_, d, opts_.echo ? nullptr : this) && !m.reply.empty()) unanswered.push_back(m.reply);
+      bytes += m.payload.size();
+    }
+    in_msgs_.store(in_msgs_.load(std::memory_order_relaxed) + items.size(), std::memory_order_relaxed);
+    in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+    stage.hand_over();
+  }
+  for (std::string_view reply : unanswered) send_no_responders(reply);
   return {};
 }
 
@@ -187,6 +221,11 @@ void InProcessConn::send_no_responders(std::string_view reply) {
 }
 
 bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
+  if (Stage* stage = Stage::current(); stage != nullptr) return stage_delivery(*stage, sub, msg);
+  return deliver_now(sub, msg);
+}
+
+bool InProcessConn::deliver_now(Subscription& sub, const Delivery& msg) {
   if (sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return false;
   auto* entry = static_cast<Entry*>(sub.sink_data);
   const std::string_view subject = msg.client_subject();
@@ -223,11 +262,7 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
     ++out_msgs_;
     out_bytes_ += msg.payload.size();
   }
-  if (reached) {
-    // Not from inside the routing call that is iterating the index: on the dispatch thread.
-    asio::post(dispatch_.context(), [self = shared_from_this(), sid = std::strtoull(sub.sid.c_str(), nullptr, 10),
-                                     id = sub.id] { self->remove_subscription(sid, id); });
-  }
+  if (reached) post_removal(sub);
   if (direct) {
     direct(msg);
     return true;
@@ -238,6 +273,80 @@ bool InProcessConn::deliver(Subscription& sub, const Delivery& msg) {
   }
   if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
   return true;  // taken (or dropped as a client library drops it): it was routed to us
+}
+
+bool InProcessConn::stage_delivery(Stage& stage, Subscription& sub, const Delivery& msg) {
+  Staged& staged = stage.slot_for(*this);  // raises stagers_ first: the entry stays alive
+  auto* entry = static_cast<Entry*>(sub.sink_data);
+  if (entry == nullptr || sub.closed.load() || closed_.load()) return false;
+  if (entry->direct) return deliver_now(sub, msg);  // a waiter to wake now, not at the batch end
+  bool reached = false;
+  if (!try_count_delivery(sub, reached)) return false;
+  const std::string_view subject = msg.client_subject();
+  const std::size_t offset = staged.arena.size();
+  staged.arena.append(subject).append(msg.reply).append(msg.payload);
+  staged.queue.push_back(Queued{entry, offset, static_cast<uint32_t>(subject.size()),
+                                static_cast<uint32_t>(msg.reply.size()), msg.header_size, msg.payload.size()});
+  staged.bytes += msg.payload.size();
+  if (reached) post_removal(sub);
+  return true;
+}
+
+void InProcessConn::take_staged(Staged& staged) {
+  bool post = false;
+  std::string slow_subject;
+  std::vector<std::shared_ptr<Entry>> graveyard;
+  {
+    std::lock_guard lock(mu_);
+    if (!closed_.load()) {
+      const std::size_t n = staged.queue.size();
+      const bool fits =
+          (opts_.max_pending_msgs <= 0 || static_cast<int64_t>(queue_.size() + n) <= opts_.max_pending_msgs) &&
+          (opts_.max_pending_bytes <= 0 ||
+           static_cast<int64_t>(queued_bytes_ + staged.bytes) <= opts_.max_pending_bytes);
+      if (n > 0 && queue_.empty()) pending_.store(true, std::memory_order_relaxed);
+      if (fits && queue_.empty() && arena_.empty()) {
+        // The batch's buffers become the queue: no copy.
+        queue_.swap(staged.queue);
+        arena_.swap(staged.arena);
+        queued_bytes_ = staged.bytes;
+      } else {
+        const std::string_view bytes = staged.arena;
+        for (Queued q : staged.queue) {
+          const std::size_t len = q.subject_len + q.reply_len + q.payload_len;
+          if ((opts_.max_pending_msgs > 0 && static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs) ||
+              (opts_.max_pending_bytes > 0 &&
+               static_cast<int64_t>(queued_bytes_ + q.payload_len) > opts_.max_pending_bytes)) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            if (!std::exchange(slow_, true)) slow_subject.assign(bytes.substr(q.offset, q.subject_len));
+            continue;
+          }
+          const std::size_t offset = arena_.size();
+          arena_.append(bytes.substr(q.offset, len));
+          q.offset = offset;
+          queue_.push_back(q);
+          queued_bytes_ += q.payload_len;
+        }
+      }
+      if (!queue_.empty()) post = !std::exchange(drain_posted_, true);
+      out_msgs_ += n;
+      out_bytes_ += staged.bytes;
+    }
+    // The last batch holding messages for a closed receiver frees what close_with() left.
+    if (stagers_.fetch_sub(1) == 1) graveyard.swap(graveyard_);
+  }
+  if (!graveyard.empty()) asio::post(dispatch_.context(), [graveyard = std::move(graveyard)] {});
+  if (!slow_subject.empty()) {
+    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+    post_event(InProcessEvent::slow_consumer, std::move(slow_subject));
+  }
+  if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
+}
+
+void InProcessConn::post_removal(const Subscription& sub) {
+  // Not from inside the routing call that is iterating the index: on the dispatch thread.
+  asio::post(dispatch_.context(), [self = shared_from_this(), sid = std::strtoull(sub.sid.c_str(), nullptr, 10),
+                                   id = sub.id] { self->remove_subscription(sid, id); });
 }
 
 void InProcessConn::drain() {
@@ -258,8 +367,9 @@ void InProcessConn::drain() {
     {
       std::lock_guard lock(mu_);
       if (queue_.empty()) {
-        // Nothing queued and no batch in hand: no message points at a retired entry.
-        unreferenced.swap(retired_);
+        // Nothing queued and no batch in hand: no message points at a retired entry, unless a
+        // batch of another thread is about to hand some over (stagers_).
+        if (stagers_.load() == 0) unreferenced.swap(retired_);
         drain_posted_ = false;
         slow_ = false;
         return;
@@ -268,7 +378,8 @@ void InProcessConn::drain() {
       draining_arena_.swap(arena_);
       pending_.store(false, std::memory_order_relaxed);
       // Entries retired from here on may be pointed at by the next batch, not by this one.
-      draining_retired_.swap(retired_);
+      // While batches of other threads stage for us, they stay in retired_ (later drains).
+      if (stagers_.load() == 0) draining_retired_.swap(retired_);
       queued_bytes_ = 0;
       slow_ = false;
       if (round == 0) last_activity_ = std::chrono::system_clock::now();
@@ -363,7 +474,7 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
   {
     std::lock_guard lock(mu_);
     for (auto& [sid, e] : subs_) {
-      e->sub->closed.store(true, std::memory_order_relaxed);
+      e->sub->closed.store(true);  // sequentially consistent: see stagers_
       e->removed.store(true, std::memory_order_relaxed);
       subs.push_back(e->sub);
       graveyard.push_back(std::move(e));
@@ -374,6 +485,11 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     queue_.clear();
     arena_.clear();
     queued_bytes_ = 0;
+    if (stagers_.load() != 0) {
+      // A batch of another thread may point at these entries: the last one frees them.
+      for (auto& e : graveyard) graveyard_.push_back(std::move(e));
+      graveyard.clear();
+    }
   }
   if (!subs.empty()) account_->unsubscribe_batch(subs);
   account_->connections.fetch_sub(1, std::memory_order_relaxed);
@@ -383,7 +499,7 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
   server_.client_closed(*this, std::move(snap));
   // A drain in progress may still hold pointers to the entries: they go on the dispatch
   // thread, after it (or with its context, when the owner stopped that thread).
-  asio::post(dispatch_.context(), [graveyard = std::move(graveyard)] {});
+  if (!graveyard.empty()) asio::post(dispatch_.context(), [graveyard = std::move(graveyard)] {});
   if (!text.empty()) post_event(InProcessEvent::error, std::string(text));
   post_event(InProcessEvent::closed, close_reason_text(reason));
   asio::post(dispatch_.context(), [self = shared_from_this()] {

@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -108,6 +109,17 @@ class InProcessConn final : public MessageSink,
   // length of the NATS/1.0 header block at the start of `payload`.
   std::expected<void, std::string> publish(std::string_view subject, std::string_view reply, std::string_view payload,
                                            int64_t header_size = -1);
+  // Many messages at once, in order, as one TCP read of PUBs: one lock of the match cache for
+  // all, and what goes to in-process subscribers is staged per receiver and handed over once
+  // per receiver at the end (inprocess_stage.cpp). All are checked first: an invalid one
+  // (its index in the error's text) means none was published.
+  struct PublishItem {
+    std::string_view subject;
+    std::string_view reply;
+    std::string_view payload;
+    int64_t header_size = -1;
+  };
+  std::expected<void, std::string> publish_batch(std::span<const PublishItem> items);
   // Closes it (idempotent): unsubscribes everything, reports to the server, then the event
   // handler hears `closed`.
   void close() { close_with(CloseReason::client_closed, {}); }
@@ -169,6 +181,18 @@ class InProcessConn final : public MessageSink,
     std::size_t payload_len;
   };
 
+  // A batch's deliveries to in-process receivers, per receiver (inprocess_stage.cpp).
+  class Stage;
+  [[nodiscard]] std::expected<void, std::string> check_publish(std::string_view subject, std::string_view reply,
+                                                               std::string_view payload, int64_t header_size) const;
+  // deliver() while a batch of this thread is staging: queues into the batch, not into queue_.
+  bool stage_delivery(Stage& stage, Subscription& sub, const Delivery& msg);
+  bool deliver_now(Subscription& sub, const Delivery& msg);  // one message, under mu_
+  void post_removal(const Subscription& sub);  // an auto-unsubscribe limit was reached
+  // The end of a batch: what it staged for this receiver, into queue_ under one lock.
+  struct Staged;
+  void take_staged(Staged& staged);
+
   std::expected<uint64_t, std::string> add_subscription(std::string_view subject, std::string_view queue,
                                                         std::shared_ptr<Entry> entry);
   void remove_subscription(uint64_t sid, uint64_t sub_id);
@@ -195,8 +219,9 @@ class InProcessConn final : public MessageSink,
   // per message does not move a line another thread is using: the publisher's, the queue's
   // (under mu_) and the dispatch thread's.
 
-  // Publishing: the match cache is used by one publisher at a time.
-  alignas(64) std::mutex pub_mu_;
+  // Publishing: the match cache is used by one publisher at a time. A spin lock too: its
+  // unlock is a plain store, where std::mutex's is one more locked instruction per message.
+  alignas(64) SpinMutex pub_mu_;
   std::unique_ptr<MatchCache> cache_;
   std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};  // written under pub_mu_, read by snapshot()
 
@@ -218,6 +243,12 @@ class InProcessConn final : public MessageSink,
   // what a drain lingering for more messages watches without taking mu_.
   alignas(64) std::atomic<bool> pending_{false};
   std::atomic<uint64_t> dropped_{0};
+  // Batches of other threads that may hold messages for this receiver not yet in queue_:
+  // while any does, no retired entry is freed (those messages may point at one). Raised
+  // before the batch reads a subscription's closed flag (both sequentially consistent, as
+  // is the closing store): a drain that reads 0 here is ordered before any such read.
+  std::atomic<uint32_t> stagers_{0};
+  std::vector<std::shared_ptr<Entry>> graveyard_;  // under mu_: a closed connection's, kept for stagers_
 
   // The dispatch thread's.
   alignas(64) std::vector<Queued> draining_;

@@ -3,6 +3,7 @@
 // connection.cpp.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -30,7 +31,8 @@ struct Connection::Impl {
   // Shared with that subscription's handler, which may still run on a publisher's thread
   // while the connection goes away.
   struct Waiter {
-    std::optional<Message> reply;
+    std::optional<Message> reply;   // under Mux::mu
+    std::atomic<bool> arrived{false};  // set after `reply`: what a spinning requester watches
   };
   struct Mux {
     std::mutex mu;

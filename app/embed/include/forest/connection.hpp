@@ -16,6 +16,7 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,10 @@ class Connection {
 
   std::expected<void, Error> publish(std::string_view subject, std::string_view data);
   std::expected<void, Error> publish(const Message& msg);  // subject, reply, headers, data
+  // Many messages in one call, in order: what a TCP client gets from buffering its writes. The
+  // server routes them under one lock and hands each in-process subscriber its share at once.
+  // All are checked first; one invalid message (its index in the error) publishes none.
+  std::expected<void, Error> publish_batch(std::span<const Message> msgs);
   std::expected<Subscription, Error> subscribe(std::string_view subject, Handler handler);
   std::expected<Subscription, Error> queue_subscribe(std::string_view subject, std::string_view queue,
                                                      Handler handler);
