@@ -86,6 +86,8 @@ std::expected<broker::Options, std::string> Server::Impl::options() const {
   o.registry_interval = config.registry_interval;
   o.debug = o.debug || config.debug;
   o.trace = o.trace || config.trace;
+  if (config.lame_duck_duration.count() > 0) o.lame_duck_duration = config.lame_duck_duration;
+  if (config.lame_duck_grace_period.count() > 0) o.lame_duck_grace_period = config.lame_duck_grace_period;
   return o;
 }
 

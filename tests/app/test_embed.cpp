@@ -369,14 +369,11 @@ TEST_CASE("embedded server: /connz and /varz show in-process clients; shutdown c
 }
 
 TEST_CASE("embedded server: lame duck closes TCP clients before in-process ones", "[embed]") {
-  // nats-server's shortest lame-duck duration (30 s) spread over two clients: the TCP client
-  // goes right after the grace period, the app's connection half-way (about 15 s).
-  const auto dir = scratch_dir("ldm");
-  std::filesystem::create_directories(dir);
-  const auto conf = dir / "ldm.conf";
-  std::ofstream(conf) << "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"100ms\"\n";
+  // Lame duck over 3 s for two clients (the Config's duration skips a config file's 30 s
+  // minimum): the TCP client goes right after the grace period, the app's connection half-way.
   forest::Config config = local_config();
-  config.config_file = conf.string();
+  config.lame_duck_duration = 3s;
+  config.lame_duck_grace_period = 100ms;
   forest::Server server(config);
   auto started = server.start();
   INFO((started ? std::string() : started.error().text));
@@ -399,6 +396,19 @@ TEST_CASE("embedded server: lame duck closes TCP clients before in-process ones"
   std::lock_guard lock(mu);
   REQUIRE(!events.empty());
   CHECK(events.front() == forest::ConnectionEvent::lame_duck);
+}
+
+TEST_CASE("embedded server: a config file's lame-duck duration under 30 s is refused", "[embed]") {
+  const auto dir = scratch_dir("ldm-conf");
+  std::filesystem::create_directories(dir);
+  const auto conf = dir / "ldm.conf";
+  std::ofstream(conf) << "lame_duck_duration: \"3s\"\n";
+  forest::Config config = local_config();
+  config.config_file = conf.string();
+  forest::Server server(config);
+  auto started = server.start();
+  REQUIRE(!started);
+  CHECK(started.error().text.find("lame_duck_duration") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

@@ -42,6 +42,12 @@ struct Config {
   // Where log lines go (without the pid and time prefix); null: stderr in nats-server's format.
   std::function<void(LogLevel, std::string_view)> log_sink;
   bool debug = false, trace = false;
+  // Lame-duck mode (enter_lame_duck_mode(), SIGUSR2 in `forest run`): how long closing the
+  // clients is spread over, and the wait before the first goes. Zero: the config file's, else
+  // nats-server's defaults (2 m, 10 s). Unlike a config file's, a duration under nats-server's
+  // 30 s minimum is taken as given (an app's own quick handover, tests).
+  std::chrono::milliseconds lame_duck_duration{0};
+  std::chrono::milliseconds lame_duck_grace_period{0};
 };
 
 class Server {
