@@ -45,7 +45,9 @@
 namespace forest::broker {
 
 class Account;
+class ConnPermissions;
 class MatchCache;
+class PermissionRules;
 class Server;
 
 struct InProcessOptions {
@@ -167,6 +169,7 @@ class InProcessConn final : public MessageSink,
   void post_event(InProcessEvent kind, std::string text);
   void send_no_responders(std::string_view reply);
   void drain();
+  void reload_permissions(const std::shared_ptr<const PermissionRules>& rules);
 
   Server& server_;
   IoThread& dispatch_;
@@ -204,6 +207,10 @@ class InProcessConn final : public MessageSink,
 
   std::atomic<uint64_t> in_msgs_{0}, in_bytes_{0};  // written under pub_mu_, read by snapshot()
   std::atomic<uint64_t> dropped_{0};
+
+  // Its user's permissions (null: none); read under pub_mu_ (publish) or mu_ (subscribe,
+  // deliver), replaced under both (reload).
+  std::shared_ptr<ConnPermissions> perms_;
 };
 
 }  // namespace forest::broker
