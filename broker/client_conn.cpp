@@ -4,6 +4,7 @@
 #include "client_conn.hpp"
 
 #include "account.hpp"
+#include "permissions.hpp"
 #include "protocol/encoder.hpp"
 #include "protocol/errors.hpp"
 #include "server.hpp"
@@ -57,6 +58,12 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
   // Closing, or already a slow consumer: takes nothing, so a queue group picks another member
   // and the publisher can be told there are no responders.
   if (refuses_messages()) return false;
+  std::shared_ptr<ConnPermissions> perms;
+  if (delivery_checks_.load(std::memory_order_relaxed)) {
+    // A wildcard subscription that covers a denied subject does not get the denied messages.
+    perms = delivery_perms_.load();
+    if (perms && perms->blocks_delivery(msg.client_subject())) return false;
+  }
   bool reached_max = false;
   if (!try_count_delivery(sub, reached_max)) return false;
   std::string_view payload = msg.payload;
@@ -67,6 +74,8 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
     header_size = -1;
   }
   const std::string_view subject = msg.client_subject();
+  // allow_responses: the reply subject may be published to, before the client can see it.
+  if (perms && !msg.reply.empty()) perms->note_reply(msg.reply);
   const std::size_t estimate = subject.size() + sub.sid.size() + msg.reply.size() + payload.size() + 48;
   const bool taken = enqueue_encoded(estimate, payload.size(), [&](std::string& out) {
     protocol::append_client_msg(out, subject, sub.sid, msg.reply, header_size, payload);

@@ -20,6 +20,8 @@
 namespace forest::broker {
 
 class Account;
+class ConnPermissions;
+class PermissionRules;
 class Server;
 struct AuthResult;
 struct Options;
@@ -97,6 +99,11 @@ class ClientConn final : public Connection, public ClientEndpoint {
   void require_auth(const Options& opts, std::chrono::steady_clock::time_point from);
   void recheck_credentials();
   void start_pinging_after_connect();
+  // Permissions (owning thread): those of the user it authenticated as; null: none.
+  void set_permissions(std::shared_ptr<const PermissionRules> rules);
+  // After a reload changed them: subscriptions no longer allowed go, as in nats-server.
+  void recheck_subscriptions();
+  [[nodiscard]] std::string auth_user_text() const;  // nats-server's `User "a"` in logs
 
   Account* account_ = nullptr;
   std::unique_ptr<ConnectOptions> pending_connect_;
@@ -113,6 +120,12 @@ class ClientConn final : public Connection, public ClientEndpoint {
   bool recheck_after_connect_ = false;  // a reload came while our CONNECT was being checked
   Clock::time_point auth_deadline_{};
   int64_t max_subs_ = 0;
+
+  // Permissions: perms_ on the owning thread (PUB, SUB); delivery_perms_ for publishers'
+  // threads, looked at only when delivery_checks_ says they can refuse or track something.
+  std::shared_ptr<ConnPermissions> perms_;
+  std::atomic<std::shared_ptr<ConnPermissions>> delivery_perms_;
+  std::atomic<bool> delivery_checks_{false};
 
   // Subscriptions by sid (owning thread writes; monitor reads under info_mu_).
   SubsBySid subs_;

@@ -3,6 +3,7 @@
 
 #include "account.hpp"
 #include "client_conn.hpp"
+#include "permissions.hpp"
 #include "protocol/encoder.hpp"
 #include "protocol/errors.hpp"
 #include "publish.hpp"
@@ -151,6 +152,7 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
       if (auth->account != nullptr && auth->account != account_ && subs_.empty()) account_ = auth->account;
     }
   }
+  set_permissions(auth ? auth->permissions : nullptr);
   headers_.store(f.headers, std::memory_order_relaxed);
   send_ok();
   if (recheck_after_connect_) {
@@ -182,7 +184,10 @@ void ClientConn::recheck_authorization(bool credentials_changed) {
 // The credentials this connection authenticated with (none, if it connected while no
 // authorization was required), against the settings now in force. On the owning thread.
 void ClientConn::recheck_credentials() {
-  if (!server_.options()->auth_required()) return;
+  if (!server_.options()->auth_required()) {
+    set_permissions(nullptr);  // no users any more, so no permissions either
+    return;
+  }
   auto verdict = [self = self<ClientConn>()](const std::optional<AuthResult>& auth) {
     if (self->closing_) return;
     if (!auth) {
@@ -197,8 +202,18 @@ void ClientConn::recheck_credentials() {
       self->close(CloseReason::client_closed);
       return;
     }
-    std::lock_guard lock(self->info_mu_);
-    self->user_ = auth->user;
+    {
+      std::lock_guard lock(self->info_mu_);
+      self->user_ = auth->user;
+    }
+    const PermissionRules* now = self->perms_ ? &self->perms_->rules() : nullptr;
+    const bool same = now == nullptr ? auth->permissions == nullptr
+                                     : auth->permissions != nullptr && now->config() == auth->permissions->config();
+    if (!same) {
+      // New rules start afresh (no cached verdicts, no reply subjects), as nats-server's do.
+      self->set_permissions(auth->permissions);
+      self->recheck_subscriptions();
+    }
   };
   std::string user, pass, token;
   {
@@ -253,10 +268,38 @@ bool ClientConn::adopt_no_auth_user() {
     return false;
   }
   connect_received_ = true;
+  set_permissions(auth->permissions);
   std::lock_guard lock(info_mu_);
   user_ = auth->user;
   if (auth->account != nullptr && subs_.empty()) account_ = auth->account;
   return true;
+}
+
+void ClientConn::set_permissions(std::shared_ptr<const PermissionRules> rules) {
+  perms_ = rules ? std::make_shared<ConnPermissions>(std::move(rules)) : nullptr;
+  delivery_perms_.store(perms_);
+  delivery_checks_.store(perms_ && (perms_->rules().has_subscribe_deny() || perms_->rules().responses()),
+                         std::memory_order_relaxed);
+}
+
+void ClientConn::recheck_subscriptions() {
+  if (!perms_) return;
+  std::vector<SubPtr> refused;
+  for (const auto& [sid, sub] : subs_) {
+    // Also re-arms the deny filter for the wildcard subscriptions that stay.
+    if (!perms_->may_subscribe(sub->subject, sub->queue)) refused.push_back(sub);
+  }
+  for (const SubPtr& sub : refused) {
+    remove_subscription(sub->sid);
+    send_err(removed_subscription_text(sub->subject, sub->sid));
+    server_.log().info("Removed sub {} (sid {}) for {} - not authorized", go_quote(sub->subject), go_quote(sub->sid),
+                       auth_user_text());
+  }
+}
+
+std::string ClientConn::auth_user_text() const {
+  std::lock_guard lock(info_mu_);
+  return "User " + go_quote(user_.empty() ? std::string_view("N/A") : std::string_view(user_));
 }
 
 bool ClientConn::on_info(std::string_view) {
@@ -276,6 +319,12 @@ bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view 
   batch_in_bytes_ += payload.size();
   batch_active_ = true;
   if (pedantic_ && !is_valid_literal_subject(args.subject)) send_err(protocol::err::kInvalidPublishSubject);
+  if (perms_ && !perms_->may_publish(args.subject)) {
+    // As nats-server: the message goes nowhere, no +OK, and the connection stays.
+    server_.log().error("{} - Publish Violation - {}, Subject {}", describe(), auth_user_text(), go_quote(args.subject));
+    send_err(publish_violation_text(args.subject));
+    return true;
+  }
   send_ok();
   publish(args.subject, args.reply, args.header_size, payload);
   return true;
@@ -308,6 +357,17 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     trace_in("SUB", arg);
   }
   batch_active_ = true;
+  if (perms_ && !perms_->may_subscribe(subject, queue)) {
+    if (queue.empty()) {
+      server_.log().error("{} - Subscription Violation - {}, Subject {}, SID {}", describe(), auth_user_text(),
+                          go_quote(subject), sid);
+    } else {
+      server_.log().error("{} - Subscription Violation - {}, Subject {}, Queue: {}, SID {}", describe(),
+                          auth_user_text(), go_quote(subject), go_quote(queue), sid);
+    }
+    send_err(subscription_violation_text(subject, queue));
+    return true;
+  }
   if (max_subs_ > 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
     server_.log().error("{} - maximum subscriptions exceeded", describe());
     send_err(protocol::err::kMaxSubscriptions);

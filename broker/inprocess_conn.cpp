@@ -6,6 +6,7 @@
 
 #include "account.hpp"
 #include "match_cache.hpp"
+#include "permissions.hpp"
 #include "protocol/errors.hpp"
 #include "publish.hpp"
 #include "server.hpp"
@@ -31,6 +32,10 @@ std::expected<std::shared_ptr<InProcessConn>, std::string> InProcessConn::connec
   auto conn = std::make_shared<InProcessConn>(server, dispatch, std::move(opts), std::move(events), server.next_cid());
   conn->account_ = auth->account;
   conn->user_ = auth->user;
+  if (auth->permissions) {
+    conn->perms_ = std::make_shared<ConnPermissions>(auth->permissions);
+    conn->has_perms_.store(true);
+  }
   conn->cache_ = std::make_unique<MatchCache>(auth->account->sublist());
   conn->apply_options();
   if (!server.register_client(conn)) return std::unexpected("the server is shutting down");
@@ -92,6 +97,9 @@ std::expected<uint64_t, std::string> InProcessConn::add_subscription(std::string
     const int64_t max = max_subs_.load(std::memory_order_relaxed);
     if (max > 0 && static_cast<int64_t>(subs_.size()) >= max) {
       return std::unexpected(std::string(protocol::err::kMaxSubscriptions));
+    }
+    if (perms_ && !perms_->may_subscribe(subject, queue)) {
+      return std::unexpected(subscription_violation_text(subject, queue));
     }
     sid = ++next_sid_;
     sub->sid = std::to_string(sid);
@@ -166,6 +174,7 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
   {
     std::lock_guard lock(pub_mu_);
     if (closed_.load()) return std::unexpected("connection closed");
+    if (perms_ && !perms_->may_publish(subject)) return std::unexpected(publish_violation_text(subject));
     const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}};
     delivered = route_message(*cache_, d, opts_.echo ? nullptr : this);
     in_msgs_.store(in_msgs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer: pub_mu_
@@ -186,6 +195,13 @@ std::expected<void, std::string> InProcessConn::publish_batch(std::span<const Pu
   {
     std::lock_guard lock(pub_mu_);
     if (closed_.load()) return std::unexpected("connection closed");
+    if (perms_) {
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!perms_->may_publish(items[i].subject)) {
+          return std::unexpected("message " + std::to_string(i) + ": " + publish_violation_text(items[i].subject));
+        }
+      }
+    }
     Stage stage;
     uint64_t bytes = 0;
     for (const PublishItem& m : items) {
@@ -241,6 +257,10 @@ bool InProcessConn::deliver_now(Subscription& sub, const Delivery& msg) {
     if (entry == nullptr || sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) {
       return false;
     }
+    if (perms_ && perms_->checks_deliveries()) {
+      if (perms_->blocks_delivery(subject)) return false;
+      perms_->note_reply(msg.reply);
+    }
     if (!try_count_delivery(sub, reached)) return false;
     if (entry->direct) {
       direct = entry->direct;
@@ -279,7 +299,8 @@ bool InProcessConn::stage_delivery(Stage& stage, Subscription& sub, const Delive
   Staged& staged = stage.slot_for(*this);  // raises stagers_ first: the entry stays alive
   auto* entry = static_cast<Entry*>(sub.sink_data);
   if (entry == nullptr || sub.closed.load() || closed_.load()) return false;
-  if (entry->direct) return deliver_now(sub, msg);  // a waiter to wake now, not at the batch end
+  // A waiter to wake now, not at the batch end; or permissions, whose state is under mu_.
+  if (entry->direct || has_perms_.load(std::memory_order_relaxed)) return deliver_now(sub, msg);
   bool reached = false;
   if (!try_count_delivery(sub, reached)) return false;
   const std::string_view subject = msg.client_subject();
@@ -451,6 +472,29 @@ void InProcessConn::recheck_authorization(bool credentials_changed) {
   // As a TCP client: credentials that no longer pass, or a user moved to another account.
   if (!auth || auth->account != account_) {
     close_with(CloseReason::authentication_violation, protocol::err::kAuthorizationViolation);
+    return;
+  }
+  reload_permissions(auth->permissions);
+}
+
+// New rules (as a TCP client): fresh state, and the subscriptions they no longer allow go,
+// each reported as an error event with nats-server's text.
+void InProcessConn::reload_permissions(const std::shared_ptr<const PermissionRules>& rules) {
+  std::vector<std::pair<uint64_t, SubPtr>> refused;
+  {
+    std::scoped_lock lock(pub_mu_, mu_);
+    const bool same = perms_ ? rules != nullptr && perms_->rules().config() == rules->config() : rules == nullptr;
+    if (same || closed_.load()) return;
+    perms_ = rules ? std::make_shared<ConnPermissions>(rules) : nullptr;
+    has_perms_.store(perms_ != nullptr);
+    if (!perms_) return;
+    for (const auto& [sid, e] : subs_) {
+      if (!perms_->may_subscribe(e->sub->subject, e->sub->queue)) refused.emplace_back(sid, e->sub);
+    }
+  }
+  for (const auto& [sid, sub] : refused) {
+    remove_subscription(sid, sub->id);
+    post_event(InProcessEvent::error, removed_subscription_text(sub->subject, sub->sid));
   }
 }
 

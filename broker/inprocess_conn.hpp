@@ -47,7 +47,9 @@
 namespace forest::broker {
 
 class Account;
+class ConnPermissions;
 class MatchCache;
+class PermissionRules;
 class Server;
 
 struct InProcessOptions {
@@ -201,6 +203,7 @@ class InProcessConn final : public MessageSink,
   void send_no_responders(std::string_view reply);
   void drain();
   void linger_for_more();
+  void reload_permissions(const std::shared_ptr<const PermissionRules>& rules);
 
   Server& server_;
   IoThread& dispatch_;
@@ -254,6 +257,11 @@ class InProcessConn final : public MessageSink,
   alignas(64) std::vector<Queued> draining_;
   std::vector<std::shared_ptr<Entry>> draining_retired_;  // retired before draining_ was taken
   std::string draining_arena_;
+
+  // Its user's permissions (null: none); read under pub_mu_ (publish) or mu_ (subscribe,
+  // deliver), replaced under both (reload).
+  std::shared_ptr<ConnPermissions> perms_;
+  std::atomic<bool> has_perms_{false};  // perms_ != null, for batches that read it without mu_
 };
 
 }  // namespace forest::broker

@@ -5,10 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "permissions.hpp"
 
 namespace forest::broker {
 
@@ -20,6 +23,8 @@ struct User {
   std::string username;
   std::string password;
   std::string account;  // empty: the global account
+  // Its own permissions, or the authorization block's default_permissions; null: none.
+  std::shared_ptr<const PermissionRules> permissions;
 };
 
 struct ClusterOptions {

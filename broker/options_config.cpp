@@ -9,6 +9,7 @@
 #include "config/conf_value.hpp"
 #include "options.hpp"
 #include "route_url.hpp"
+#include "subject.hpp"
 
 namespace forest::broker {
 namespace {
@@ -102,6 +103,124 @@ Result not_supported(const ConfValue& v, const std::string& key) {
   return std::unexpected(v.key_pos.describe() + ": \"" + key + "\" is not supported by forest-server yet");
 }
 
+// A subject list of a permission: one subject or an array of them. Subscribe entries may
+// name a queue group after the subject ("subject queue").
+Result parse_subject_list(const ConfValue& v, bool with_queue, std::vector<std::string>& out) {
+  std::vector<const ConfValue*> items;
+  if (v.type == Type::string) {
+    items.push_back(&v);
+  } else if (v.type == Type::array) {
+    for (const ConfValue& item : v.array) items.push_back(&item);
+  } else {
+    return err_at(v, "Expected subject permissions to be a subject, or array of subjects, got a " +
+                         std::string(v.type_name()));
+  }
+  for (const ConfValue* item : items) {
+    if (item->type != Type::string) return err_at(*item, "Subject in permissions array cannot be cast to string");
+    // "subject" or, for subscribe, "subject queue": whitespace separated, two words at most.
+    std::vector<std::string> words;
+    std::string word;
+    for (const char c : item->str + " ") {
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        if (!word.empty()) words.push_back(std::move(word));
+        word.clear();
+      } else {
+        word.push_back(c);
+      }
+    }
+    const bool ok = !words.empty() && words.size() <= (with_queue ? 2u : 1u) && is_valid_subject(words[0]) &&
+                    (words.size() < 2 || is_valid_subject(words[1]));
+    if (!ok) return err_at(*item, "subject \"" + item->str + "\" is not a valid subject");
+    out.push_back(item->str);
+  }
+  return {};
+}
+
+// `publish` / `subscribe`: a subject list (= allow), or a map { allow, deny }.
+Result parse_subject_permission(const ConfValue& v, bool with_queue, std::optional<SubjectPermission>& out) {
+  SubjectPermission p;
+  if (v.type != Type::map) {
+    std::vector<std::string> allow;
+    if (auto r = parse_subject_list(v, with_queue, allow); !r) return r;
+    if (!allow.empty()) p.allow = std::move(allow);
+    out = std::move(p);
+    return {};
+  }
+  if (v.map.empty()) return {};  // nats-server: an empty map is no permission at all
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "allow") {
+      std::vector<std::string> allow;
+      if (auto r = parse_subject_list(val, with_queue, allow); !r) return r;
+      if (!allow.empty()) p.allow = std::move(allow);
+    } else if (key == "deny") {
+      if (auto r = parse_subject_list(val, with_queue, p.deny); !r) return r;
+    } else if (!val.referenced_as_variable) {
+      return std::unexpected(val.key_pos.describe() + ": Unknown field name \"" + k +
+                             "\" parsing subject permissions, only 'allow' or 'deny' are permitted");
+    }
+  }
+  out = std::move(p);
+  return {};
+}
+
+// `allow_responses`: true (nats-server's defaults: 1 message within 2 minutes) or
+// { max: N, expires: "1m" }; 0 keeps the default, a negative value means no limit.
+Result parse_allow_responses(const ConfValue& v, std::optional<ResponsePermission>& out) {
+  if (v.type == Type::boolean) {
+    if (v.boolean) out = ResponsePermission{};
+    return {};
+  }
+  if (v.type != Type::map) return err_at(v, "error parsing response permissions, expected a boolean or a map");
+  ResponsePermission rp;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "max" || key == "max_msgs" || key == "max_messages" || key == "max_responses") {
+      int64_t n = 0;
+      if (auto r = get_int(val, k, n); !r) return r;
+      if (n != 0) rp.max_msgs = n;
+    } else if (key == "expires" || key == "expiration" || key == "ttl") {
+      if (val.type != Type::string) return err_at(val, "error parsing expires, not a duration string");
+      auto d = parse_go_duration(val.str);
+      if (!d) return err_at(val, "error parsing expires: time: invalid duration \"" + val.str + "\"");
+      if (d->count() != 0) rp.expires = *d;
+    } else if (!val.referenced_as_variable) {
+      return std::unexpected(val.key_pos.describe() + ": Unknown field \"" + k + "\" parsing permissions");
+    }
+  }
+  out = rp;
+  return {};
+}
+
+Result parse_permissions(const ConfValue& v, std::shared_ptr<const PermissionRules>& out) {
+  if (v.type != Type::map) {
+    return err_at(v, "Expected permissions to be a map/struct, got a " + std::string(v.type_name()));
+  }
+  Permissions p;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    Result r;
+    if (key == "pub" || key == "publish" || key == "import") {
+      r = parse_subject_permission(val, false, p.publish);
+    } else if (key == "sub" || key == "subscribe" || key == "export") {
+      r = parse_subject_permission(val, true, p.subscribe);
+    } else if (key == "publish_allow_responses" || key == "allow_responses") {
+      r = parse_allow_responses(val, p.responses);
+    } else if (!val.referenced_as_variable) {
+      r = std::unexpected(val.key_pos.describe() + ": Unknown field \"" + k + "\" parsing permissions");
+    }
+    if (!r) return r;
+  }
+  // With allow_responses and no publish allow list, a user may publish to reply subjects
+  // only (nats-server turns the blanket allow off).
+  if (p.responses) {
+    if (!p.publish) p.publish = SubjectPermission{};
+    if (!p.publish->allow) p.publish->allow = std::vector<std::string>{};
+  }
+  out = std::make_shared<const PermissionRules>(std::move(p));
+  return {};
+}
+
 Result parse_users(const ConfValue& v, std::vector<User>& users) {
   if (v.type != Type::array) return err_at(v, "Expected users field to be an array, got a " + std::string(v.type_name()));
   for (const ConfValue& item : v.array) {
@@ -115,7 +234,9 @@ Result parse_users(const ConfValue& v, std::vector<User>& users) {
         if (auto r = get_string(val, k, u.password); !r) return r;
       } else if (key == "account") {
         if (auto r = get_string(val, k, u.account); !r) return r;
-      } else if (key == "permissions" || key == "nkey" || key == "allowed_connection_types") {
+      } else if (key == "permissions" || key == "permission") {
+        if (auto r = parse_permissions(val, u.permissions); !r) return r;
+      } else if (key == "nkey" || key == "allowed_connection_types") {
         return not_supported(val, k);
       } else if (!val.referenced_as_variable) {
         return unknown_field(val, k);
@@ -134,6 +255,7 @@ Result parse_authorization(const ConfValue& v, Options& o) {
   if (auto r = want(v, Type::map, "authorization"); !r) return r;
   std::string user, pass, token;
   std::vector<User> users;
+  std::shared_ptr<const PermissionRules> default_permissions;
   bool has_users = false;
   for (const auto& [k, val] : v.map) {
     const std::string key = lower(k);
@@ -154,7 +276,9 @@ Result parse_authorization(const ConfValue& v, Options& o) {
     } else if (key == "users") {
       has_users = true;
       if (auto r = parse_users(val, users); !r) return r;
-    } else if (key == "permissions" || key == "default_permissions" || key == "nkeys" || key == "auth_callout") {
+    } else if (key == "default_permissions" || key == "default_permission") {
+      if (auto r = parse_permissions(val, default_permissions); !r) return r;
+    } else if (key == "permissions" || key == "nkeys" || key == "auth_callout") {
       return not_supported(val, k);
     } else if (!val.referenced_as_variable) {
       return unknown_field(val, k);
@@ -163,6 +287,10 @@ Result parse_authorization(const ConfValue& v, Options& o) {
   if ((!user.empty() || !pass.empty()) && !token.empty()) return err_at(v, "Cannot have a user/pass and token");
   if (has_users && !user.empty()) return err_at(v, "Can not have a single user/pass and a users array");
   if (has_users && !token.empty()) return err_at(v, "Can not have a token and a users array");
+  // Users without permissions of their own get the defaults, wherever they were written.
+  for (User& u : users) {
+    if (!u.permissions) u.permissions = default_permissions;
+  }
   o.username = user;
   o.password = pass;
   o.token = token;

@@ -407,14 +407,14 @@ std::vector<ConnSnapshot> Server::closed_clients() const {
 
 std::optional<AuthResult> Server::authenticate(const Credentials& c, const Options& o) const {
   Account* global = accounts_.front().get();
-  if (!o.auth_required()) return AuthResult{global, ""};
+  if (!o.auth_required()) return AuthResult{global, "", nullptr};
   if (!o.token.empty()) {
     if (!matches_password(o.token, c.token)) return std::nullopt;
-    return AuthResult{global, ""};
+    return AuthResult{global, "", nullptr};
   }
   if (!o.username.empty()) {
     if (c.user != o.username || !matches_password(o.password, c.pass)) return std::nullopt;
-    return AuthResult{global, o.username};
+    return AuthResult{global, o.username, nullptr};
   }
   std::string_view user = c.user;
   bool no_auth = false;
@@ -431,7 +431,7 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
         if (a->name() == u.account) acc = a.get();
       }
     }
-    return AuthResult{acc, u.username};
+    return AuthResult{acc, u.username, u.permissions};
   }
   return std::nullopt;
 }
@@ -499,7 +499,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
                             !std::equal(next.users.begin(), next.users.end(), old->users.begin(),
                                         [](const User& a, const User& b) {
                                           return a.username == b.username && a.password == b.password &&
-                                                 a.account == b.account;
+                                                 a.account == b.account && same_permissions(a, b);
                                         });
   note(auth_changed, "authorization");
   note(next.pid_file != old->pid_file, "pid_file = " + next.pid_file);
@@ -526,6 +526,12 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   for (const std::string& change : changes) log_->info("Reloaded: {}", change);
   log_->info("Reloaded server configuration");
   return changes;
+}
+
+// Same rules in force (the pointers differ from one parse to the next).
+bool Server::same_permissions(const User& a, const User& b) {
+  if (!a.permissions || !b.permissions) return a.permissions == b.permissions;
+  return a.permissions->config() == b.permissions->config();
 }
 
 // nats-server's reload refuses any change of no_auth_user except dropping it together with

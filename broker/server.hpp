@@ -45,6 +45,7 @@ inline constexpr const char* kForestVersion = "0.1.0";
 struct AuthResult {
   Account* account = nullptr;
   std::string user;  // the authorized user name, if any
+  std::shared_ptr<const PermissionRules> permissions;  // null: everything allowed
 };
 
 struct Credentials {
@@ -162,6 +163,7 @@ class Server {
   void schedule_memory_trim();
   void enforce_max_connections(int64_t max);
   [[nodiscard]] static bool no_auth_user_removed_with_user(const Options& old, const Options& next);
+  [[nodiscard]] static bool same_permissions(const User& a, const User& b);
 
   std::atomic<std::shared_ptr<const Options>> opts_;
   std::shared_ptr<Logger> log_;

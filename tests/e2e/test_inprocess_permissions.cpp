@@ -1,0 +1,72 @@
+// The in-process connection under its user's permissions: the same verdicts and texts as a
+// TCP client gets (tests/e2e/test_permissions.cpp checks those against nats-server).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "inprocess_conn.hpp"
+#include "io_thread.hpp"
+#include "logger.hpp"
+#include "raw_client.hpp"
+#include "server.hpp"
+
+using namespace forest::broker;
+using namespace forest::testing;
+using namespace std::chrono_literals;
+
+TEST_CASE("in-process: its user's permissions apply, with nats-server's texts", "[internal][permissions]") {
+  Options o;
+  o.host = "127.0.0.1";
+  o.port = kRandomPort;
+  REQUIRE(apply_config_text(o, R"(
+authorization {
+  users = [
+    {user: app, password: p, permissions: { publish: { allow: "out.>", deny: "out.secret" },
+                                            subscribe: { allow: ["in.*", "jobs grp"], deny: "in.secret" } } }
+    {user: any, password: p}
+  ]
+}
+)", "inproc.conf"));
+  Server server(std::move(o), std::make_shared<Logger>());
+  REQUIRE(server.start());
+  IoThread dispatch(1000);
+  dispatch.start();
+  InProcessOptions io;
+  // Moved in: GCC 12 warns (-Wrestrict, a false positive) on assigning the literals here.
+  std::string user = "app", pass = "p";
+  io.user = std::move(user);
+  io.pass = std::move(pass);
+  auto conn = InProcessConn::connect(server, dispatch, io, nullptr);
+  REQUIRE(conn);
+  auto& c = *conn;
+
+  auto pub = c->publish("elsewhere", "", "x");
+  REQUIRE_FALSE(pub);
+  CHECK(pub.error() == "Permissions Violation for Publish to \"elsewhere\"");
+  CHECK(c->publish("out.secret", "", "x").error() == "Permissions Violation for Publish to \"out.secret\"");
+  CHECK(c->subscribe("other", "", [](const InProcessMessage&) {}).error() ==
+        "Permissions Violation for Subscription to \"other\"");
+  CHECK(c->subscribe("jobs", "nope", [](const InProcessMessage&) {}).error() ==
+        "Permissions Violation for Subscription to \"jobs\" using queue \"nope\"");
+  CHECK(c->subscribe("jobs", "grp", [](const InProcessMessage&) {}));
+
+  // A wildcard subscription covering the denied in.secret gets in.ok only.
+  std::atomic<int> secret{0}, ok{0};
+  REQUIRE(c->subscribe("in.*", "", [&](const InProcessMessage& m) { ++(m.subject == "in.secret" ? secret : ok); }));
+  RawClient tcp("127.0.0.1", server.client_port());
+  REQUIRE(tcp.read_line(3s).rfind("INFO ", 0) == 0);
+  tcp.send("CONNECT {\"verbose\":false,\"user\":\"any\",\"pass\":\"p\"}\r\nSUB out.> 1\r\n"
+           "PUB in.secret 1\r\ns\r\nPUB in.ok 1\r\no\r\nPING\r\n");
+  REQUIRE(tcp.read_line(3s) == "PONG\r\n");
+  CHECK(c->publish("out.fine", "", "y"));
+  CHECK(tcp.read_line(3s) == "MSG out.fine 1 1\r\n");
+  for (int i = 0; i < 100 && ok.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(ok.load() == 1);
+  CHECK(secret.load() == 0);
+
+  c->close();
+  server.shutdown();
+  dispatch.stop();
+  dispatch.join();
+}
