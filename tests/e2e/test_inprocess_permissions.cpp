@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "inprocess_conn.hpp"
 #include "io_thread.hpp"
@@ -64,6 +65,31 @@ authorization {
   for (int i = 0; i < 100 && ok.load() == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(ok.load() == 1);
   CHECK(secret.load() == 0);
+
+  // A batch: one refused subject refuses the whole batch, with its index; deliveries of a
+  // batch to this connection pass the same filter (in.secret never reaches in.*).
+  const std::vector<InProcessConn::PublishItem> mixed{{"out.a", "", "1"}, {"out.secret", "", "2"}};
+  auto refused = c->publish_batch(mixed);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error() == "message 1: Permissions Violation for Publish to \"out.secret\"");
+  const std::vector<InProcessConn::PublishItem> fine{{"out.b", "", "1"}, {"out.c", "", "2"}};
+  REQUIRE(c->publish_batch(fine));
+  CHECK(tcp.read_line(3s) == "y\r\n");  // out.fine's payload
+  CHECK(tcp.read_line(3s) == "MSG out.b 1 1\r\n");  // not out.a: nothing of the refused batch
+  CHECK(tcp.read_line(3s) == "1\r\n");
+  CHECK(tcp.read_line(3s) == "MSG out.c 1 1\r\n");
+  InProcessOptions other_opts;
+  std::string other_user = "any", other_pass = "p";
+  other_opts.user = std::move(other_user);
+  other_opts.pass = std::move(other_pass);
+  auto other = InProcessConn::connect(server, dispatch, other_opts, nullptr);
+  REQUIRE(other);
+  const std::vector<InProcessConn::PublishItem> to_app{{"in.secret", "", "s"}, {"in.ok", "", "o"}};
+  REQUIRE((*other)->publish_batch(to_app));
+  for (int i = 0; i < 100 && ok.load() == 1; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(ok.load() == 2);
+  CHECK(secret.load() == 0);
+  (*other)->close();
 
   c->close();
   server.shutdown();
