@@ -27,6 +27,12 @@ struct User {
   std::shared_ptr<const PermissionRules> permissions;
 };
 
+// An account of the `accounts` block: its own subject space (broker/account.hpp). Its users
+// are in Options::users, with `account` set to its name.
+struct AccountConfig {
+  std::string name;
+};
+
 struct ClusterOptions {
   bool configured = false;
   std::string name;
@@ -79,6 +85,7 @@ struct Options {
   std::string password;
   std::string token;
   std::vector<User> users;
+  std::vector<AccountConfig> accounts;  // besides the global account $G
   std::string no_auth_user;
 
   // Logging

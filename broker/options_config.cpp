@@ -1,6 +1,7 @@
 // Maps a parsed configuration file onto Options, key by key, with nats-server's key names and
 // aliases. Unknown keys are errors (as in nats-server); keys of features not built yet are a
 // clear "not supported yet" error rather than a silent ignore.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <functional>
@@ -251,6 +252,82 @@ Result parse_users(const ConfValue& v, std::vector<User>& users) {
   return {};
 }
 
+// `jetstream` inside an account: only "off" for now (JetStream serves $G alone).
+Result parse_account_jetstream(const ConfValue& v, const std::string& key) {
+  const bool off = (v.type == Type::boolean && !v.boolean) ||
+                   (v.type == Type::string && (lower(v.str) == "disabled" || lower(v.str) == "disable"));
+  if (off) return {};
+  return std::unexpected(v.key_pos.describe() + ": \"" + key +
+                         "\" in an account is not supported by forest-server yet (JetStream serves the global "
+                         "account only)");
+}
+
+// One account's map: its users (with the account's default_permissions for those without
+// their own). Imports, exports, mappings and limits are not supported yet: a clear error.
+Result parse_account(const std::string& name, const ConfValue& v, std::vector<User>& users) {
+  std::vector<User> own;
+  std::shared_ptr<const PermissionRules> default_permissions;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "users") {
+      if (auto r = parse_users(val, own); !r) return r;
+    } else if (key == "default_permissions" || key == "default_permission") {
+      if (auto r = parse_permissions(val, default_permissions); !r) return r;
+    } else if (key == "jetstream") {
+      if (auto r = parse_account_jetstream(val, k); !r) return r;
+    } else if (key == "imports" || key == "exports" || key == "mappings" || key == "maps" || key == "limits" ||
+               key == "nkey") {
+      return not_supported(val, k);
+    } else if (!val.referenced_as_variable) {
+      return unknown_field(val, k);
+    }
+  }
+  for (User& u : own) {
+    if (!u.account.empty() && u.account != name) {
+      return err_at(v, "user \"" + u.username + "\" of account \"" + name + "\" names another account, \"" +
+                           u.account + "\"");
+    }
+    u.account = name;
+    if (!u.permissions) u.permissions = default_permissions;
+    users.push_back(std::move(u));
+  }
+  return {};
+}
+
+// `accounts { A { users [...] } B {...} }`, or a plain list of names `accounts [A, B]`.
+Result parse_accounts(const ConfValue& v, Options& o, std::vector<User>& account_users) {
+  std::vector<AccountConfig> accounts;
+  std::vector<User> users;
+  auto add = [&](const ConfValue& at, const std::string& name) -> Result {
+    if (name == "$G") return err_at(at, "\"" + name + "\" is a Reserved Account");  // the global account
+    if (name.empty()) return err_at(at, "an account needs a name");
+    for (const AccountConfig& a : accounts) {
+      if (a.name == name) return err_at(at, "Duplicate Account Entry: " + name);
+    }
+    accounts.push_back(AccountConfig{name});
+    return {};
+  };
+  if (v.type == Type::array) {
+    for (const ConfValue& item : v.array) {
+      if (item.type != Type::string) return err_at(item, "Expected an account name");
+      if (auto r = add(item, item.str); !r) return r;
+    }
+  } else if (v.type == Type::map) {
+    for (const auto& [name, val] : v.map) {
+      if (val.referenced_as_variable) continue;
+      if (val.type != Type::map) return err_at(val, "Expected map entries for accounts");
+      if (auto r = add(val, name); !r) return r;
+      if (auto r = parse_account(name, val, users); !r) return r;
+    }
+  } else {
+    return err_at(v, "Expected accounts to be a map or an array of names, got a " + std::string(v.type_name()));
+  }
+  o.accounts = std::move(accounts);
+  // Joined with the authorization block's users at the end of the file (apply_top).
+  account_users = std::move(users);
+  return {};
+}
+
 Result parse_authorization(const ConfValue& v, Options& o) {
   if (auto r = want(v, Type::map, "authorization"); !r) return r;
   std::string user, pass, token;
@@ -409,6 +486,7 @@ Result check_int32(const ConfValue& v, const std::string& key, int64_t& out) {
 }
 
 Result apply_top(const ConfValue& top, Options& o) {
+  std::vector<User> account_users;
   for (const auto& [k, v] : top.map) {
     const std::string key = lower(k);
     Result r;
@@ -467,6 +545,8 @@ Result apply_top(const ConfValue& top, Options& o) {
       }
     } else if (key == "authorization") {
       r = parse_authorization(v, o);
+    } else if (key == "accounts") {
+      r = parse_accounts(v, o, account_users);
     } else if (key == "no_auth_user") {
       r = get_string(v, k, o.no_auth_user);
     } else if (key == "debug") {
@@ -488,7 +568,7 @@ Result apply_top(const ConfValue& top, Options& o) {
     } else if (key == "store_dir" || key == "storedir") {
       r = get_string(v, k, o.jetstream.store_dir);
     } else if (key == "tls" || key == "https" || key == "https_port" || key == "gateway" || key == "leaf" ||
-               key == "leafnodes" || key == "accounts" || key == "operator" || key == "operators" ||
+               key == "leafnodes" || key == "operator" || key == "operators" ||
                key == "resolver" || key == "websocket" || key == "ws" || key == "mqtt" || key == "mappings" ||
                key == "maps" || key == "system_account" || key == "trusted" || key == "trusted_keys" ||
                key == "syslog" || key == "remote_syslog" || key == "ocsp") {
@@ -504,6 +584,12 @@ Result apply_top(const ConfValue& top, Options& o) {
       r = unknown_field(v, k);
     }
     if (!r) return r;
+  }
+  for (User& u : account_users) {
+    for (const User& other : o.users) {
+      if (other.username == u.username) return std::unexpected("Duplicate user \"" + u.username + "\" detected");
+    }
+    o.users.push_back(std::move(u));
   }
   return {};
 }
@@ -611,6 +697,16 @@ std::expected<void, std::string> validate_auth(const Options& o) {
   if ((!o.username.empty() || !o.password.empty()) && !o.token.empty()) {
     return fail("Cannot have a user/pass and token",
                 "token from " + token_from + ", user/pass from " + (o.username.empty() ? origin(o, "pass", "password") : user_from));
+  }
+  const bool account_users = std::any_of(o.users.begin(), o.users.end(), [&](const User& u) {
+    return !u.account.empty() && std::any_of(o.accounts.begin(), o.accounts.end(),
+                                             [&](const AccountConfig& a) { return a.name == u.account; });
+  });
+  if (account_users && !o.username.empty()) {
+    return fail("Can not have a single user/pass and accounts", "user from " + user_from + ", users in accounts {}");
+  }
+  if (account_users && !o.token.empty()) {
+    return fail("Can not have a token and accounts", "token from " + token_from + ", users in accounts {}");
   }
   if (!o.users.empty() && !o.username.empty()) {
     return fail("Can not have a single user/pass and a users array", "user from " + user_from + ", users from " + users_from);

@@ -55,6 +55,7 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
     : log_(std::move(log)), server_id_(make_server_id()), start_time_(std::chrono::system_clock::now()) {
   opts_.store(std::make_shared<const Options>(std::move(opts)));
   accounts_.push_back(std::make_unique<Account>(kGlobalAccount, 0));
+  for (const AccountConfig& a : options()->accounts) register_account(a.name);
   for (const User& u : options()->users) {
     if (!u.account.empty()) register_account(u.account);
   }
@@ -471,6 +472,9 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   }
   for (const User& u : next.users) {
     if (!u.account.empty() && find_account(u.account) == nullptr) return refuse("accounts (new account " + u.account + ")");
+  }
+  for (const AccountConfig& a : next.accounts) {
+    if (find_account(a.name) == nullptr) return refuse("accounts (new account " + a.name + ")");
   }
   if (next.no_auth_user != old->no_auth_user && !no_auth_user_removed_with_user(*old, next)) {
     return refuse("no_auth_user: old=" + old->no_auth_user + ", new=" + next.no_auth_user);

@@ -236,7 +236,7 @@ TempFile::~TempFile() {
 
 // ---- Client --------------------------------------------------------------------------------
 
-Client::Client(const Node& node) {
+Client::Client(const Node& node, const std::string& login) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -253,8 +253,8 @@ Client::Client(const Node& node) {
     close();
     return;
   }
-  send_raw(R"(CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"protocol":1,"name":"ctest"})"
-           "\r\n");
+  send_raw(R"(CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"protocol":1,"name":"ctest")" +
+           (login.empty() ? std::string() : "," + login) + "}\r\n");
   if (!flush()) close();
 }
 

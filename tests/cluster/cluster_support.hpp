@@ -154,7 +154,8 @@ struct Msg {
 // out; PINGs from the server are answered while reading.
 class Client {
  public:
-  explicit Client(const Node& node);
+  // `login`: more CONNECT fields, e.g. R"("user":"a","pass":"p")"; empty: none.
+  explicit Client(const Node& node, const std::string& login = "");
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
