@@ -4,6 +4,7 @@
 #include "client_conn.hpp"
 
 #include "account.hpp"
+#include "nkeys.hpp"
 #include "permissions.hpp"
 #include "protocol/encoder.hpp"
 #include "protocol/errors.hpp"
@@ -33,7 +34,8 @@ void ClientConn::load_kind_limits(const Options& opts) {
 bool ClientConn::on_start() {
   const auto opts = server_.options();
   server_.log().debug("{} - Client connection created", describe());
-  send(server_.info_line(cid_, ip_));
+  if (server_.nonce_required()) nonce_ = nkeys::make_nonce();
+  send(server_.info_line(cid_, ip_, nonce_));
   if (server_.num_clients() > static_cast<std::size_t>(opts->max_connections) && opts->max_connections > 0) {
     server_.log().error("{} - Client connection error: maximum connections exceeded", describe());
     send_err(protocol::err::kMaxConnections);

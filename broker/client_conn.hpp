@@ -31,6 +31,7 @@ struct ConnectOptions {
   bool verbose = true, pedantic = true, echo = true, headers = false, no_responders = false;
   int64_t protocol = 0;
   std::string name, lang, version, user, pass, token;
+  std::string nkey, sig;  // an nkey user: its public key and the signature of our nonce
 };
 
 // A tree, not a hash map: a client with 200,000 subscriptions must not stall its thread for a
@@ -133,6 +134,8 @@ class ClientConn final : public Connection, public ClientEndpoint {
   // Monitoring data (written by the owning thread under info_mu_)
   std::string name_, lang_, version_, user_;
   std::string given_user_, given_pass_, given_token_;  // CONNECT credentials, for reloads
+  std::string given_nkey_, given_sig_;
+  std::string nonce_;  // what our INFO carried for an nkey user to sign (nkey users configured)
 };
 
 }  // namespace forest::broker

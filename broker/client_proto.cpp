@@ -66,6 +66,10 @@ bool parse_connect(std::string_view json, ConnectOptions& f) {
       ok = get_string(v, f.pass);
     } else if (key == "auth_token") {
       ok = get_string(v, f.token);
+    } else if (key == "nkey") {
+      ok = get_string(v, f.nkey);
+    } else if (key == "sig") {
+      ok = get_string(v, f.sig);
     } else if (key == "tls_required") {
       bool ignored = false;
       ok = get_bool(v, ignored);
@@ -90,12 +94,15 @@ bool ClientConn::on_connect(std::string_view json) {
   }
   const auto opts = server_.options();
   if (!opts->auth_required()) return finish_connect(f, std::nullopt);
-  if (!server_.slow_authentication()) return finish_connect(f, server_.authenticate(Credentials{f.user, f.pass, f.token}));
+  if (!server_.slow_authentication()) {
+    return finish_connect(f, server_.authenticate(Credentials{f.user, f.pass, f.token, f.nkey, f.sig, nonce_}));
+  }
   // bcrypt takes tens of milliseconds: check on the auth pool, and stop parsing this client
   // (nothing after CONNECT may run unauthorized) while other clients of this thread go on.
   pending_connect_ = std::make_unique<ConnectOptions>(std::move(f));
   parser_.pause();
-  server_.authenticate_async(pending_connect_->user, pending_connect_->pass, pending_connect_->token,
+  server_.authenticate_async(OwnedCredentials{pending_connect_->user, pending_connect_->pass, pending_connect_->token,
+                                              pending_connect_->nkey, pending_connect_->sig, nonce_},
                              [self = self<ClientConn>()](std::optional<AuthResult> auth) {
                                asio::post(self->io_.context(), [self, auth] { self->on_async_auth(auth); });
                              });
@@ -147,6 +154,8 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
     given_user_ = f.user;
     given_pass_ = f.pass;
     given_token_ = f.token;
+    given_nkey_ = f.nkey;
+    given_sig_ = f.sig;
     if (auth) {
       user_ = auth->user;
       if (auth->account != nullptr && auth->account != account_ && subs_.empty()) account_ = auth->account;
@@ -215,18 +224,16 @@ void ClientConn::recheck_credentials() {
       self->recheck_subscriptions();
     }
   };
-  std::string user, pass, token;
+  OwnedCredentials given;
   {
     std::lock_guard lock(info_mu_);
-    user = given_user_;
-    pass = given_pass_;
-    token = given_token_;
+    given = OwnedCredentials{given_user_, given_pass_, given_token_, given_nkey_, given_sig_, nonce_};
   }
   if (!server_.slow_authentication()) {
-    verdict(server_.authenticate(Credentials{user, pass, token}));
+    verdict(server_.authenticate(given.view()));
     return;
   }
-  server_.authenticate_async(std::move(user), std::move(pass), std::move(token),
+  server_.authenticate_async(std::move(given),
                              [self = self<ClientConn>(), verdict](std::optional<AuthResult> auth) {
                                asio::post(self->io_.context(), [verdict, auth] { verdict(auth); });
                              });

@@ -20,8 +20,9 @@ using Duration = std::chrono::nanoseconds;
 inline constexpr int kRandomPort = -1;  // "-p -1": pick a free port
 
 struct User {
-  std::string username;
+  std::string username;  // empty for an nkey user
   std::string password;
+  std::string nkey;      // an nkey user's public key ("U..."): signs the INFO nonce instead of a password
   std::string account;  // empty: the global account
   // Its own permissions, or the authorization block's default_permissions; null: none.
   std::shared_ptr<const PermissionRules> permissions;

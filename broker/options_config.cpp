@@ -8,6 +8,7 @@
 #include <map>
 
 #include "config/conf_value.hpp"
+#include "nkeys.hpp"
 #include "options.hpp"
 #include "route_url.hpp"
 #include "subject.hpp"
@@ -237,15 +238,27 @@ Result parse_users(const ConfValue& v, std::vector<User>& users) {
         if (auto r = get_string(val, k, u.account); !r) return r;
       } else if (key == "permissions" || key == "permission") {
         if (auto r = parse_permissions(val, u.permissions); !r) return r;
-      } else if (key == "nkey" || key == "allowed_connection_types") {
+      } else if (key == "nkey") {
+        if (auto r = get_string(val, k, u.nkey); !r) return r;
+        if (!nkeys::is_valid_user_public_key(u.nkey)) return err_at(item, "Not a valid public nkey for a user");
+      } else if (key == "allowed_connection_types") {
         return not_supported(val, k);
       } else if (!val.referenced_as_variable) {
         return unknown_field(val, k);
       }
     }
-    if (u.username.empty()) return err_at(item, "user entry without a user name");
+    if (!u.nkey.empty()) {
+      if (!u.username.empty() || !u.password.empty()) return err_at(item, "Nkey users do not take usernames or passwords");
+      for (const User& other : users) {
+        if (other.nkey == u.nkey) return err_at(item, "Duplicate nkey \"" + u.nkey + "\" detected");
+      }
+    } else if (u.username.empty()) {
+      return err_at(item, "User entry requires a user");
+    }
     for (const User& other : users) {
-      if (other.username == u.username) return err_at(item, "Duplicate user \"" + u.username + "\" detected");
+      if (!u.username.empty() && other.username == u.username) {
+        return err_at(item, "Duplicate user \"" + u.username + "\" detected");
+      }
     }
     users.push_back(std::move(u));
   }
@@ -587,7 +600,10 @@ Result apply_top(const ConfValue& top, Options& o) {
   }
   for (User& u : account_users) {
     for (const User& other : o.users) {
-      if (other.username == u.username) return std::unexpected("Duplicate user \"" + u.username + "\" detected");
+      if (!u.username.empty() && other.username == u.username) {
+        return std::unexpected("Duplicate user \"" + u.username + "\" detected");
+      }
+      if (!u.nkey.empty() && other.nkey == u.nkey) return std::unexpected("Duplicate nkey \"" + u.nkey + "\" detected");
     }
     o.users.push_back(std::move(u));
   }

@@ -16,6 +16,7 @@
 #include "json_writer.hpp"
 #include "listener.hpp"
 #include "memory_trim.hpp"
+#include "nkeys.hpp"
 #include "monitor.hpp"
 #include "protocol/errors.hpp"
 #include "server_id.hpp"
@@ -70,10 +71,15 @@ void Server::update_slow_auth() {
   slow_auth_.store(slow, std::memory_order_relaxed);
 }
 
-void Server::authenticate_async(std::string user, std::string pass, std::string token,
-                                std::function<void(std::optional<AuthResult>)> done) {
-  asio::post(auth_pool_, [this, user = std::move(user), pass = std::move(pass), token = std::move(token),
-                          done = std::move(done)] { done(authenticate(Credentials{user, pass, token})); });
+void Server::authenticate_async(OwnedCredentials credentials, std::function<void(std::optional<AuthResult>)> done) {
+  asio::post(auth_pool_, [this, credentials = std::move(credentials), done = std::move(done)] {
+    done(authenticate(credentials.view()));
+  });
+}
+
+bool Server::nonce_required() const {
+  const auto o = options();
+  return std::any_of(o->users.begin(), o->users.end(), [](const User& u) { return !u.nkey.empty(); });
 }
 
 Server::~Server() {
@@ -302,7 +308,7 @@ void Server::rebuild_info() {
   info_json_prefix_ = std::move(json);
 }
 
-std::string Server::info_line(uint64_t cid, std::string_view client_ip) const {
+std::string Server::info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce) const {
   std::string line;
   {
     std::lock_guard lock(mu_);
@@ -315,6 +321,11 @@ std::string Server::info_line(uint64_t cid, std::string_view client_ip) const {
   if (!client_ip.empty()) {
     line.append(",\"client_ip\":\"");
     line.append(client_ip);
+    line.append("\"");
+  }
+  if (!nonce.empty()) {
+    line.append(",\"nonce\":\"");
+    line.append(nonce);
     line.append("\"");
   }
   if (lame_duck_.load()) line.append(",\"ldm\":true");
@@ -423,16 +434,28 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
     user = o.no_auth_user;
     no_auth = true;
   }
-  for (const User& u : o.users) {
-    if (u.username != user) continue;
-    if (!no_auth && !matches_password(u.password, c.pass)) return std::nullopt;
+  auto account_of = [&](const User& u) {
     Account* acc = global;
     if (!u.account.empty()) {
       for (const auto& a : accounts_) {
         if (a->name() == u.account) acc = a.get();
       }
     }
-    return AuthResult{acc, u.username, u.permissions};
+    return acc;
+  };
+  if (!c.nkey.empty()) {
+    // An nkey user proves itself with the signature of this connection's nonce.
+    for (const User& u : o.users) {
+      if (u.nkey.empty() || u.nkey != c.nkey) continue;
+      if (!nkeys::verify_nonce_signature(u.nkey, c.nonce, c.sig)) return std::nullopt;
+      return AuthResult{account_of(u), u.nkey, u.permissions};
+    }
+    return std::nullopt;
+  }
+  for (const User& u : o.users) {
+    if (!u.nkey.empty() || u.username != user) continue;
+    if (!no_auth && !matches_password(u.password, c.pass)) return std::nullopt;
+    return AuthResult{account_of(u), u.username, u.permissions};
   }
   return std::nullopt;
 }

@@ -49,7 +49,15 @@ struct AuthResult {
 };
 
 struct Credentials {
-  std::string_view user, pass, token;
+  std::string_view user{}, pass{}, token{};
+  std::string_view nkey{}, sig{};  // an nkey user's public key and its signature of `nonce`
+  std::string_view nonce{};        // what this connection's INFO carried
+};
+
+// Credentials that outlive the CONNECT they came from (the auth pool, reloads).
+struct OwnedCredentials {
+  std::string user, pass, token, nkey, sig, nonce;
+  [[nodiscard]] Credentials view() const { return Credentials{user, pass, token, nkey, sig, nonce}; }
 };
 
 struct ServerCounters {
@@ -132,11 +140,12 @@ class Server {
   // check to authenticate_async() instead of blocking their I/O thread.
   [[nodiscard]] bool slow_authentication() const { return slow_auth_.load(std::memory_order_relaxed); }
   // Runs authenticate() on the auth pool and calls `done` there with the result.
-  void authenticate_async(std::string user, std::string pass, std::string token,
-                          std::function<void(std::optional<AuthResult>)> done);
+  void authenticate_async(OwnedCredentials credentials, std::function<void(std::optional<AuthResult>)> done);
+  // Whether clients get a nonce in INFO to sign (nkey users configured).
+  [[nodiscard]] bool nonce_required() const;
   // The INFO line for a client (ends in " \r\n", as nats-server's does); with "ldm":true once
   // lame-duck mode began.
-  [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip) const;
+  [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce = {}) const;
 
   // Registry of connected clients of every kind (for monitoring, limits and shutdown).
   // register_client() is for kinds the server does not accept itself (in-process ones); it

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3 libcrypt-dev
+  g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3 libcrypt-dev libsodium-dev
   libboost-dev libsimdjson-dev libfmt-dev librocksdb-dev catch2
   libnats-dev nats-server
   # packaging/build-deb.sh and the suite 'packaging': objdump, useradd, fakeroot (non-root runs)
