@@ -316,7 +316,6 @@ bool InProcessConn::stage_delivery(Stage& stage, Subscription& sub, const Delive
 void InProcessConn::take_staged(Staged& staged) {
   bool post = false;
   std::string slow_subject;
-  std::vector<std::shared_ptr<Entry>> graveyard;
   {
     std::lock_guard lock(mu_);
     if (!closed_.load()) {
@@ -353,15 +352,14 @@ void InProcessConn::take_staged(Staged& staged) {
       out_msgs_ += n;
       out_bytes_ += staged.bytes;
     }
-    // The last batch holding messages for a closed receiver frees what close_with() left.
-    if (stagers_.fetch_sub(1) == 1) graveyard.swap(graveyard_);
   }
-  if (!graveyard.empty()) asio::post(dispatch_.context(), [graveyard = std::move(graveyard)] {});
   if (!slow_subject.empty()) {
     server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
     post_event(InProcessEvent::slow_consumer, std::move(slow_subject));
   }
   if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
+  // Last: close_with() waits for this before it lets the owner stop the dispatch thread.
+  stagers_.fetch_sub(1);
 }
 
 void InProcessConn::post_removal(const Subscription& sub) {
@@ -529,12 +527,11 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
     queue_.clear();
     arena_.clear();
     queued_bytes_ = 0;
-    if (stagers_.load() != 0) {
-      // A batch of another thread may point at these entries: the last one frees them.
-      for (auto& e : graveyard) graveyard_.push_back(std::move(e));
-      graveyard.clear();
-    }
   }
+  // Batches of other threads that staged for us before the close may still point at these
+  // entries and post to the dispatch thread: wait for them (they only route and hand over,
+  // never wait for this thread), so that neither outlives the entries or the owner's thread.
+  while (stagers_.load() != 0) std::this_thread::yield();
   if (!subs.empty()) account_->unsubscribe_batch(subs);
   account_->connections.fetch_sub(1, std::memory_order_relaxed);
   ConnSnapshot snap = snapshot(false);

@@ -247,11 +247,11 @@ class InProcessConn final : public MessageSink,
   alignas(64) std::atomic<bool> pending_{false};
   std::atomic<uint64_t> dropped_{0};
   // Batches of other threads that may hold messages for this receiver not yet in queue_:
-  // while any does, no retired entry is freed (those messages may point at one). Raised
-  // before the batch reads a subscription's closed flag (both sequentially consistent, as
-  // is the closing store): a drain that reads 0 here is ordered before any such read.
+  // while any does, no retired entry is freed (those messages may point at one), and
+  // close_with() waits for them. Raised before the batch reads a subscription's closed flag
+  // (both sequentially consistent, as is the closing store): a drain or close that reads 0
+  // here is ordered before any such read.
   std::atomic<uint32_t> stagers_{0};
-  std::vector<std::shared_ptr<Entry>> graveyard_;  // under mu_: a closed connection's, kept for stagers_
 
   // The dispatch thread's.
   alignas(64) std::vector<Queued> draining_;

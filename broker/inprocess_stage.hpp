@@ -5,8 +5,8 @@
 //
 // Entry lifetime: a staged message points at its subscription's entry before any lock of the
 // receiver is taken. The receiver's stagers_ count, raised before the subscription's closed
-// flag is read, keeps retired and closed entries alive until the batch handed over (see
-// InProcessConn::stagers_).
+// flag is read, keeps retired entries alive and holds close_with() back until the batch
+// handed over (see InProcessConn::stagers_).
 #pragma once
 
 #include <memory>
