@@ -184,6 +184,14 @@ std::string TlsStream::cipher() const {
 std::string TlsStream::error_text(const error_code& ec) {
   std::string text = ec.message();
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) text = "EOF";
+  if (ec.category() == asio::error::get_ssl_category()) {
+    // Plain text where a ClientHello belongs: OpenSSL guesses at HTTP ("CONNECT" reads as a
+    // proxy request); say what happened, as nats-server (Go) does.
+    const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+    if (reason == SSL_R_HTTPS_PROXY_REQUEST || reason == SSL_R_HTTP_REQUEST || reason == SSL_R_WRONG_VERSION_NUMBER) {
+      text = "first record does not look like a TLS handshake";
+    }
+  }
   SSL* ssl = stream.native_handle();
   const long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
