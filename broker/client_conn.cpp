@@ -9,6 +9,7 @@
 #include "protocol/encoder.hpp"
 #include "protocol/errors.hpp"
 #include "server.hpp"
+#include "tls.hpp"
 
 namespace forest::broker {
 namespace {
@@ -21,7 +22,11 @@ constexpr auto kFirstClientPing = std::chrono::seconds(2);
 ClientConn::ClientConn(Server& server, IoThread& io, tcp::socket socket, uint64_t cid)
     : Connection(server, io, std::move(socket), cid, ConnKind::client, protocol::PeerKind::client) {
   account_ = &server_.global_account();
-  load_kind_limits(*server_.options());
+  const auto opts = server_.options();
+  load_kind_limits(*opts);
+  if (auto tls = server_.client_tls()) {
+    enable_tls(std::move(tls), std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts->tls.timeout())));
+  }
 }
 
 ClientConn::~ClientConn() = default;
@@ -42,9 +47,12 @@ bool ClientConn::on_start() {
     close(CloseReason::max_connections_exceeded);
     return false;
   }
-  require_auth(*opts, connected_at_);
+  // With TLS the authorization timer starts after the handshake, as in nats-server.
+  if (!uses_tls()) require_auth(*opts, connected_at_);
   return true;
 }
+
+void ClientConn::on_secured() { require_auth(*server_.options(), Clock::now()); }
 
 // As nats-server does at CONNECT: the time since the connection opened is a first RTT
 // estimate, CONNECT counts as activity, and the first PING comes early (2 s, plus up to 20%)

@@ -66,6 +66,7 @@ class ClientConn final : public Connection, public ClientEndpoint {
  private:
   // Connection hooks
   bool on_start() override;
+  void on_secured() override;
   void on_closing() override;
   void on_closed() override;
   bool on_kind_tick(Clock::time_point now) override;

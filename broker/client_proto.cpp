@@ -256,7 +256,7 @@ void ClientConn::require_auth(const Options& opts, Clock::time_point from) {
   if (!auth_required_) return;
   // Required since a reload: the whole timeout from now, not from when the client connected.
   const auto start = was_required ? from : Clock::now();
-  auth_deadline_ = start + std::chrono::duration_cast<Clock::duration>(opts.auth_timeout);
+  auth_deadline_ = start + std::chrono::duration_cast<Clock::duration>(opts.effective_auth_timeout());
 }
 
 bool ClientConn::adopt_no_auth_user() {

@@ -34,6 +34,7 @@ enum class CloseReason : uint8_t {
   cluster_name_conflict,
   duplicate_server_name,
   wrong_port,
+  tls_handshake_error,
 };
 
 // nats-server's ClosedState texts, as /connz shows them.

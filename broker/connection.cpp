@@ -10,6 +10,7 @@
 #include "protocol/encoder.hpp"
 #include "protocol/errors.hpp"
 #include "server.hpp"
+#include "tls_stream.hpp"
 
 namespace forest::broker {
 namespace {
@@ -71,6 +72,7 @@ const char* close_reason_text(CloseReason r) {
     case CloseReason::cluster_name_conflict: return "Cluster Name Conflict";
     case CloseReason::duplicate_server_name: return "Duplicate Server Name";
     case CloseReason::wrong_port: return "Wrong Port";
+    case CloseReason::tls_handshake_error: return "TLS Handshake Failure";
   }
   return "Unknown State";
 }
@@ -118,6 +120,51 @@ void Connection::start() {
   next_ping_ = now + ping_interval_;
   io_.add_tickable(this);
   if (!on_start()) return;
+  if (tls_) {
+    // Reads start once the handshake is done; the greeting's write completion starts it.
+    start_write();
+    return;
+  }
+  read_buf_.resize(kStartReadBuffer);
+  read_some();
+  start_write();
+}
+
+void Connection::enable_tls(std::shared_ptr<TlsContext> ctx, Clock::duration timeout) {
+  tls_ = std::make_unique<TlsStream>(socket_, std::move(ctx));
+  tls_state_ = TlsState::greeting;
+  tls_timeout_ = timeout;
+}
+
+void Connection::start_tls_handshake() {
+  tls_state_ = TlsState::handshake;
+  server_.log().debug("{} - Starting TLS client connection handshake", describe());
+  // A peer that stalls is closed by this timer; the thread serves others meanwhile.
+  tls_timer_ = std::make_unique<asio::steady_timer>(io_.context());
+  tls_timer_->expires_after(tls_timeout_);
+  tls_timer_->async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->closing_ || self->tls_state_ != TlsState::handshake) return;
+    self->server_.log().error("{} - TLS handshake timeout", self->describe());
+    self->close(CloseReason::tls_handshake_error);
+  });
+  tls_->stream.async_handshake(asio::ssl::stream_base::server,
+                               [self = shared_from_this()](const error_code& ec) { self->on_tls_handshake(ec); });
+}
+
+void Connection::on_tls_handshake(const error_code& ec) {
+  if (closing_ || closed_) return;
+  tls_timer_->cancel();
+  if (ec) {
+    server_.log().error("{} - TLS handshake error: {}", describe(), tls_->error_text(ec));
+    close(CloseReason::tls_handshake_error);
+    return;
+  }
+  tls_state_ = TlsState::ready;
+  tls_timer_.reset();
+  server_.log().debug("{} - TLS handshake complete", describe());
+  server_.log().debug("{} - TLS version {}, cipher suite {}", describe(), tls_->version(), tls_->cipher());
+  on_secured();
+  if (closing_) return;
   read_buf_.resize(kStartReadBuffer);
   read_some();
   start_write();
@@ -128,8 +175,12 @@ void Connection::schedule_first_ping(Clock::duration first) {
 }
 
 void Connection::read_some() {
-  socket_.async_read_some(asio::buffer(read_buf_),
-                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+  auto done = [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); };
+  if (tls_) {
+    tls_->stream.async_read_some(asio::buffer(read_buf_), std::move(done));
+  } else {
+    socket_.async_read_some(asio::buffer(read_buf_), std::move(done));
+  }
 }
 
 void Connection::on_read(const error_code& ec, std::size_t n) {
@@ -155,7 +206,9 @@ void Connection::on_read(const error_code& ec, std::size_t n) {
     // handler of its own, so that when thousands of peers leave at once the thread's other
     // connections are served between those closes instead of after all of them.
     refuses_messages_.store(true, std::memory_order_relaxed);
-    const CloseReason reason = ec == asio::error::eof ? CloseReason::client_closed : CloseReason::read_error;
+    // A TLS peer that closes without close_notify (most clients) is a plain close too.
+    const bool peer_closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+    const CloseReason reason = peer_closed ? CloseReason::client_closed : CloseReason::read_error;
     asio::post(io_.context(), [self = shared_from_this(), reason] { self->close(reason); });
     return;
   }
@@ -382,7 +435,7 @@ bool Connection::take_staged(StagedOutput& staged) {
     if (out_closed_ || slow_consumer_) return false;
     out_msgs_ += staged.msgs;
     out_bytes_ += staged.payload_bytes;
-    if (!write_in_flight_ && out_queue_.empty()) {
+    if (!write_in_flight_ && out_queue_.empty() && !tls_) {
       // Nobody is writing and nothing waits: send from this thread right away (nats-server
       // flushes receivers inline too). Under the lock, so the owner cannot give up the socket
       // meanwhile; non-blocking, so a full socket only leaves the rest for the owner.
@@ -416,6 +469,8 @@ void Connection::post_flush() {
 
 void Connection::start_write() {
   if (write_in_flight_ || closed_) return;
+  // During the TLS handshake nothing else may go on the socket; what is queued waits for it.
+  if (tls_state_ == TlsState::handshake) return;
   bool drained = false;
   {
     std::lock_guard lock(out_mu_);
@@ -433,8 +488,14 @@ void Connection::start_write() {
   write_started_ = Clock::now();
   out_buffers_.clear();
   for (const std::string& chunk : out_writing_) out_buffers_.emplace_back(chunk.data(), chunk.size());
-  asio::async_write(socket_, out_buffers_,
-                    [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); });
+  auto done = [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_write(ec, n); };
+  if (tls_state_ == TlsState::ready) {
+    // Still one gathered write: Asio's SSL stream encrypts the sequence chunk by chunk (each
+    // at least 4 KiB, see OutboundQueue), without copying it into one buffer first.
+    asio::async_write(tls_->stream, out_buffers_, std::move(done));
+  } else {
+    asio::async_write(socket_, out_buffers_, std::move(done));
+  }
 }
 
 void Connection::on_write(const error_code& ec, std::size_t) {
@@ -459,6 +520,11 @@ void Connection::on_write(const error_code& ec, std::size_t) {
     if (!closing_) server_.log().debug("{} - Write error: {}", describe(), ec.message());
     close(CloseReason::write_error);
     finish_close();
+    return;
+  }
+  if (tls_state_ == TlsState::greeting && !closing_) {
+    // The plain-text INFO is out: the peer's next bytes must be its TLS ClientHello.
+    start_tls_handshake();
     return;
   }
   start_write();
@@ -493,8 +559,9 @@ void Connection::close(CloseReason reason) {
     out_closed_ = true;
     nothing_to_send = out_queue_.empty();
   }
+  // Nothing can be sent in the middle of a TLS handshake.
   const bool can_flush = reason != CloseReason::write_error && reason != CloseReason::slow_consumer_write_deadline &&
-                         reason != CloseReason::slow_consumer_pending_bytes;
+                         reason != CloseReason::slow_consumer_pending_bytes && tls_state_ != TlsState::handshake;
   if (!can_flush || (nothing_to_send && !write_in_flight_)) {
     finish_close();
     return;
@@ -507,6 +574,7 @@ void Connection::close(CloseReason reason) {
 void Connection::finish_close() {
   if (closed_) return;
   closed_ = true;
+  if (tls_timer_) tls_timer_->cancel();
   {
     // Under the lock: a publisher thread may be sending on this socket directly.
     std::lock_guard lock(out_mu_);

@@ -20,6 +20,11 @@
 // A receiver past max_pending is a slow consumer: from then on it takes no message. A receiver
 // past half of it makes the publishing connection pause its reads (nats-server's fast-producer
 // stall) until the receiver drains or the stall times out; only that producer waits.
+//
+// Transport: the plain socket, or TLS over it (enable_tls() before start()). With TLS the
+// greeting goes out in plain text, then the server-side handshake runs (bounded by its
+// timeout), then reads and writes go through the TLS stream; publishers never write to a TLS
+// connection's socket themselves (OpenSSL's state is the owner's), they queue and wake it.
 #pragma once
 
 #include <atomic>
@@ -42,6 +47,8 @@ namespace forest::broker {
 
 class Server;
 struct Options;
+struct TlsContext;
+struct TlsStream;
 
 enum class ConnKind : uint8_t { client, route };
 
@@ -102,10 +109,17 @@ class Connection : public MessageSink,
   virtual bool on_kind_tick(Clock::time_point) { return true; }
   // After a reload, the kind's own limits.
   virtual void load_kind_limits(const Options&) {}
+  // The TLS handshake succeeded: start what waited for it (the authorization timer).
+  virtual void on_secured() {}
   // "Client" or "Route", as nats-server names the kind in its logs.
   [[nodiscard]] virtual const char* kind_label() const = 0;
   // "ip:port - cid:N" for clients, "ip:port - rid:N" for routes, as nats-server logs them.
   [[nodiscard]] virtual std::string describe() const;
+
+  // Before start(), on the owning thread: the greeting (the first bytes on_start() sends) goes
+  // out in plain text, then the peer must complete a TLS handshake within `timeout`.
+  void enable_tls(std::shared_ptr<TlsContext> ctx, Clock::duration timeout);
+  [[nodiscard]] bool uses_tls() const { return tls_ != nullptr; }
 
   template <typename T>
   std::shared_ptr<T> self() { return std::static_pointer_cast<T>(shared_from_this()); }
@@ -169,6 +183,8 @@ class Connection : public MessageSink,
   void start_write();
   void on_write(const error_code& ec, std::size_t n);
   void finish_close();
+  void start_tls_handshake();
+  void on_tls_handshake(const error_code& ec);
   void load_limits();
   [[nodiscard]] std::size_t pending_locked() const { return out_queue_.bytes() + in_flight_bytes_; }
   void note_pending_locked() { pending_hint_.store(static_cast<int64_t>(pending_locked()), std::memory_order_relaxed); }
@@ -181,6 +197,14 @@ class Connection : public MessageSink,
 
   tcp::socket socket_;
   int fd_ = -1;  // socket_'s descriptor, for direct sends from publisher threads
+
+  // TLS (owning thread; tls_ is set before start() and never changes, so publishers may test it).
+  // greeting: writes are plain (the INFO); handshake: writes wait; ready: all through tls_.
+  enum class TlsState : uint8_t { off, greeting, handshake, ready };
+  std::unique_ptr<TlsStream> tls_;
+  TlsState tls_state_ = TlsState::off;
+  Clock::duration tls_timeout_{};
+  std::unique_ptr<asio::steady_timer> tls_timer_;
 
   // Read side (owning thread only)
   std::vector<char> read_buf_;

@@ -169,7 +169,53 @@ std::expected<std::pair<std::string, int>, std::string> parse_listen_url(const s
   return std::pair<std::string, int>{host.empty() ? std::string("0.0.0.0") : host, static_cast<int>(port)};
 }
 
+// nats-server's TLS flags: any of them replaces the config file's tls block with one built from
+// the flags alone (cert and key required), keeping its timeout; --tls=false turns TLS off.
+std::expected<void, std::string> apply_tls_flags(Options& o, const CommandLine& cl) {
+  bool any = false, disabled = false;
+  std::string cert, key, ca;
+  bool verify = false;
+  for (const auto& [name, value] : cl.flag_values) {
+    if (name == "tls") {
+      if (value != "true") disabled = true;
+      any = true;
+    } else if (name == "tlsverify") {
+      verify = value == "true";
+      any = true;
+    } else if (name == "tlscert") {
+      cert = value;
+      any = true;
+    } else if (name == "tlskey") {
+      key = value;
+      any = true;
+    } else if (name == "tlscacert") {
+      ca = value;
+      any = true;
+    } else {
+      continue;
+    }
+    o.set_by_flags.insert(name);
+  }
+  if (!any) return {};
+  if (disabled) {
+    o.tls = TlsOptions{};
+    return {};
+  }
+  if (cert.empty()) return std::unexpected(std::string("TLS Server certificate must be present and valid"));
+  if (key.empty()) return std::unexpected(std::string("TLS Server private key must be present and valid"));
+  TlsOptions t;
+  t.enabled = true;
+  t.cert_file = cert;
+  t.key_file = key;
+  t.ca_file = ca;
+  t.verify = verify;
+  t.timeout_seconds = o.tls.timeout_seconds;
+  o.tls = std::move(t);
+  return {};
+}
+
 std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) {
+  if (auto r = apply_tls_flags(o, cl); !r) return r;
   for (const auto& [name, value] : cl.flag_values) {
     const bool on = value == "true";
     auto as_int = [&]() { return std::strtoll(value.c_str(), nullptr, 0); };
@@ -248,7 +294,9 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
     } else if (name == "connect_retries") {
       o.cluster.connect_retries = static_cast<int>(as_int());
     } else if (name == "tls" || name == "tlsverify" || name == "tlscert" || name == "tlskey" ||
-               name == "tlscacert" || name == "https_port" || name == "help_tls") {
+               name == "tlscacert") {
+      continue;  // apply_tls_flags()
+    } else if (name == "https_port" || name == "help_tls") {
       return std::unexpected(not_supported(name, "TLS"));
     } else {
       return std::unexpected(not_supported(name, "this option"));
@@ -310,6 +358,13 @@ Authorization Options:
         --user <user>                User required for connections
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
+
+TLS Options (the client port):
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
 
 Cluster Options:
         --routes <rurl-1, rurl-2>    Routes to solicit and connect

@@ -16,6 +16,7 @@
 #include "monitor_query.hpp"
 #include "proc_stats.hpp"
 #include "server.hpp"
+#include "tls.hpp"
 #include "time_text.hpp"
 #include "subject.hpp"
 
@@ -207,6 +208,10 @@ std::string Monitor::varz() {
   w.field("host", o->host);
   w.field("port", server_.client_port());
   if (o->auth_required()) w.field("auth_required", true);
+  if (const auto tls = server_.client_tls()) {
+    w.field("tls_required", true);
+    if (tls_context_verifies(*tls)) w.field("tls_verify", true);
+  }
   w.field("max_connections", o->max_connections);
   if (o->max_subscriptions > 0) w.field("max_subscriptions", o->max_subscriptions);
   w.field("ping_interval", static_cast<int64_t>(o->ping_interval.count()));
@@ -215,7 +220,7 @@ std::string Monitor::varz() {
   w.field("http_port", server_.http_port());
   w.field("http_base_path", "");
   w.field("https_port", 0);
-  w.field("auth_timeout", std::chrono::duration<double>(o->auth_timeout).count());
+  w.field("auth_timeout", std::chrono::duration<double>(o->effective_auth_timeout()).count());
   w.field("max_control_line", o->max_control_line);
   w.field("max_payload", o->max_payload);
   w.field("max_pending", o->max_pending);
@@ -241,7 +246,7 @@ std::string Monitor::varz() {
   w.key("mqtt").begin_object().end_object();
   w.key("websocket").begin_object().end_object();
   w.key("jetstream").begin_object().end_object();
-  w.field("tls_timeout", 2.0);
+  w.field("tls_timeout", o->tls.timeout());
   w.field("write_deadline", static_cast<int64_t>(o->write_deadline.count()));
   w.field("start", rfc3339(server_.start_time()));
   w.field("now", rfc3339(now));

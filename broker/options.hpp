@@ -57,6 +57,20 @@ struct JetStreamOptions {
   std::string sync_interval;  // "always" or a duration (default 2m); checked by validate_options
 };
 
+// A tls {} block (nats-server's TLSConfigOpts) or the --tls flags. The certificate files are
+// read when the server builds its TLS context (startup, reload), not when the options are parsed.
+struct TlsOptions {
+  bool enabled = false;  // a tls block or --tls: the client port requires TLS
+  std::string cert_file, key_file, ca_file;
+  bool verify = false;  // require and verify a client certificate
+  double timeout_seconds = 0;  // 0: nats-server's default, 2 s
+  std::string min_version;     // "1.2" or "1.3" (ours, as nats-server 2.10 has it); empty: TLS 1.2
+  std::vector<std::string> cipher_suites;      // Go names; empty: the defaults
+  std::vector<std::string> curve_preferences;  // Go names; empty: the defaults
+  bool operator==(const TlsOptions&) const = default;
+  [[nodiscard]] double timeout() const { return timeout_seconds > 0 ? timeout_seconds : 2.0; }
+};
+
 struct Options {
   // Listening
   std::string host = "0.0.0.0";
@@ -78,8 +92,14 @@ struct Options {
   int ping_max = 2;
   Duration write_deadline = std::chrono::seconds(10);
   Duration auth_timeout = std::chrono::seconds(2);
+  // An authorization timeout was configured; else, with TLS, nats-server makes it the TLS
+  // timeout plus one second (effective_auth_timeout()).
+  bool auth_timeout_set = false;
   Duration lame_duck_duration = std::chrono::minutes(2);
   Duration lame_duck_grace_period = std::chrono::seconds(10);
+
+  // TLS on the client port.
+  TlsOptions tls;
 
   // Authorization
   std::string username;
@@ -113,6 +133,10 @@ struct Options {
   // Names of options set on the command line; a reload keeps them (flags win).
   std::set<std::string> set_by_flags;
 
+  [[nodiscard]] Duration effective_auth_timeout() const {
+    if (auth_timeout_set || !tls.enabled) return auth_timeout;
+    return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(tls.timeout() + 1.0));
+  }
   [[nodiscard]] bool auth_required() const { return !username.empty() || !token.empty() || !users.empty(); }
 };
 

@@ -12,6 +12,7 @@
 #include "options.hpp"
 #include "route_url.hpp"
 #include "subject.hpp"
+#include "tls.hpp"
 
 namespace forest::broker {
 namespace {
@@ -356,6 +357,7 @@ Result parse_authorization(const ConfValue& v, Options& o) {
     } else if (key == "token") {
       if (auto r = get_string(val, k, token); !r) return r;
     } else if (key == "timeout") {
+      o.auth_timeout_set = true;
       if (val.type == Type::integer) {
         o.auth_timeout = std::chrono::seconds(val.integer);
       } else if (val.type == Type::floating) {
@@ -492,6 +494,84 @@ Result parse_jetstream(const ConfValue& v, JetStreamOptions& js) {
   return {};
 }
 
+// A list of names (cipher_suites, curve_preferences): an array of strings, never empty.
+Result get_name_list(const ConfValue& v, const std::string& key, std::vector<std::string>& out) {
+  if (auto r = want(v, Type::array, key); !r) return r;
+  if (v.array.empty()) return err_at(v, "error parsing tls config, '" + key + "' cannot be empty");
+  out.clear();
+  for (const ConfValue& item : v.array) {
+    if (auto r = want(item, Type::string, key); !r) return r;
+    out.push_back(item.str);
+  }
+  return {};
+}
+
+// The top-level tls {} block: TLS on the client port (nats-server's parseTLS in a client
+// context). Names are checked here so the error points at the file; the files themselves are
+// read when the server builds its TLS context.
+Result parse_tls(const ConfValue& v, TlsOptions& t) {
+  if (auto r = want(v, Type::map, "tls"); !r) return r;
+  t = TlsOptions{};
+  t.enabled = true;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    Result r;
+    if (key == "cert_file") {
+      r = get_string(val, k, t.cert_file);
+    } else if (key == "key_file") {
+      r = get_string(val, k, t.key_file);
+    } else if (key == "ca_file") {
+      r = get_string(val, k, t.ca_file);
+    } else if (key == "verify") {
+      r = get_bool(val, k, t.verify);
+    } else if (key == "insecure") {
+      // Only a dialing side skips verification; the client port takes and ignores it, as nats-server.
+      bool ignored = false;
+      r = get_bool(val, k, ignored);
+    } else if (key == "timeout") {
+      if (val.type == Type::integer) {
+        t.timeout_seconds = static_cast<double>(val.integer);
+      } else if (val.type == Type::floating) {
+        t.timeout_seconds = val.floating;
+      } else if (val.type == Type::string) {
+        auto d = parse_go_duration(val.str);
+        if (!d) return err_at(val, "error parsing tls config, 'timeout' invalid duration \"" + val.str + "\"");
+        t.timeout_seconds = std::chrono::duration<double>(*d).count();
+      } else {
+        return err_at(val, "error parsing tls config, 'timeout' wrong type");
+      }
+    } else if (key == "min_version") {
+      // Ours (nats-server 2.10 has it; 2.9 refuses the key): "1.2" or "1.3".
+      if (val.type == Type::floating) {
+        t.min_version = val.floating == 1.3 ? "1.3" : val.floating == 1.2 ? "1.2" : "?";
+      } else {
+        r = get_string(val, k, t.min_version);
+      }
+      if (r && t.min_version != "1.2" && t.min_version != "1.3") {
+        return err_at(val, "error parsing tls config, unsupported 'min_version' (1.2 or 1.3)");
+      }
+    } else if (key == "cipher_suites") {
+      r = get_name_list(val, k, t.cipher_suites);
+      for (std::size_t i = 0; r && i < t.cipher_suites.size(); ++i) {
+        if (auto n = openssl_cipher_name(t.cipher_suites[i]); !n) r = err_at(val.array[i], n.error());
+      }
+    } else if (key == "curve_preferences") {
+      r = get_name_list(val, k, t.curve_preferences);
+      for (std::size_t i = 0; r && i < t.curve_preferences.size(); ++i) {
+        if (auto n = openssl_curve_name(t.curve_preferences[i]); !n) r = err_at(val.array[i], n.error());
+      }
+    } else if (key == "verify_cert_and_check_known_urls") {
+      r = err_at(val, "verify_cert_and_check_known_urls not supported in this context");
+    } else if (key == "verify_and_map" || key == "pinned_certs" || key == "connection_rate_limit") {
+      r = not_supported(val, "tls " + k);
+    } else {
+      r = err_at(val, "error parsing tls config, unknown field [\"" + k + "\"]");
+    }
+    if (!r) return r;
+  }
+  return {};
+}
+
 Result check_int32(const ConfValue& v, const std::string& key, int64_t& out) {
   if (auto r = get_int(v, key, out); !r) return r;
   if (out > (1LL << 31) - 1) return err_at(v, key + " value is too big");
@@ -580,7 +660,9 @@ Result apply_top(const ConfValue& top, Options& o) {
       r = parse_jetstream(v, o.jetstream);
     } else if (key == "store_dir" || key == "storedir") {
       r = get_string(v, k, o.jetstream.store_dir);
-    } else if (key == "tls" || key == "https" || key == "https_port" || key == "gateway" || key == "leaf" ||
+    } else if (key == "tls") {
+      r = parse_tls(v, o.tls);
+    } else if (key == "https" || key == "https_port" || key == "gateway" || key == "leaf" ||
                key == "leafnodes" || key == "operator" || key == "operators" ||
                key == "resolver" || key == "websocket" || key == "ws" || key == "mqtt" || key == "mappings" ||
                key == "maps" || key == "system_account" || key == "trusted" || key == "trusted_keys" ||

@@ -20,6 +20,7 @@
 #include "monitor.hpp"
 #include "protocol/errors.hpp"
 #include "server_id.hpp"
+#include "tls.hpp"
 
 namespace forest::broker {
 namespace {
@@ -142,6 +143,12 @@ std::expected<void, std::string> Server::start() {
   // build_options() validated the command line's options already; an embedder's need it too.
   if (auto r = validate_options(*o); !r) return r;
 
+  if (o->tls.enabled) {
+    auto ctx = make_tls_server_context(o->tls);
+    if (!ctx) return std::unexpected(ctx.error());
+    client_tls_.store(std::move(*ctx));
+  }
+
   // DontListen (nats-server's embedding option): in-process clients only.
   if (!o->dont_listen) {
     if (auto r = open_client_listener(); !r) return r;
@@ -187,6 +194,7 @@ std::expected<void, std::string> Server::start() {
 
   if (!o->dont_listen) log_->info("Listening for client connections on {}:{}", o->host, client_port_.load());
   if (o->auth_required()) log_->info("Authorization required for clients");
+  if (client_tls_.load()) log_->info("TLS required for client connections");
   if (cluster_) {
     // The route port is open even without a peer, so the first node of a cluster can be joined.
     if (auto r = cluster_->start(); !r) return std::unexpected(r.error());
@@ -285,6 +293,10 @@ void Server::rebuild_info() {
   w.field("port", client_port_.load());
   w.field("headers", true);
   if (o->auth_required()) w.field("auth_required", true);
+  if (const auto tls = client_tls_.load()) {
+    w.field("tls_required", true);
+    if (tls_context_verifies(*tls)) w.field("tls_verify", true);
+  }
   w.field("max_payload", o->max_payload);
   // JetStream is on when the options say so and its service is registered: start() fails when
   // the service does not start, so clients never see the flag without JetStream serving.
@@ -533,18 +545,36 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   note(next.lame_duck_duration != old->lame_duck_duration, "lame_duck_duration");
   note(next.lame_duck_grace_period != old->lame_duck_grace_period, "lame_duck_grace_period");
 
+  // TLS: new connections use the new context (certificates read again), open ones keep theirs.
+  std::shared_ptr<TlsContext> next_tls;
+  const bool tls_changed = next.tls != old->tls || next.tls.enabled;
+  if (next.tls.enabled) {
+    auto ctx = make_tls_server_context(next.tls);
+    if (!ctx) return std::unexpected(ctx.error());
+    next_tls = std::move(*ctx);
+  }
+  if (next.tls.enabled != old->tls.enabled) {
+    changes.push_back(std::string("tls = ") + (next.tls.enabled ? "enabled" : "disabled"));
+  } else if (next.tls.enabled) {
+    changes.push_back("tls = enabled");
+  }
+  note(next.tls.timeout() != old->tls.timeout(), "tls timeout = " + std::to_string(next.tls.timeout()));
+  note(next.effective_auth_timeout() != old->effective_auth_timeout() && next.auth_timeout == old->auth_timeout,
+       "authorization timeout = " + format_go_duration(next.effective_auth_timeout()));
+
   if (next.log_file != old->log_file) {
     std::string err;
     if (!log_->open(next.log_file, &err)) return std::unexpected(err);
   }
-  const Duration next_auth_timeout = next.auth_timeout;
+  const Duration next_auth_timeout = next.effective_auth_timeout();
   auto shared = std::make_shared<const Options>(std::move(next));
+  if (tls_changed) client_tls_.store(std::move(next_tls));
   opts_.store(shared);
   update_slow_auth();
   log_->set_levels(shared->debug, shared->trace, shared->logtime);
   rebuild_info();
   for (const auto& c : clients()) c->apply_options();
-  if (auth_changed || next_auth_timeout != old->auth_timeout) {
+  if (auth_changed || next_auth_timeout != old->effective_auth_timeout()) {
     // Clients whose credentials no longer pass are disconnected, as nats-server does; those
     // that have not sent CONNECT yet get the new requirement and timeout.
     for (const auto& c : clients()) c->recheck_authorization(auth_changed);

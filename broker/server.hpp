@@ -34,6 +34,7 @@
 namespace forest::broker {
 
 class ClientConn;
+struct TlsContext;
 class Cluster;
 class JetStreamMonitor;
 class Monitor;
@@ -146,6 +147,9 @@ class Server {
   // The INFO line for a client (ends in " \r\n", as nats-server's does); with "ldm":true once
   // lame-duck mode began.
   [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce = {}) const;
+  // The client port's TLS context (null: plain); rebuilt by a reload, so a connection takes
+  // it once, when it starts.
+  [[nodiscard]] std::shared_ptr<TlsContext> client_tls() const { return client_tls_.load(); }
 
   // Registry of connected clients of every kind (for monitoring, limits and shutdown).
   // register_client() is for kinds the server does not accept itself (in-process ones); it
@@ -175,6 +179,7 @@ class Server {
   [[nodiscard]] static bool same_permissions(const User& a, const User& b);
 
   std::atomic<std::shared_ptr<const Options>> opts_;
+  std::atomic<std::shared_ptr<TlsContext>> client_tls_;
   std::shared_ptr<Logger> log_;
   OptionsLoader loader_;
   std::string server_id_;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ clang libclang-rt-14-dev meson ninja-build pkg-config python3 libcrypt-dev libsodium-dev
   libboost-dev libsimdjson-dev libfmt-dev librocksdb-dev catch2
-  libnats-dev nats-server
+  libnats-dev nats-server libssl-dev openssl
   # packaging/build-deb.sh and the suite 'packaging': objdump, useradd, fakeroot (non-root runs)
   binutils passwd fakeroot
 )

@@ -286,3 +286,54 @@ TEST_CASE("contradictory authorization settings are refused, naming what and whe
     CHECK(w.error() == "no_auth_user: \"ghost\" not present as user in authorization block");
   }
 }
+
+TEST_CASE("tls block and TLS flags", "[config][tls]") {
+  SECTION("the block's keys") {
+    Options o;
+    auto r = apply_config_text(o, R"(
+tls {
+  cert_file: "s.pem", key_file: "s.key", ca_file: "ca.pem", verify: true, timeout: "1.5s"
+  min_version: 1.3, insecure: true
+  cipher_suites: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], curve_preferences: [X25519, CurveP384]
+}
+)", "tls.conf");
+    INFO((r ? std::string() : r.error()));
+    REQUIRE(r);
+    CHECK(o.tls.enabled);
+    CHECK(o.tls.cert_file == "s.pem");
+    CHECK(o.tls.key_file == "s.key");
+    CHECK(o.tls.ca_file == "ca.pem");
+    CHECK(o.tls.verify);
+    CHECK(o.tls.timeout() == 1.5);
+    CHECK(o.tls.min_version == "1.3");
+    CHECK(o.tls.cipher_suites == std::vector<std::string>{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
+    CHECK(o.tls.curve_preferences == std::vector<std::string>{"X25519", "CurveP384"});
+    // nats-server: without an authorization timeout, TLS makes it the TLS timeout plus 1 s.
+    CHECK(o.effective_auth_timeout() == std::chrono::milliseconds(2500));
+  }
+  SECTION("flags replace the block, keeping its timeout") {
+    auto cl = parse_command_line({"--tlscert", "f.pem", "--tlskey", "f.key", "--tlsverify"});
+    REQUIRE(cl);
+    Options o;
+    REQUIRE(apply_config_text(o, "tls { cert_file: a, key_file: b, ca_file: c, timeout: 3 }", "t.conf"));
+    REQUIRE(apply_flags(o, *cl));
+    CHECK(o.tls.enabled);
+    CHECK(o.tls.cert_file == "f.pem");
+    CHECK(o.tls.ca_file.empty());
+    CHECK(o.tls.verify);
+    CHECK(o.tls.timeout() == 3.0);
+  }
+  SECTION("--tls without a certificate is refused, --tls=false turns TLS off") {
+    Options o;
+    auto cl = parse_command_line({"--tls"});
+    REQUIRE(cl);
+    auto r = apply_flags(o, *cl);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == "TLS Server certificate must be present and valid");
+    REQUIRE(apply_config_text(o, "tls { cert_file: a, key_file: b }", "t.conf"));
+    auto off = parse_command_line({"--tls=false"});
+    REQUIRE(off);
+    REQUIRE(apply_flags(o, *off));
+    CHECK_FALSE(o.tls.enabled);
+  }
+}
