@@ -98,14 +98,14 @@ std::string base64url_encode(const uint8_t* data, std::size_t n) {
   return out;
 }
 
+}  // namespace
+
 std::string encode_with_checksum(std::vector<uint8_t> raw) {
   const uint16_t crc = crc16_xmodem(raw.data(), raw.size());
   raw.push_back(static_cast<uint8_t>(crc & 0xff));
   raw.push_back(static_cast<uint8_t>(crc >> 8));
   return base32_encode(raw);
 }
-
-}  // namespace
 
 std::optional<PublicKey> decode_user_public_key(std::string_view text) {
   if (text.size() != 56) return std::nullopt;  // 35 bytes in base32

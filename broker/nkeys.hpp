@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace forest::broker::nkeys {
 
@@ -23,6 +24,10 @@ using PublicKey = std::array<uint8_t, 32>;
 [[nodiscard]] inline bool is_valid_user_public_key(std::string_view text) {
   return decode_user_public_key(text).has_value();
 }
+
+// The text form of raw bytes (prefix bytes and key): the CRC-16 appended, base32 without
+// padding. Server ids are public keys of this form too (server_id.cpp).
+[[nodiscard]] std::string encode_with_checksum(std::vector<uint8_t> raw);
 
 // A fresh nonce for INFO: 11 random bytes, base64url without padding (15 characters), as
 // nats-server makes them.
