@@ -264,17 +264,12 @@ bool InProcessConn::deliver_now(Subscription& sub, const Delivery& msg) {
     if (!try_count_delivery(sub, reached)) return false;
     if (entry->direct) {
       direct = entry->direct;
-    } else if ((opts_.max_pending_msgs > 0 && static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs) ||
-               (opts_.max_pending_bytes > 0 &&
-                static_cast<int64_t>(queued_bytes_ + msg.payload.size()) > opts_.max_pending_bytes)) {
+    } else if (exceeds_pending(1, msg.payload.size())) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       if (!std::exchange(slow_, true)) slow_subject.assign(subject);
     } else {
       if (queue_.empty()) pending_.store(true, std::memory_order_relaxed);
-      const std::size_t offset = arena_.size();
-      arena_.append(subject).append(msg.reply).append(msg.payload);
-      queue_.push_back(Queued{entry, offset, static_cast<uint32_t>(subject.size()),
-                              static_cast<uint32_t>(msg.reply.size()), msg.header_size, msg.payload.size()});
+      append_queued(queue_, arena_, entry, msg);
       queued_bytes_ += msg.payload.size();
       post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
     }
@@ -287,10 +282,7 @@ bool InProcessConn::deliver_now(Subscription& sub, const Delivery& msg) {
     direct(msg);
     return true;
   }
-  if (!slow_subject.empty()) {
-    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
-    post_event(InProcessEvent::slow_consumer, std::move(slow_subject));
-  }
+  if (!slow_subject.empty()) report_slow_consumer(std::move(slow_subject));
   if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
   return true;  // taken (or dropped as a client library drops it): it was routed to us
 }
@@ -303,11 +295,7 @@ bool InProcessConn::stage_delivery(Stage& stage, Subscription& sub, const Delive
   if (entry->direct || has_perms_.load(std::memory_order_relaxed)) return deliver_now(sub, msg);
   bool reached = false;
   if (!try_count_delivery(sub, reached)) return false;
-  const std::string_view subject = msg.client_subject();
-  const std::size_t offset = staged.arena.size();
-  staged.arena.append(subject).append(msg.reply).append(msg.payload);
-  staged.queue.push_back(Queued{entry, offset, static_cast<uint32_t>(subject.size()),
-                                static_cast<uint32_t>(msg.reply.size()), msg.header_size, msg.payload.size()});
+  append_queued(staged.queue, staged.arena, entry, msg);
   staged.bytes += msg.payload.size();
   if (reached) post_removal(sub);
   return true;
@@ -320,12 +308,8 @@ void InProcessConn::take_staged(Staged& staged) {
     std::lock_guard lock(mu_);
     if (!closed_.load()) {
       const std::size_t n = staged.queue.size();
-      const bool fits =
-          (opts_.max_pending_msgs <= 0 || static_cast<int64_t>(queue_.size() + n) <= opts_.max_pending_msgs) &&
-          (opts_.max_pending_bytes <= 0 ||
-           static_cast<int64_t>(queued_bytes_ + staged.bytes) <= opts_.max_pending_bytes);
       if (n > 0 && queue_.empty()) pending_.store(true, std::memory_order_relaxed);
-      if (fits && queue_.empty() && arena_.empty()) {
+      if (queue_.empty() && arena_.empty() && !exceeds_pending(n, staged.bytes)) {
         // The batch's buffers become the queue: no copy.
         queue_.swap(staged.queue);
         arena_.swap(staged.arena);
@@ -334,9 +318,7 @@ void InProcessConn::take_staged(Staged& staged) {
         const std::string_view bytes = staged.arena;
         for (Queued q : staged.queue) {
           const std::size_t len = q.subject_len + q.reply_len + q.payload_len;
-          if ((opts_.max_pending_msgs > 0 && static_cast<int64_t>(queue_.size()) >= opts_.max_pending_msgs) ||
-              (opts_.max_pending_bytes > 0 &&
-               static_cast<int64_t>(queued_bytes_ + q.payload_len) > opts_.max_pending_bytes)) {
+          if (exceeds_pending(1, q.payload_len)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             if (!std::exchange(slow_, true)) slow_subject.assign(bytes.substr(q.offset, q.subject_len));
             continue;
@@ -353,13 +335,28 @@ void InProcessConn::take_staged(Staged& staged) {
       out_bytes_ += staged.bytes;
     }
   }
-  if (!slow_subject.empty()) {
-    server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
-    post_event(InProcessEvent::slow_consumer, std::move(slow_subject));
-  }
+  if (!slow_subject.empty()) report_slow_consumer(std::move(slow_subject));
   if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
   // Last: close_with() waits for this before it lets the owner stop the dispatch thread.
   stagers_.fetch_sub(1);
+}
+
+bool InProcessConn::exceeds_pending(std::size_t more_msgs, std::size_t more_bytes) const {
+  return (opts_.max_pending_msgs > 0 && static_cast<int64_t>(queue_.size() + more_msgs) > opts_.max_pending_msgs) ||
+         (opts_.max_pending_bytes > 0 && static_cast<int64_t>(queued_bytes_ + more_bytes) > opts_.max_pending_bytes);
+}
+
+void InProcessConn::append_queued(std::vector<Queued>& queue, std::string& arena, Entry* entry, const Delivery& msg) {
+  const std::string_view subject = msg.client_subject();
+  const std::size_t offset = arena.size();
+  arena.append(subject).append(msg.reply).append(msg.payload);
+  queue.push_back(Queued{entry, offset, static_cast<uint32_t>(subject.size()), static_cast<uint32_t>(msg.reply.size()),
+                         msg.header_size, msg.payload.size()});
+}
+
+void InProcessConn::report_slow_consumer(std::string subject) {
+  server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+  post_event(InProcessEvent::slow_consumer, std::move(subject));
 }
 
 void InProcessConn::post_removal(const Subscription& sub) {
@@ -432,29 +429,14 @@ void InProcessConn::drain() {
 }
 
 void InProcessConn::linger_for_more() {
-  // Bounded by time (a few wake-ups' worth), checked every 64 spins; yields after the first
-  // spins so that other threads of a busy machine (the publisher among them) run. Once a
-  // message is there it waits a little more, so that the next batch is more than one message:
-  // each batch takes mu_ from the publisher, and the line moving between the two threads'
-  // caches is what a batch costs.
-  using Clock = std::chrono::steady_clock;
+  // Bounded by time (a few wake-ups' worth). Once a message is there it waits a little more,
+  // so that the next batch is more than one message: each batch takes mu_ from the publisher,
+  // and the line moving between the two threads' caches is what a batch costs.
   constexpr auto kLinger = std::chrono::microseconds(20);
   constexpr auto kGather = std::chrono::microseconds(2);
-  const auto until = Clock::now() + kLinger;
-  for (int spins = 1; !pending_.load(std::memory_order_relaxed); ++spins) {
-    if (closed_.load(std::memory_order_relaxed)) return;
-    if (spins % 64 == 0) {
-      if (Clock::now() >= until) return;
-      std::this_thread::yield();
-    } else {
-      SpinMutex::cpu_relax();
-    }
-  }
-  const auto gathered = Clock::now() + kGather;
-  for (int spins = 1;; ++spins) {
-    SpinMutex::cpu_relax();
-    if (spins % 16 == 0 && Clock::now() >= gathered) return;
-  }
+  const bool more = SpinMutex::spin_until(
+      [&] { return pending_.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed); }, kLinger);
+  if (more && !closed_.load(std::memory_order_relaxed)) SpinMutex::spin_until([] { return false; }, kGather);
 }
 
 void InProcessConn::post_event(InProcessEvent kind, std::string text) {

@@ -191,6 +191,10 @@ class InProcessConn final : public MessageSink,
   bool stage_delivery(Stage& stage, Subscription& sub, const Delivery& msg);
   bool deliver_now(Subscription& sub, const Delivery& msg);  // one message, under mu_
   void post_removal(const Subscription& sub);  // an auto-unsubscribe limit was reached
+  // Under mu_: whether that many more messages and payload bytes pass the pending limits.
+  [[nodiscard]] bool exceeds_pending(std::size_t more_msgs, std::size_t more_bytes) const;
+  static void append_queued(std::vector<Queued>& queue, std::string& arena, Entry* entry, const Delivery& msg);
+  void report_slow_consumer(std::string subject);
   // The end of a batch: what it staged for this receiver, into queue_ under one lock.
   struct Staged;
   void take_staged(Staged& staged);

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <initializer_list>
 #include <stdexcept>
 #include <vector>
 
@@ -13,6 +14,7 @@ constexpr uint8_t kPrefixUser = 20 << 3;  // 'U'
 constexpr uint8_t kPrefixSeed = 18 << 3;  // 'S'
 constexpr std::string_view kBase32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 constexpr std::string_view kBase64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kBase64Std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 void ensure_sodium() {
   // Thread-safe and idempotent (libsodium's own guarantee); fails only without entropy.
@@ -28,15 +30,22 @@ uint16_t crc16_xmodem(const uint8_t* data, std::size_t n) {
   return crc;
 }
 
-std::optional<std::vector<uint8_t>> base32_decode(std::string_view text) {
+// Base32 and base64 without padding are one scheme: each character carries `bits` bits of
+// the byte stream, most significant first. `alphabets` lists the accepted alphabets (base64
+// takes the URL-safe and the standard one); characters outside them fail the decode.
+std::optional<std::vector<uint8_t>> decode_bits(std::string_view text, int bits_per_char,
+                                                std::initializer_list<std::string_view> alphabets) {
   std::vector<uint8_t> out;
   uint32_t buffer = 0;
   int bits = 0;
   for (const char c : text) {
-    const auto pos = kBase32.find(c);
+    std::size_t pos = std::string_view::npos;
+    for (std::string_view a : alphabets) {
+      if (pos == std::string_view::npos) pos = a.find(c);
+    }
     if (pos == std::string_view::npos) return std::nullopt;
-    buffer = (buffer << 5) | static_cast<uint32_t>(pos);
-    bits += 5;
+    buffer = (buffer << bits_per_char) | static_cast<uint32_t>(pos);
+    bits += bits_per_char;
     if (bits >= 8) {
       bits -= 8;
       out.push_back(static_cast<uint8_t>(buffer >> bits));
@@ -45,58 +54,32 @@ std::optional<std::vector<uint8_t>> base32_decode(std::string_view text) {
   return out;
 }
 
-std::string base32_encode(const std::vector<uint8_t>& data) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (const uint8_t b : data) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out.push_back(kBase32[(buffer >> bits) & 31]);
-    }
-  }
-  if (bits > 0) out.push_back(kBase32[(buffer << (5 - bits)) & 31]);
-  return out;
-}
-
-// Raw (no padding) base64 in either alphabet; standard base64 may carry '=' padding.
-std::optional<std::vector<uint8_t>> base64_decode_any(std::string_view text) {
-  constexpr std::string_view kStd = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  std::vector<uint8_t> out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    auto pos = kBase64Url.find(c);
-    if (pos == std::string_view::npos) pos = kStd.find(c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    buffer = (buffer << 6) | static_cast<uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<uint8_t>(buffer >> bits));
-    }
-  }
-  return out;
-}
-
-std::string base64url_encode(const uint8_t* data, std::size_t n) {
+std::string encode_bits(const uint8_t* data, std::size_t n, int bits_per_char, std::string_view alphabet) {
+  const uint32_t mask = (1u << bits_per_char) - 1;
   std::string out;
   uint32_t buffer = 0;
   int bits = 0;
   for (std::size_t i = 0; i < n; ++i) {
     buffer = (buffer << 8) | data[i];
     bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kBase64Url[(buffer >> bits) & 63]);
+    while (bits >= bits_per_char) {
+      bits -= bits_per_char;
+      out.push_back(alphabet[(buffer >> bits) & mask]);
     }
   }
-  if (bits > 0) out.push_back(kBase64Url[(buffer << (6 - bits)) & 63]);
+  if (bits > 0) out.push_back(alphabet[(buffer << (bits_per_char - bits)) & mask]);
   return out;
 }
+
+std::optional<std::vector<uint8_t>> base32_decode(std::string_view text) { return decode_bits(text, 5, {kBase32}); }
+
+// Raw base64 in either alphabet; standard base64 may carry '=' padding.
+std::optional<std::vector<uint8_t>> base64_decode_any(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  return decode_bits(text, 6, {kBase64Url, kBase64Std});
+}
+
+std::string base64url_encode(const uint8_t* data, std::size_t n) { return encode_bits(data, n, 6, kBase64Url); }
 
 }  // namespace
 
@@ -104,7 +87,7 @@ std::string encode_with_checksum(std::vector<uint8_t> raw) {
   const uint16_t crc = crc16_xmodem(raw.data(), raw.size());
   raw.push_back(static_cast<uint8_t>(crc & 0xff));
   raw.push_back(static_cast<uint8_t>(crc >> 8));
-  return base32_encode(raw);
+  return encode_bits(raw.data(), raw.size(), 5, kBase32);
 }
 
 std::optional<PublicKey> decode_user_public_key(std::string_view text) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -40,6 +41,23 @@ class SpinMutex {
 #if defined(__x86_64__) || defined(__i386__)
     _mm_pause();
 #endif
+  }
+
+  // Spins until `done()` holds or `timeout` passed; true when it held. Reads the clock and
+  // yields the processor every 32 spins, so that on a busy machine the thread being waited
+  // for gets to run. For waits expected to end within microseconds (cheaper than a wake-up).
+  template <class Done>
+  static bool spin_until(Done&& done, std::chrono::nanoseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (int spins = 1; !done(); ++spins) {
+      if (spins % 32 == 0) {
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::yield();
+      } else {
+        cpu_relax();
+      }
+    }
+    return true;
   }
 
  private:

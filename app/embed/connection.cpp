@@ -66,15 +66,7 @@ std::expected<void, Error> route(broker::InProcessConn& c, const Message& msg) {
 // checks so that the responder's thread gets the processor on a busy machine.
 void wait_briefly(const Connection::Impl::Waiter& waiter) {
   constexpr auto kSpin = std::chrono::microseconds(50);
-  const auto until = std::chrono::steady_clock::now() + kSpin;
-  for (int spins = 1; !waiter.arrived.load(std::memory_order_acquire); ++spins) {
-    if (spins % 32 == 0) {
-      if (std::chrono::steady_clock::now() >= until) return;
-      std::this_thread::yield();
-    } else {
-      broker::SpinMutex::cpu_relax();
-    }
-  }
+  (void)broker::SpinMutex::spin_until([&] { return waiter.arrived.load(std::memory_order_acquire); }, kSpin);
 }
 
 }  // namespace
