@@ -100,4 +100,31 @@ std::size_t Account::interest_entries() const {
   return interest_.size();
 }
 
+AccountLimits Account::limits() const {
+  std::lock_guard lock(limits_mu_);
+  return limits_;
+}
+
+void Account::set_limits(const AccountLimits& limits) {
+  std::lock_guard lock(limits_mu_);
+  limits_ = limits;
+}
+
+bool Account::try_add_connection() {
+  std::lock_guard lock(limits_mu_);
+  if (limits_.max_connections >= 0 && connections_ >= limits_.max_connections) return false;
+  ++connections_;
+  return true;
+}
+
+void Account::remove_connection() {
+  std::lock_guard lock(limits_mu_);
+  --connections_;
+}
+
+int64_t Account::num_connections() const {
+  std::lock_guard lock(limits_mu_);
+  return connections_;
+}
+
 }  // namespace forest::broker

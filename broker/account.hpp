@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "account_limits.hpp"
 #include "sublist.hpp"
 
 namespace forest::broker {
@@ -78,7 +79,14 @@ class Account {
                          const std::function<void()>& done = {}) const;
   [[nodiscard]] std::size_t interest_entries() const;
 
-  std::atomic<int64_t> connections{0};
+  // The account's limits (from the config; replaced by a reload, for connections that come after).
+  [[nodiscard]] AccountLimits limits() const;
+  void set_limits(const AccountLimits& limits);
+  // Counts a client in, unless the account is at max_connections; remove_connection() counts
+  // it out. Check and count are one step, so racing connects cannot both take the last place.
+  [[nodiscard]] bool try_add_connection();
+  void remove_connection();
+  [[nodiscard]] int64_t num_connections() const;
 
  private:
   // Under interest_mu_: counts `sub` in (+1) or out (-1); returns whether that is a change
@@ -88,6 +96,10 @@ class Account {
   std::string name_;
   uint32_t index_;
   Sublist sublist_;
+
+  mutable std::mutex limits_mu_;
+  AccountLimits limits_;     // under limits_mu_
+  int64_t connections_ = 0;  // under limits_mu_
 
   mutable std::mutex interest_mu_;
   // "subject" or "subject queue" -> local subscriptions (for a queue: its members here).

@@ -31,9 +31,12 @@ ClientConn::ClientConn(Server& server, IoThread& io, tcp::socket socket, uint64_
 
 ClientConn::~ClientConn() = default;
 
+// The server's limits, lowered by the account's where it has its own (`limits {}`).
 void ClientConn::load_kind_limits(const Options& opts) {
-  parser_.set_limits({opts.max_control_line, opts.max_payload});
-  max_subs_ = opts.max_subscriptions;
+  const AccountLimits account = account_->limits();
+  max_payload_ = combined_limit(opts.max_payload, account.max_payload);
+  parser_.set_limits({opts.max_control_line, max_payload_});
+  max_subs_ = combined_limit(opts.max_subscriptions, account.max_subscriptions);
 }
 
 bool ClientConn::on_start() {
@@ -98,6 +101,7 @@ bool ClientConn::deliver(Subscription& sub, const Delivery& msg) {
 void ClientConn::on_closing() { remove_all_subscriptions(); }
 
 void ClientConn::on_closed() {
+  if (counted_in_ != nullptr) counted_in_->remove_connection();
   ConnSnapshot snap = snapshot(false);
   snap.stop = std::chrono::system_clock::now();
   snap.reason = close_reason();
@@ -123,7 +127,7 @@ void ClientConn::send_async_info() {
   asio::post(io_.context(), [self = self<ClientConn>()] {
     // Only clients that can take async INFO (protocol 1), once they sent CONNECT.
     if (self->closing_ || self->protocol_ < 1 || !self->connect_received_) return;
-    self->send(self->server_.info_line(self->cid_, self->ip_));
+    self->send(self->server_.info_line(self->cid_, self->ip_, {}, self->max_payload_));
   });
 }
 

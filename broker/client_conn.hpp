@@ -100,6 +100,7 @@ class ClientConn final : public Connection, public ClientEndpoint {
   // Until CONNECT: whether it is required (or no_auth_user), and by when.
   void require_auth(const Options& opts, std::chrono::steady_clock::time_point from);
   void recheck_credentials();
+  bool count_in_account();
   void start_pinging_after_connect();
   // Permissions (owning thread): those of the user it authenticated as; null: none.
   void set_permissions(std::shared_ptr<const PermissionRules> rules);
@@ -121,7 +122,10 @@ class ClientConn final : public Connection, public ClientEndpoint {
   bool auth_required_ = false;
   bool recheck_after_connect_ = false;  // a reload came while our CONNECT was being checked
   Clock::time_point auth_deadline_{};
-  int64_t max_subs_ = 0;
+  int64_t max_subs_ = -1;     // -1: no limit
+  int64_t max_payload_ = -1;  // -1: no limit
+  bool info_after_first_pong_ = false;
+  Account* counted_in_ = nullptr;  // the account this client counts toward (after CONNECT)
 
   // Permissions: perms_ on the owning thread (PUB, SUB); delivery_perms_ for publishers'
   // threads, looked at only when delivery_checks_ says they can refuse or track something.

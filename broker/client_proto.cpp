@@ -161,6 +161,11 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
       if (auth->account != nullptr && auth->account != account_ && subs_.empty()) account_ = auth->account;
     }
   }
+  if (!count_in_account()) return false;
+  // The account's limits, now that it is known. A max_payload other than the server's is told
+  // in an INFO right after the first PONG, as nats-server does.
+  load_kind_limits(*opts);
+  info_after_first_pong_ = max_payload_ != opts->max_payload;
   set_permissions(auth ? auth->permissions : nullptr);
   headers_.store(f.headers, std::memory_order_relaxed);
   send_ok();
@@ -259,6 +264,22 @@ void ClientConn::require_auth(const Options& opts, Clock::time_point from) {
   auth_deadline_ = start + std::chrono::duration_cast<Clock::duration>(opts.effective_auth_timeout());
 }
 
+// Counts this client toward its account's max_connections: once, and again when CONNECT moved
+// it to another account. False when the account is full: then it is closed, as by nats-server.
+bool ClientConn::count_in_account() {
+  if (counted_in_ == account_) return true;
+  if (counted_in_ != nullptr) counted_in_->remove_connection();
+  counted_in_ = nullptr;
+  if (!account_->try_add_connection()) {
+    server_.log().error("{} - {}", describe(), protocol::err::kMaxAccountConnections);
+    send_err(protocol::err::kMaxAccountConnections);
+    close(CloseReason::max_account_connections_exceeded);
+    return false;
+  }
+  counted_in_ = account_;
+  return true;
+}
+
 bool ClientConn::adopt_no_auth_user() {
   if (connect_received_) return true;
   const auto opts = server_.options();
@@ -274,11 +295,15 @@ bool ClientConn::adopt_no_auth_user() {
                         describe(), opts->no_auth_user);
     return false;
   }
+  {
+    std::lock_guard lock(info_mu_);
+    user_ = auth->user;
+    if (auth->account != nullptr && subs_.empty()) account_ = auth->account;
+  }
+  if (!count_in_account()) return false;
   connect_received_ = true;
   set_permissions(auth->permissions);
-  std::lock_guard lock(info_mu_);
-  user_ = auth->user;
-  if (auth->account != nullptr && subs_.empty()) account_ = auth->account;
+  load_kind_limits(*opts);
   return true;
 }
 
@@ -375,7 +400,7 @@ bool ClientConn::on_sub(std::string_view subject, std::string_view queue, std::s
     send_err(subscription_violation_text(subject, queue));
     return true;
   }
-  if (max_subs_ > 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
+  if (max_subs_ >= 0 && static_cast<int64_t>(subs_.size()) >= max_subs_) {
     server_.log().error("{} - maximum subscriptions exceeded", describe());
     send_err(protocol::err::kMaxSubscriptions);
     return true;
@@ -477,6 +502,10 @@ bool ClientConn::on_ping() {
   if (trace_) trace_in("PING", {});
   note_ping_from_peer();
   send(protocol::kPong);
+  if (info_after_first_pong_ && connect_received_) {
+    info_after_first_pong_ = false;
+    if (protocol_ >= 1) send(server_.info_line(cid_, ip_, {}, max_payload_));
+  }
   return true;
 }
 

@@ -25,6 +25,7 @@ enum class CloseReason : uint8_t {
   protocol_violation,
   bad_client_protocol_version,
   max_connections_exceeded,
+  max_account_connections_exceeded,
   max_payload_exceeded,
   max_control_line_exceeded,
   server_shutdown,

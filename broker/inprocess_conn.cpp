@@ -27,8 +27,11 @@ std::expected<std::shared_ptr<InProcessConn>, std::string> InProcessConn::connec
   if (o->max_connections > 0 && server.num_clients() >= static_cast<std::size_t>(o->max_connections)) {
     return std::unexpected(std::string(protocol::err::kMaxConnections));
   }
-  const auto auth = server.authenticate(Credentials{opts.user, opts.pass, opts.token}, *o);
+  Credentials credentials{opts.user, opts.pass, opts.token};
+  credentials.connection_type = "IN_PROCESS";
+  const auto auth = server.authenticate(credentials, *o);
   if (!auth) return std::unexpected(std::string(protocol::err::kAuthorizationViolation));
+  if (!auth->account->try_add_connection()) return std::unexpected(std::string(protocol::err::kMaxAccountConnections));
   auto conn = std::make_shared<InProcessConn>(server, dispatch, std::move(opts), std::move(events), server.next_cid());
   conn->account_ = auth->account;
   conn->user_ = auth->user;
@@ -38,8 +41,10 @@ std::expected<std::shared_ptr<InProcessConn>, std::string> InProcessConn::connec
   }
   conn->cache_ = std::make_unique<MatchCache>(auth->account->sublist());
   conn->apply_options();
-  if (!server.register_client(conn)) return std::unexpected("the server is shutting down");
-  auth->account->connections.fetch_add(1, std::memory_order_relaxed);
+  if (!server.register_client(conn)) {
+    auth->account->remove_connection();
+    return std::unexpected("the server is shutting down");
+  }
   // The cache sweep runs on the dispatch thread's ticker; registered there, as it wants.
   asio::post(dispatch.context(), [weak = std::weak_ptr<InProcessConn>(conn)] {
     if (auto self = weak.lock(); self && !self->closed()) self->dispatch_.add_tickable(self.get());
@@ -60,9 +65,11 @@ InProcessConn::InProcessConn(Server& server, IoThread& dispatch, InProcessOption
 InProcessConn::~InProcessConn() = default;
 
 void InProcessConn::apply_options() {
+  // The server's limits, lowered by the account's where it has its own (`limits {}`).
   const auto o = server_.options();
-  max_payload_.store(o->max_payload, std::memory_order_relaxed);
-  max_subs_.store(o->max_subscriptions, std::memory_order_relaxed);
+  const AccountLimits account = account_->limits();
+  max_payload_.store(combined_limit(o->max_payload, account.max_payload), std::memory_order_relaxed);
+  max_subs_.store(combined_limit(o->max_subscriptions, account.max_subscriptions), std::memory_order_relaxed);
 }
 
 std::expected<uint64_t, std::string> InProcessConn::subscribe(std::string_view subject, std::string_view queue,
@@ -95,7 +102,7 @@ std::expected<uint64_t, std::string> InProcessConn::add_subscription(std::string
     std::lock_guard lock(mu_);
     if (closed_.load()) return std::unexpected("connection closed");
     const int64_t max = max_subs_.load(std::memory_order_relaxed);
-    if (max > 0 && static_cast<int64_t>(subs_.size()) >= max) {
+    if (max >= 0 && static_cast<int64_t>(subs_.size()) >= max) {
       return std::unexpected(std::string(protocol::err::kMaxSubscriptions));
     }
     if (perms_ && !perms_->may_subscribe(subject, queue)) {
@@ -161,7 +168,7 @@ std::expected<void, std::string> InProcessConn::check_publish(std::string_view s
   }
   if (header_size > static_cast<int64_t>(payload.size())) return std::unexpected("header size past the payload");
   const int64_t max = max_payload_.load(std::memory_order_relaxed);
-  if (max > 0 && static_cast<int64_t>(payload.size()) > max) {
+  if (max >= 0 && static_cast<int64_t>(payload.size()) > max) {
     return std::unexpected(std::string(protocol::err::kMaxPayload));
   }
   return {};
@@ -448,7 +455,9 @@ void InProcessConn::notify_lame_duck() { post_event(InProcessEvent::lame_duck, {
 
 void InProcessConn::recheck_authorization(bool credentials_changed) {
   if (!credentials_changed) return;
-  const auto auth = server_.authenticate(Credentials{opts_.user, opts_.pass, opts_.token});
+  Credentials credentials{opts_.user, opts_.pass, opts_.token};
+  credentials.connection_type = "IN_PROCESS";
+  const auto auth = server_.authenticate(credentials);
   // As a TCP client: credentials that no longer pass, or a user moved to another account.
   if (!auth || auth->account != account_) {
     close_with(CloseReason::authentication_violation, protocol::err::kAuthorizationViolation);
@@ -515,7 +524,7 @@ void InProcessConn::close_with(CloseReason reason, std::string_view text) {
   // never wait for this thread), so that neither outlives the entries or the owner's thread.
   while (stagers_.load() != 0) std::this_thread::yield();
   if (!subs.empty()) account_->unsubscribe_batch(subs);
-  account_->connections.fetch_sub(1, std::memory_order_relaxed);
+  account_->remove_connection();
   ConnSnapshot snap = snapshot(false);
   snap.stop = std::chrono::system_clock::now();
   snap.reason = reason;

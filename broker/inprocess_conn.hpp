@@ -217,8 +217,8 @@ class InProcessConn final : public MessageSink,
   Account* account_ = nullptr;  // set by connect(), then fixed (a reload that moves the user closes it)
   std::string user_;
   SystemTime start_;
-  std::atomic<int64_t> max_payload_{0};
-  std::atomic<int64_t> max_subs_{0};
+  std::atomic<int64_t> max_payload_{-1};  // -1: no limit
+  std::atomic<int64_t> max_subs_{-1};
 
   std::atomic<bool> closed_{false};
 

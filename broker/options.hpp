@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "account_limits.hpp"
 #include "permissions.hpp"
 
 namespace forest::broker {
@@ -26,12 +27,20 @@ struct User {
   std::string account;  // empty: the global account
   // Its own permissions, or the authorization block's default_permissions; null: none.
   std::shared_ptr<const PermissionRules> permissions;
+  // `allowed_connection_types`, upper case (kConnectionTypes); empty: any.
+  std::vector<std::string> allowed_connection_types;
 };
+
+// The connection types a user may be limited to: nats-server 2.9's, and IN_PROCESS (2.10's
+// name) for the embedding app's in-process connections. TCP clients are STANDARD.
+inline constexpr const char* kConnectionTypes[] = {"STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS",
+                                                   "MQTT",     "MQTT_WS",   "IN_PROCESS"};
 
 // An account of the `accounts` block: its own subject space (broker/account.hpp). Its users
 // are in Options::users, with `account` set to its name.
 struct AccountConfig {
   std::string name;
+  AccountLimits limits;
 };
 
 struct ClusterOptions {

@@ -224,6 +224,31 @@ Result parse_permissions(const ConfValue& v, std::shared_ptr<const PermissionRul
   return {};
 }
 
+// `allowed_connection_types` (also `connection_types`, `clients`): a name or a list of them.
+Result parse_connection_types(const ConfValue& v, std::vector<std::string>& out) {
+  std::vector<const ConfValue*> items;
+  if (v.type == Type::string) {
+    items.push_back(&v);
+  } else if (v.type == Type::array) {
+    for (const ConfValue& item : v.array) items.push_back(&item);
+  } else {
+    return err_at(v, "allowed connection types should be an array or a string, got a " + std::string(v.type_name()));
+  }
+  std::string unknown;
+  for (const ConfValue* item : items) {
+    if (item->type != Type::string) return err_at(*item, "allowed connection types should be strings");
+    std::string type = item->str;
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::toupper(c); });
+    if (std::ranges::find(kConnectionTypes, type) == std::end(kConnectionTypes)) {
+      unknown += (unknown.empty() ? "\"" : " \"") + type + "\"";  // Go's %q of a []string
+    } else if (std::ranges::find(out, type) == out.end()) {
+      out.push_back(std::move(type));
+    }
+  }
+  if (!unknown.empty()) return err_at(v, "invalid connection types [" + unknown + "]");
+  return {};
+}
+
 Result parse_users(const ConfValue& v, std::vector<User>& users) {
   if (v.type != Type::array) return err_at(v, "Expected users field to be an array, got a " + std::string(v.type_name()));
   for (const ConfValue& item : v.array) {
@@ -242,8 +267,8 @@ Result parse_users(const ConfValue& v, std::vector<User>& users) {
       } else if (key == "nkey") {
         if (auto r = get_string(val, k, u.nkey); !r) return r;
         if (!nkeys::is_valid_user_public_key(u.nkey)) return err_at(item, "Not a valid public nkey for a user");
-      } else if (key == "allowed_connection_types") {
-        return not_supported(val, k);
+      } else if (key == "allowed_connection_types" || key == "connection_types" || key == "clients") {
+        if (auto r = parse_connection_types(val, u.allowed_connection_types); !r) return r;
       } else if (!val.referenced_as_variable) {
         return unknown_field(val, k);
       }
@@ -276,9 +301,33 @@ Result parse_account_jetstream(const ConfValue& v, const std::string& key) {
                          "account only)");
 }
 
+// An account's `limits { max_connections, max_subscriptions, max_payload, max_leafnodes }`.
+Result parse_account_limits(const ConfValue& v, AccountLimits& limits) {
+  if (v.type != Type::map) {
+    return err_at(v, "Expected account limits to be a map/struct, got a " + std::string(v.type_name()));
+  }
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    Result r;
+    if (key == "max_connections" || key == "max_conn") {
+      r = get_int(val, k, limits.max_connections);
+    } else if (key == "max_subscriptions" || key == "max_subs") {
+      r = get_int(val, k, limits.max_subscriptions);
+    } else if (key == "max_payload" || key == "max_pay") {
+      r = get_int(val, k, limits.max_payload);
+    } else if (key == "max_leafnodes" || key == "max_leafs") {
+      r = get_int(val, k, limits.max_leafnodes);
+    } else if (!val.referenced_as_variable) {
+      r = err_at(val, "Unknown field \"" + k + "\" parsing account limits");
+    }
+    if (!r) return r;
+  }
+  return {};
+}
+
 // One account's map: its users (with the account's default_permissions for those without
-// their own). Imports, exports, mappings and limits are not supported yet: a clear error.
-Result parse_account(const std::string& name, const ConfValue& v, std::vector<User>& users) {
+// their own) and limits. Imports, exports and mappings are not supported yet: a clear error.
+Result parse_account(const std::string& name, const ConfValue& v, std::vector<User>& users, AccountLimits& limits) {
   std::vector<User> own;
   std::shared_ptr<const PermissionRules> default_permissions;
   for (const auto& [k, val] : v.map) {
@@ -289,8 +338,9 @@ Result parse_account(const std::string& name, const ConfValue& v, std::vector<Us
       if (auto r = parse_permissions(val, default_permissions); !r) return r;
     } else if (key == "jetstream") {
       if (auto r = parse_account_jetstream(val, k); !r) return r;
-    } else if (key == "imports" || key == "exports" || key == "mappings" || key == "maps" || key == "limits" ||
-               key == "nkey") {
+    } else if (key == "limits") {
+      if (auto r = parse_account_limits(val, limits); !r) return r;
+    } else if (key == "imports" || key == "exports" || key == "mappings" || key == "maps" || key == "nkey") {
       return not_supported(val, k);
     } else if (!val.referenced_as_variable) {
       return unknown_field(val, k);
@@ -318,7 +368,7 @@ Result parse_accounts(const ConfValue& v, Options& o, std::vector<User>& account
     for (const AccountConfig& a : accounts) {
       if (a.name == name) return err_at(at, "Duplicate Account Entry: " + name);
     }
-    accounts.push_back(AccountConfig{name});
+    accounts.push_back(AccountConfig{name, {}});
     return {};
   };
   if (v.type == Type::array) {
@@ -331,7 +381,7 @@ Result parse_accounts(const ConfValue& v, Options& o, std::vector<User>& account
       if (val.referenced_as_variable) continue;
       if (val.type != Type::map) return err_at(val, "Expected map entries for accounts");
       if (auto r = add(val, name); !r) return r;
-      if (auto r = parse_account(name, val, users); !r) return r;
+      if (auto r = parse_account(name, val, users, accounts.back().limits); !r) return r;
     }
   } else {
     return err_at(v, "Expected accounts to be a map or an array of names, got a " + std::string(v.type_name()));

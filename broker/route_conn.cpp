@@ -35,7 +35,7 @@ RouteConn::~RouteConn() = default;
 void RouteConn::load_kind_limits(const Options& opts) {
   // Routes carry whatever the cluster's clients may publish; no payload limit of their own,
   // as in nats-server (its routes have no max payload).
-  parser_.set_limits({opts.max_control_line, 0});
+  parser_.set_limits({opts.max_control_line, -1});
 }
 
 std::string RouteConn::describe() const { return ip_ + ":" + std::to_string(port_) + " - rid:" + std::to_string(cid_); }

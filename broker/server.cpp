@@ -57,7 +57,7 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
     : log_(std::move(log)), server_id_(make_server_id()), start_time_(std::chrono::system_clock::now()) {
   opts_.store(std::make_shared<const Options>(std::move(opts)));
   accounts_.push_back(std::make_unique<Account>(kGlobalAccount, 0));
-  for (const AccountConfig& a : options()->accounts) register_account(a.name);
+  for (const AccountConfig& a : options()->accounts) register_account(a.name).set_limits(a.limits);
   for (const User& u : options()->users) {
     if (!u.account.empty()) register_account(u.account);
   }
@@ -297,7 +297,10 @@ void Server::rebuild_info() {
     w.field("tls_required", true);
     if (tls_context_verifies(*tls)) w.field("tls_verify", true);
   }
+  // A connection's own max_payload (its account's limit may be lower) goes in between.
+  const std::size_t payload_at = w.str().size();
   w.field("max_payload", o->max_payload);
+  const std::size_t payload_end = w.str().size();
   // JetStream is on when the options say so and its service is registered: start() fails when
   // the service does not start, so clients never see the flag without JetStream serving.
   if (o->jetstream.enabled && jetstream_monitor_ != nullptr) w.field("jetstream", true);
@@ -317,16 +320,22 @@ void Server::rebuild_info() {
   }
   std::string json = w.take();  // left open: client_id and client_ip follow per connection
   std::lock_guard lock(mu_);
-  info_json_prefix_ = std::move(json);
+  info_json_prefix_ = json.substr(0, payload_at);
+  info_json_after_payload_ = json.substr(payload_end);
+  info_max_payload_ = o->max_payload;
 }
 
-std::string Server::info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce) const {
+std::string Server::info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce,
+                              int64_t max_payload) const {
   std::string line;
   {
     std::lock_guard lock(mu_);
-    line.reserve(info_json_prefix_.size() + 64);
+    line.reserve(info_json_prefix_.size() + info_json_after_payload_.size() + 96);
     line.append("INFO ");
     line.append(info_json_prefix_);
+    line.append(",\"max_payload\":");
+    line.append(std::to_string(max_payload < 0 ? info_max_payload_ : max_payload));
+    line.append(info_json_after_payload_);
   }
   line.append(",\"client_id\":");
   line.append(std::to_string(cid));
@@ -455,17 +464,23 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
     }
     return acc;
   };
+  // A user limited to some connection types (allowed_connection_types) is refused on others.
+  auto type_allowed = [&](const User& u) {
+    return u.allowed_connection_types.empty() ||
+           std::ranges::find(u.allowed_connection_types, c.connection_type) != u.allowed_connection_types.end();
+  };
   if (!c.nkey.empty()) {
     // An nkey user proves itself with the signature of this connection's nonce.
     for (const User& u : o.users) {
       if (u.nkey.empty() || u.nkey != c.nkey) continue;
-      if (!nkeys::verify_nonce_signature(u.nkey, c.nonce, c.sig)) return std::nullopt;
+      if (!type_allowed(u) || !nkeys::verify_nonce_signature(u.nkey, c.nonce, c.sig)) return std::nullopt;
       return AuthResult{account_of(u), u.nkey, u.permissions};
     }
     return std::nullopt;
   }
   for (const User& u : o.users) {
     if (!u.nkey.empty() || u.username != user) continue;
+    if (!type_allowed(u)) return std::nullopt;
     if (!no_auth && !matches_password(u.password, c.pass)) return std::nullopt;
     return AuthResult{account_of(u), u.username, u.permissions};
   }
@@ -532,13 +547,22 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   note(next.ping_max != old->ping_max, "ping_max = " + std::to_string(next.ping_max));
   note(next.write_deadline != old->write_deadline, "write_deadline = " + format_go_duration(next.write_deadline));
   note(next.auth_timeout != old->auth_timeout, "authorization timeout = " + format_go_duration(next.auth_timeout));
+  bool limits_changed = false;
+  for (const AccountConfig& a : next.accounts) {
+    Account* acc = find_account(a.name);
+    if (acc->limits() == a.limits) continue;
+    limits_changed = true;
+    changes.push_back("account " + a.name + " limits");
+  }
   const bool auth_changed = next.username != old->username || next.password != old->password ||
                             next.token != old->token || next.no_auth_user != old->no_auth_user ||
                             next.users.size() != old->users.size() ||
                             !std::equal(next.users.begin(), next.users.end(), old->users.begin(),
                                         [](const User& a, const User& b) {
                                           return a.username == b.username && a.password == b.password &&
-                                                 a.account == b.account && same_permissions(a, b);
+                                                 a.nkey == b.nkey && a.account == b.account &&
+                                                 a.allowed_connection_types == b.allowed_connection_types &&
+                                                 same_permissions(a, b);
                                         });
   note(auth_changed, "authorization");
   note(next.pid_file != old->pid_file, "pid_file = " + next.pid_file);
@@ -572,6 +596,12 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   opts_.store(shared);
   update_slow_auth();
   log_->set_levels(shared->debug, shared->trace, shared->logtime);
+  // New account limits: max_payload and max_subscriptions reach open connections with
+  // apply_options() below (a SUB past the new maximum is refused; existing ones stay), and
+  // max_connections is checked for clients that connect from now on.
+  if (limits_changed) {
+    for (const AccountConfig& a : shared->accounts) find_account(a.name)->set_limits(a.limits);
+  }
   rebuild_info();
   for (const auto& c : clients()) c->apply_options();
   if (auth_changed || next_auth_timeout != old->effective_auth_timeout()) {

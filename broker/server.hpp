@@ -53,12 +53,14 @@ struct Credentials {
   std::string_view user{}, pass{}, token{};
   std::string_view nkey{}, sig{};  // an nkey user's public key and its signature of `nonce`
   std::string_view nonce{};        // what this connection's INFO carried
+  std::string_view connection_type = "STANDARD";  // for users' allowed_connection_types
 };
 
 // Credentials that outlive the CONNECT they came from (the auth pool, reloads).
 struct OwnedCredentials {
   std::string user, pass, token, nkey, sig, nonce;
-  [[nodiscard]] Credentials view() const { return Credentials{user, pass, token, nkey, sig, nonce}; }
+  std::string connection_type = "STANDARD";
+  [[nodiscard]] Credentials view() const { return Credentials{user, pass, token, nkey, sig, nonce, connection_type}; }
 };
 
 struct ServerCounters {
@@ -146,7 +148,9 @@ class Server {
   [[nodiscard]] bool nonce_required() const;
   // The INFO line for a client (ends in " \r\n", as nats-server's does); with "ldm":true once
   // lame-duck mode began.
-  [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce = {}) const;
+  // max_payload < 0: the server's.
+  [[nodiscard]] std::string info_line(uint64_t cid, std::string_view client_ip, std::string_view nonce = {},
+                                      int64_t max_payload = -1) const;
   // The client port's TLS context (null: plain); rebuilt by a reload, so a connection takes
   // it once, when it starts.
   [[nodiscard]] std::shared_ptr<TlsContext> client_tls() const { return client_tls_.load(); }
@@ -219,7 +223,9 @@ class Server {
   std::vector<std::unique_ptr<Account>> accounts_;
   std::map<uint64_t, std::shared_ptr<ClientEndpoint>> clients_;
   std::deque<ConnSnapshot> closed_;
-  std::string info_json_prefix_;  // INFO fields up to (not including) client_id
+  std::string info_json_prefix_;         // INFO fields before max_payload
+  std::string info_json_after_payload_;  // INFO fields after it, up to (not including) client_id
+  int64_t info_max_payload_ = 0;
   std::string ports_file_;
 };
 

@@ -16,6 +16,7 @@ inline constexpr std::string_view kInvalidPublishSubject = "Invalid Publish Subj
 inline constexpr std::string_view kStaleConnection = "Stale Connection";
 inline constexpr std::string_view kMaxConnections = "maximum connections exceeded";
 inline constexpr std::string_view kMaxSubscriptions = "maximum subscriptions exceeded";
+inline constexpr std::string_view kMaxAccountConnections = "maximum account active connections exceeded";
 inline constexpr std::string_view kBadClientProtocol = "invalid client protocol";
 inline constexpr std::string_view kNoRespondersRequiresHeaders = "no responders requires headers support";
 

@@ -411,7 +411,7 @@ ParseStatus Parser::parse_message_args(std::string_view arg, bool route_msg, boo
     read_sizes(a, n, with_headers, out);
   }
   if (!sizes_valid(out, with_headers)) return ParseStatus::bad_arguments;
-  if (!route_msg && limits_.max_payload > 0 && out.total_size > limits_.max_payload) {
+  if (!route_msg && limits_.max_payload >= 0 && out.total_size > limits_.max_payload) {
     return ParseStatus::max_payload;
   }
   return ParseStatus::ok;

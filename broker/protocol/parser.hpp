@@ -87,7 +87,7 @@ class ParserHandler {
 
 struct ParserLimits {
   int64_t max_control_line = 4096;  // applies to client connections only, like nats-server
-  int64_t max_payload = 1024 * 1024;  // <= 0 means no limit (routes)
+  int64_t max_payload = 1024 * 1024;  // < 0 means no limit (routes); 0 allows empty payloads only
 };
 
 class Parser {

@@ -96,3 +96,55 @@ authorization {
   dispatch.stop();
   dispatch.join();
 }
+
+TEST_CASE("in-process: allowed_connection_types and account limits", "[internal][account-limits]") {
+  Options o;
+  o.host = "127.0.0.1";
+  o.port = kRandomPort;
+  REQUIRE(apply_config_text(o, R"(
+accounts {
+  A {
+    users = [
+      {user: app, password: p, allowed_connection_types: ["IN_PROCESS"]}
+      {user: tcp, password: p, allowed_connection_types: ["STANDARD"]}
+    ]
+    limits { max_connections: 2, max_subscriptions: 1, max_payload: 10 }
+  }
+}
+)", "inproc-limits.conf"));
+  Server server(std::move(o), std::make_shared<Logger>());
+  REQUIRE(server.start());
+  IoThread dispatch(1000);
+  dispatch.start();
+  auto as = [&](std::string user) {
+    InProcessOptions io;
+    io.user = std::move(user);
+    std::string pass = "p";
+    io.pass = std::move(pass);
+    return InProcessConn::connect(server, dispatch, io, nullptr);
+  };
+  // In-process connections are IN_PROCESS, TCP clients STANDARD.
+  auto refused = as("tcp");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error() == "Authorization Violation");
+  auto first = as("app");
+  REQUIRE(first);
+  // The account's limits: 1 subscription, 10 bytes of payload.
+  CHECK((*first)->subscribe("x", "", [](const InProcessMessage&) {}));
+  CHECK((*first)->subscribe("y", "", [](const InProcessMessage&) {}).error() == "maximum subscriptions exceeded");
+  CHECK((*first)->publish("x", "", std::string(10, 'a')));
+  CHECK((*first)->publish("x", "", std::string(11, 'a')).error() == "Maximum Payload Violation");
+  // max_connections counts TCP and in-process clients of the account together.
+  RawClient tcp("127.0.0.1", server.client_port());
+  REQUIRE(tcp.read_line(3s).rfind("INFO ", 0) == 0);
+  tcp.send("CONNECT {\"verbose\":false,\"user\":\"tcp\",\"pass\":\"p\"}\r\nPING\r\n");
+  REQUIRE(tcp.read_line(3s) == "PONG\r\n");
+  auto third = as("app");
+  REQUIRE_FALSE(third);
+  CHECK(third.error() == "maximum account active connections exceeded");
+  (*first)->close();
+  auto again = as("app");
+  CHECK(again);
+  server.shutdown();
+  dispatch.stop();
+}
