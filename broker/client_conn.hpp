@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client_endpoint.hpp"
+#include "connect_options.hpp"
 #include "connection.hpp"
 
 namespace forest::broker {
@@ -25,14 +26,6 @@ class PermissionRules;
 class Server;
 struct AuthResult;
 struct Options;
-
-// What a CONNECT asked for (nats-server's defaults when a field is absent).
-struct ConnectOptions {
-  bool verbose = true, pedantic = true, echo = true, headers = false, no_responders = false;
-  int64_t protocol = 0;
-  std::string name, lang, version, user, pass, token;
-  std::string nkey, sig;  // an nkey user: its public key and the signature of our nonce
-};
 
 // A tree, not a hash map: a client with 200,000 subscriptions must not stall its thread for a
 // rehash (measured: one insert into a 131,072-entry unordered_map takes ~30 ms).

@@ -1,6 +1,4 @@
 // The client protocol verbs of a ClientConn (parser callbacks), on the connection's thread.
-#include <simdjson.h>
-
 #include "account.hpp"
 #include "client_conn.hpp"
 #include "permissions.hpp"
@@ -11,75 +9,6 @@
 #include "subject.hpp"
 
 namespace forest::broker {
-namespace {
-
-// Reads CONNECT's JSON the way Go's json.Unmarshal fills nats-server's struct: absent fields
-// keep their defaults, a field of the wrong type fails the whole CONNECT, keys match their
-// field case-insensitively and the last of several wins.
-bool parse_connect(std::string_view json, ConnectOptions& f) {
-  thread_local simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return false;
-  simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) return false;
-  auto get_bool = [](simdjson::ondemand::value v, bool& out) {
-    if (v.is_null()) return true;
-    return v.get_bool().get(out) == simdjson::SUCCESS;
-  };
-  auto get_string = [](simdjson::ondemand::value v, std::string& out) {
-    if (v.is_null()) return true;
-    std::string_view sv;
-    if (v.get_string().get(sv) != simdjson::SUCCESS) return false;
-    out.assign(sv);
-    return true;
-  };
-  for (auto field : obj) {
-    std::string_view raw_key;
-    if (field.unescaped_key().get(raw_key) != simdjson::SUCCESS) return false;
-    // Go matches keys to fields case-insensitively: {"USER":..,"PASS":..} authenticates there.
-    const std::string key = protocol::fold_json_key(raw_key);
-    simdjson::ondemand::value v;
-    if (field.value().get(v) != simdjson::SUCCESS) return false;
-    bool ok = true;
-    if (key == "verbose") {
-      ok = get_bool(v, f.verbose);
-    } else if (key == "pedantic") {
-      ok = get_bool(v, f.pedantic);
-    } else if (key == "echo") {
-      ok = get_bool(v, f.echo);
-    } else if (key == "headers") {
-      ok = get_bool(v, f.headers);
-    } else if (key == "no_responders") {
-      ok = get_bool(v, f.no_responders);
-    } else if (key == "protocol") {
-      if (!v.is_null()) ok = v.get_int64().get(f.protocol) == simdjson::SUCCESS;
-    } else if (key == "name") {
-      ok = get_string(v, f.name);
-    } else if (key == "lang") {
-      ok = get_string(v, f.lang);
-    } else if (key == "version") {
-      ok = get_string(v, f.version);
-    } else if (key == "user") {
-      ok = get_string(v, f.user);
-    } else if (key == "pass") {
-      ok = get_string(v, f.pass);
-    } else if (key == "auth_token") {
-      ok = get_string(v, f.token);
-    } else if (key == "nkey") {
-      ok = get_string(v, f.nkey);
-    } else if (key == "sig") {
-      ok = get_string(v, f.sig);
-    } else if (key == "tls_required") {
-      bool ignored = false;
-      ok = get_bool(v, ignored);
-    }
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool ClientConn::on_connect(std::string_view json) {
   if (trace_) trace_in("CONNECT", protocol::redact_connect_secrets(json));

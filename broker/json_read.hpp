@@ -30,8 +30,17 @@ inline bool key_is(std::string_view key, std::string_view name) {
   return true;
 }
 
+// Whether `v` is JSON null. A malformed token is not null: the typed read that follows fails on
+// it. Never convert a simdjson_result<bool> to bool: that throws on an error, and a client's
+// bytes like `nu\0ll` would end the process (the build sets SIMDJSON_EXCEPTIONS=0 so that
+// such a conversion does not compile).
+inline bool is_null(value& v) {
+  bool null = false;
+  return v.is_null().get(null) == simdjson::SUCCESS && null;
+}
+
 inline bool read_string(value v, std::string& out) {
-  if (v.is_null()) return true;
+  if (is_null(v)) return true;
   std::string_view sv;
   if (v.get_string().get(sv) != simdjson::SUCCESS) return false;
   out.assign(sv);
@@ -39,14 +48,14 @@ inline bool read_string(value v, std::string& out) {
 }
 
 inline bool read_bool(value v, bool& out) {
-  if (v.is_null()) return true;
+  if (is_null(v)) return true;
   return v.get_bool().get(out) == simdjson::SUCCESS;
 }
 
 // Integers only, as Go's int fields: 1.5 or "1" fail. The range is checked against Int.
 template <typename Int>
 bool read_int(value v, Int& out) {
-  if (v.is_null()) return true;
+  if (is_null(v)) return true;
   if constexpr (std::is_unsigned_v<Int>) {
     uint64_t n = 0;
     if (v.get_uint64().get(n) != simdjson::SUCCESS) return false;
@@ -64,7 +73,7 @@ bool read_int(value v, Int& out) {
 }
 
 inline bool read_strings(value v, std::vector<std::string>& out) {
-  if (v.is_null()) return true;
+  if (is_null(v)) return true;
   simdjson::ondemand::array arr;
   if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
   out.clear();
@@ -78,7 +87,7 @@ inline bool read_strings(value v, std::vector<std::string>& out) {
 
 // A time.Time: an RFC 3339 string, kept with its zone offset (Go writes it back in that offset).
 inline bool read_time(value v, std::optional<ZonedTime>& out) {
-  if (v.is_null()) return true;
+  if (is_null(v)) return true;
   std::string s;
   if (!read_string(v, s)) return false;
   out = parse_rfc3339_zoned(s);
@@ -89,7 +98,7 @@ inline bool read_time(value v, std::optional<ZonedTime>& out) {
 // when `v` is not an object). A null `v` has no fields.
 template <typename Fn>
 bool for_each_field(value v, Fn&& fn) {
-  if (v.is_null()) return true;
+  if (is_null(v)) return true;
   simdjson::ondemand::object obj;
   if (v.get_object().get(obj) != simdjson::SUCCESS) return false;
   for (auto field : obj) {

@@ -51,7 +51,7 @@ bool read_replay_policy(value v, ReplayPolicy& out) {
 }
 
 bool read_durations(value v, std::vector<int64_t>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   simdjson::ondemand::array arr;
   if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
   out.clear();

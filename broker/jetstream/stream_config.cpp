@@ -42,7 +42,7 @@ bool read_discard(value v, Discard& out) {
 }
 
 bool read_storage(value v, std::optional<Storage>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   std::string s;
   if (!read_string(v, s)) return false;
   if (s == "file") out = Storage::file;
@@ -52,7 +52,7 @@ bool read_storage(value v, std::optional<Storage>& out) {
 }
 
 bool read_external(value v, std::optional<ExternalStream>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   ExternalStream e;
   if (!for_each_field(v, [&](std::string_view k, value f) {
         if (key_is(k, "api")) return read_string(f, e.api);
@@ -77,7 +77,7 @@ bool read_source_fields(value v, StreamSource& s) {
 }
 
 bool read_source(value v, std::optional<StreamSource>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   StreamSource s;
   if (!read_source_fields(v, s)) return false;
   out = std::move(s);
@@ -85,7 +85,7 @@ bool read_source(value v, std::optional<StreamSource>& out) {
 }
 
 bool read_sources(value v, std::vector<StreamSource>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   simdjson::ondemand::array arr;
   if (v.get_array().get(arr) != simdjson::SUCCESS) return false;
   for (auto element : arr) {
@@ -93,7 +93,7 @@ bool read_sources(value v, std::vector<StreamSource>& out) {
     if (element.get(ev) != simdjson::SUCCESS) return false;
     // A null element is a nil *StreamSource in Go; checkStreamCfg would then crash on it, so
     // we refuse it as malformed instead.
-    if (ev.is_null()) return false;
+    if (json::is_null(ev)) return false;
     StreamSource s;
     if (!read_source_fields(ev, s)) return false;
     out.push_back(std::move(s));
@@ -102,7 +102,7 @@ bool read_sources(value v, std::vector<StreamSource>& out) {
 }
 
 bool read_republish(value v, std::optional<RePublish>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   RePublish r;
   if (!for_each_field(v, [&](std::string_view k, value f) {
         if (key_is(k, "src")) return read_string(f, r.src);
@@ -117,7 +117,7 @@ bool read_republish(value v, std::optional<RePublish>& out) {
 }
 
 bool read_placement(value v, std::optional<Placement>& out) {
-  if (v.is_null()) return true;
+  if (json::is_null(v)) return true;
   Placement p;
   if (!for_each_field(v, [&](std::string_view k, value f) {
         if (key_is(k, "cluster")) return read_string(f, p.cluster);

@@ -336,3 +336,47 @@ TEST_CASE("a fast producer is held back instead of its receiver being cut off", 
   CHECK(varz_field(server->http_port(), "/varz", "slow_consumers") == 0);
   std::filesystem::remove(conf);
 }
+
+TEST_CASE("malformed JSON tokens in CONNECT and in JetStream requests never end the server", "[hardening]") {
+  const std::string which = GENERATE(from_range(server_kinds()));
+  INFO("server: " << which);
+  const auto store = std::filesystem::temp_directory_path() / ("forest-hard-js-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(store);
+  auto server = start(which, {"-js", "-sd", store.string()});
+  REQUIRE(server);
+  // Tokens that start like null/true/false but are not (a NUL inside, cut short): simdjson
+  // reports an error for them, which must be a refusal, not an exception.
+  const std::vector<std::string> bodies = {std::string("{\"auth_token\":nu\0\0ll}", 22), "{\"verbose\":tru}",
+                                           "{\"protocol\":nul,\"user\":\"x\"}", "{\"echo\":f"};
+  for (const std::string& body : bodies) {
+    RawClient c("127.0.0.1", server->client_port());
+    REQUIRE(c.read_line(3s).rfind("INFO ", 0) == 0);
+    c.send("CONNECT " + body + "\r\nPING\r\n");
+    // Refused one way or another (nats-server: -ERR and close); never a PONG.
+    std::string got;
+    for (std::string line = c.read_line(2s); !line.empty(); line = c.read_line(2s)) got += line;
+    CHECK(got.find("PONG") == std::string::npos);
+  }
+  // JetStream API requests with the same kind of tokens get an error reply.
+  RawClient api("127.0.0.1", server->client_port());
+  handshake(api);
+  api.send("SUB _INBOX.bad 1\r\n");
+  const std::vector<std::string> requests = {"{\"name\":\"S\",\"subjects\":nu\x01l}", "{\"name\":\"S\",\"no_ack\":tr}",
+                                             "{\"name\":\"S\",\"max_msgs\":nul}"};
+  for (const std::string& body : requests) {
+    api.send("PUB $JS.API.STREAM.CREATE.S _INBOX.bad " + std::to_string(body.size()) + "\r\n" + body + "\r\n");
+    const std::string line = api.read_line(5s);
+    REQUIRE(line.rfind("MSG _INBOX.bad 1 ", 0) == 0);
+    const std::size_t size = std::stoul(line.substr(std::string("MSG _INBOX.bad 1 ").size()));
+    const std::string reply = api.read_exactly(size + 2, 5s);
+    INFO(body << " -> " << reply);
+    CHECK(reply.find("\"error\"") != std::string::npos);
+  }
+  // Still serving.
+  RawClient after("127.0.0.1", server->client_port());
+  handshake(after);
+  after.send("PING\r\n");
+  CHECK(after.read_line(3s) == "PONG\r\n");
+  server.reset();
+  std::filesystem::remove_all(store);
+}
