@@ -321,6 +321,13 @@ HttpReply Monitor::connz(const QueryParams& q) {
     for (auto& c : server_.closed_clients()) rows.push_back(Row{std::move(c), nullptr});
   }
   if (*cid_arg > 0) std::erase_if(rows, [&](const Row& r) { return r.snap.cid != *cid_arg; });
+  // nats-server's account and user filters (`acc`, `user`): exact names.
+  if (const std::string acc = q.get("acc"); !acc.empty()) {
+    std::erase_if(rows, [&](const Row& r) { return r.snap.account != acc; });
+  }
+  if (const std::string user = q.get("user"); !user.empty()) {
+    std::erase_if(rows, [&](const Row& r) { return r.snap.authorized_user != user; });
+  }
   auto by = [&](auto key, bool descending) {
     std::stable_sort(rows.begin(), rows.end(), [&](const Row& ra, const Row& rb) {
       const ConnSnapshot &a = ra.snap, &b = rb.snap;

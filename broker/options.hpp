@@ -19,6 +19,7 @@ namespace forest::broker {
 using Duration = std::chrono::nanoseconds;
 
 inline constexpr int kRandomPort = -1;  // "-p -1": pick a free port
+inline constexpr const char* kSystemAccount = "$SYS";  // nats-server's default system account name
 
 struct User {
   std::string username;  // empty for an nkey user
@@ -116,6 +117,21 @@ struct Options {
   std::string token;
   std::vector<User> users;
   std::vector<AccountConfig> accounts;  // besides the global account $G
+  // The system account (`system_account`): its users may send the server's $SYS requests
+  // (broker/system_service.hpp). Empty: none, unless an account is named "$SYS".
+  std::string system_account;
+  bool no_system_account = false;  // accepted; without system_account there is none anyway
+
+  // The system account in force: system_account, or an account named "$SYS"; none with
+  // no_system_account. (nats-server always makes "$SYS"; here it exists only when configured.)
+  [[nodiscard]] std::string effective_system_account() const {
+    if (no_system_account) return {};
+    if (!system_account.empty()) return system_account;
+    for (const AccountConfig& a : accounts) {
+      if (a.name == kSystemAccount) return a.name;
+    }
+    return {};
+  }
   std::string no_auth_user;
 
   // Logging

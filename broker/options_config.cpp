@@ -712,18 +712,25 @@ Result apply_top(const ConfValue& top, Options& o) {
       r = get_string(v, k, o.jetstream.store_dir);
     } else if (key == "tls") {
       r = parse_tls(v, o.tls);
+    } else if (key == "system_account" || key == "system") {
+      if (v.type != Type::string) {
+        r = err_at(v, "system account name must be a string");
+      } else {
+        o.system_account = v.str;
+      }
+    } else if (key == "no_system_account" || key == "no_system" || key == "no_sys_acc") {
+      r = get_bool(v, k, o.no_system_account);
     } else if (key == "https" || key == "https_port" || key == "gateway" || key == "leaf" ||
                key == "leafnodes" || key == "operator" || key == "operators" ||
                key == "resolver" || key == "websocket" || key == "ws" || key == "mqtt" || key == "mappings" ||
-               key == "maps" || key == "system_account" || key == "trusted" || key == "trusted_keys" ||
+               key == "maps" || key == "trusted" || key == "trusted_keys" ||
                key == "syslog" || key == "remote_syslog" || key == "ocsp") {
       r = not_supported(v, k);
     } else if (key == "trace_verbose" || key == "max_traced_msg_len" || key == "disable_sublist_cache" ||
                key == "no_sublist_cache" || key == "logfile_size_limit" || key == "log_size_limit" ||
                key == "max_sub_tokens" || key == "max_subscription_tokens" || key == "prof_port" ||
                key == "connect_error_reports" || key == "reconnect_error_reports" || key == "server_tags" ||
-               key == "no_header_support" || key == "no_system_account" || key == "no_system" ||
-               key == "no_sys_acc" || key == "default_js_domain" || key == "allow_non_tls") {
+               key == "no_header_support" || key == "default_js_domain" || key == "allow_non_tls") {
       r = not_supported(v, k);
     } else if (!v.referenced_as_variable) {
       r = unknown_field(v, k);
@@ -885,6 +892,11 @@ std::expected<void, std::string> validate_options(const Options& o) {
     return std::unexpected("invalid monitoring port " + std::to_string(o.http_port));
   }
   if (auto r = validate_auth(o); !r) return r;
+  // "$SYS" is made when it is not configured; any other name must be a configured account.
+  if (!o.system_account.empty() && o.system_account != kSystemAccount &&
+      std::none_of(o.accounts.begin(), o.accounts.end(), [&](const AccountConfig& a) { return a.name == o.system_account; })) {
+    return std::unexpected("error resolving system account: account missing (\"" + o.system_account + "\")");
+  }
   if (const std::string& si = o.jetstream.sync_interval; !si.empty() && si != "always") {
     auto d = parse_go_duration(si);
     if (!d || d->count() <= 0) return std::unexpected("jetstream sync_interval: expected \"always\" or a positive duration, got \"" + si + "\"");

@@ -20,6 +20,7 @@
 #include "monitor.hpp"
 #include "protocol/errors.hpp"
 #include "server_id.hpp"
+#include "system_service.hpp"
 #include "tls.hpp"
 
 namespace forest::broker {
@@ -60,6 +61,10 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
   for (const AccountConfig& a : options()->accounts) register_account(a.name).set_limits(a.limits);
   for (const User& u : options()->users) {
     if (!u.account.empty()) register_account(u.account);
+  }
+  if (const std::string sys = options()->effective_system_account(); !sys.empty()) {
+    // First among the services: it answers from the moment the server does.
+    services_.insert(services_.begin(), std::make_unique<SystemService>(*this, register_account(sys)));
   }
   update_slow_auth();
 }
@@ -526,6 +531,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   for (const AccountConfig& a : next.accounts) {
     if (find_account(a.name) == nullptr) return refuse("accounts (new account " + a.name + ")");
   }
+  if (next.effective_system_account() != old->effective_system_account()) return refuse("system_account");
   if (next.no_auth_user != old->no_auth_user && !no_auth_user_removed_with_user(*old, next)) {
     return refuse("no_auth_user: old=" + old->no_auth_user + ", new=" + next.no_auth_user);
   }

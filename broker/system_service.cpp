@@ -1,0 +1,307 @@
+#include "system_service.hpp"
+
+#include <simdjson.h>
+
+#include <array>
+#include <utility>
+
+#include "account.hpp"
+#include "cluster.hpp"
+#include "internal_client.hpp"
+#include "json_read.hpp"
+#include "json_writer.hpp"
+#include "monitor.hpp"
+#include "server.hpp"
+#include "time_text.hpp"
+
+namespace forest::broker {
+namespace {
+
+constexpr std::string_view kPingSubject = "$SYS.REQ.SERVER.PING";
+constexpr std::array<const char*, 7> kKinds = {"STATSZ", "VARZ", "CONNZ", "SUBSZ", "ROUTEZ", "JSZ", "HEALTHZ"};
+
+// How one JSON option of a request body becomes a query parameter of the monitoring endpoint.
+enum class OptionType { string, boolean, integer, conn_state };
+struct OptionMapping {
+  const char* kind;        // the request kind it belongs to
+  const char* json;        // nats-server's JSON name (lower case)
+  const char* query;       // our endpoint's parameter
+  OptionType type;
+  const char* flag_value;  // for booleans: the parameter's value when true
+};
+constexpr OptionMapping kOptions[] = {
+    {"CONNZ", "sort", "sort", OptionType::string, nullptr},
+    {"CONNZ", "auth", "auth", OptionType::boolean, "1"},
+    {"CONNZ", "subscriptions", "subs", OptionType::boolean, "1"},
+    {"CONNZ", "subscriptions_detail", "subs", OptionType::boolean, "detail"},
+    {"CONNZ", "offset", "offset", OptionType::integer, nullptr},
+    {"CONNZ", "limit", "limit", OptionType::integer, nullptr},
+    {"CONNZ", "cid", "cid", OptionType::integer, nullptr},
+    {"CONNZ", "state", "state", OptionType::conn_state, nullptr},
+    {"CONNZ", "user", "user", OptionType::string, nullptr},
+    {"CONNZ", "acc", "acc", OptionType::string, nullptr},
+    {"SUBSZ", "subscriptions", "subs", OptionType::boolean, "1"},
+    {"SUBSZ", "offset", "offset", OptionType::integer, nullptr},
+    {"SUBSZ", "limit", "limit", OptionType::integer, nullptr},
+    {"SUBSZ", "test", "test", OptionType::string, nullptr},
+    {"SUBSZ", "account", "acc", OptionType::string, nullptr},
+    {"ROUTEZ", "subscriptions", "subs", OptionType::boolean, "1"},
+    {"ROUTEZ", "subscriptions_detail", "subs", OptionType::boolean, "detail"},
+    {"JSZ", "account", "acc", OptionType::string, nullptr},
+    {"JSZ", "accounts", "accounts", OptionType::boolean, "true"},
+    {"JSZ", "streams", "streams", OptionType::boolean, "true"},
+    {"JSZ", "consumers", "consumers", OptionType::boolean, "true"},
+    {"JSZ", "config", "config", OptionType::boolean, "true"},
+    {"JSZ", "offset", "offset", OptionType::integer, nullptr},
+    {"JSZ", "limit", "limit", OptionType::integer, nullptr},
+    {"HEALTHZ", "js-enabled-only", "js-enabled-only", OptionType::boolean, "true"},
+    {"HEALTHZ", "js-server-only", "js-server-only", OptionType::boolean, "true"},
+};
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// A request body, read: the filter (which servers answer) and the endpoint's query.
+struct RequestOptions {
+  std::string server_name, cluster, host, domain;
+  std::vector<std::string> tags;
+  std::string query;
+};
+
+// False when the body is not an object or an option has the wrong type (a 400 reply).
+bool read_request_options(std::string_view body, const std::string& kind, RequestOptions& out, std::string& error) {
+  if (body.empty()) return true;
+  const bool ok = json::for_each_field(body, [&](std::string_view key, json::value v) {
+    if (json::key_is(key, "server_name")) return json::read_string(v, out.server_name);
+    if (json::key_is(key, "cluster")) return json::read_string(v, out.cluster);
+    if (json::key_is(key, "host")) return json::read_string(v, out.host);
+    if (json::key_is(key, "domain")) return json::read_string(v, out.domain);
+    if (json::key_is(key, "tags")) return json::read_strings(v, out.tags);
+    for (const OptionMapping& o : kOptions) {
+      if (kind != o.kind || !json::key_is(key, o.json)) continue;
+      std::string value;
+      switch (o.type) {
+        case OptionType::string:
+          if (!json::read_string(v, value)) return false;
+          break;
+        case OptionType::boolean: {
+          bool b = false;
+          if (!json::read_bool(v, b)) return false;
+          if (b) value = o.flag_value;
+          break;
+        }
+        case OptionType::integer: {
+          int64_t n = 0;
+          if (!json::read_int(v, n)) return false;
+          if (n != 0) value = std::to_string(n);
+          break;
+        }
+        case OptionType::conn_state: {
+          int64_t n = 0;  // nats-server's ConnState: 0 open, 1 closed, 2 any
+          if (!json::read_int(v, n) || n < 0 || n > 2) return false;
+          value = n == 0 ? "open" : n == 1 ? "closed" : "all";
+          break;
+        }
+      }
+      if (value.empty()) return true;
+      out.query += out.query.empty() ? "?" : "&";
+      out.query += std::string(o.query) + "=" + percent_encode(value);
+      return true;
+    }
+    return true;  // unknown options are ignored, as by Go's json.Unmarshal
+  });
+  if (!ok) error = "invalid request options for " + kind;
+  return ok;
+}
+
+// nats-server's filterRequest: true when this server is not one the request asks for.
+bool filtered_out(const RequestOptions& r, const std::string& name, const std::string& host, const std::string& cluster,
+                  const std::string& domain) {
+  if (!r.server_name.empty() && name.find(r.server_name) == std::string::npos) return true;
+  if (!r.host.empty() && host.find(r.host) == std::string::npos) return true;
+  if (!r.cluster.empty() && cluster.find(r.cluster) == std::string::npos) return true;
+  if (!r.tags.empty()) return true;  // no server tags here: a tag filter matches none of ours
+  return !r.domain.empty() && r.domain != domain;
+}
+
+int64_t dom_int(const simdjson::dom::element& e, const char* key) {
+  int64_t v = 0;
+  if (e[key].get(v) == simdjson::SUCCESS) return v;
+  uint64_t u = 0;
+  if (e[key].get(u) == simdjson::SUCCESS) return static_cast<int64_t>(u);
+  return 0;
+}
+
+}  // namespace
+
+SystemService::SystemService(Server& server, Account& account) : server_(server), account_(account) {}
+
+SystemService::~SystemService() = default;
+
+std::expected<void, std::string> SystemService::start() {
+  client_ = std::make_shared<InternalClient>(server_, server_.service_thread(), "$SYS");
+  monitor_ = std::make_unique<Monitor>(server_);
+  auto add = [&](const std::string& subject, InternalClient::Handler handler) -> bool {
+    SubPtr sub = client_->subscribe(account_, subject, "", std::move(handler));
+    if (!sub) return false;
+    subs_.push_back(std::move(sub));
+    return true;
+  };
+  bool ok = add(std::string(kPingSubject), [this](const InternalMessage& m) { on_statsz(m); });
+  for (const char* k : kKinds) {
+    const std::string kind = k;
+    auto handler = [this, kind](const InternalMessage& m) {
+      if (kind == "STATSZ") {
+        on_statsz(m);
+      } else {
+        on_kind(m, kind);
+      }
+    };
+    // Built with append: GCC 12 reports a false -Warray-bounds for `std::string(...) + "." + kind`.
+    std::string ping_subject(kPingSubject);
+    ping_subject.append(".").append(kind);
+    std::string direct_subject = "$SYS.REQ.SERVER.";
+    direct_subject.append(server_.server_id()).append(".").append(kind);
+    ok = ok && add(ping_subject, handler);
+    ok = ok && add(direct_subject, handler);
+  }
+  if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
+  server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
+  return {};
+}
+
+void SystemService::stop() {
+  for (const SubPtr& sub : subs_) client_->unsubscribe(account_, sub);
+  subs_.clear();
+}
+
+std::string SystemService::server_info_json() {
+  const auto o = server_.options();
+  JsonWriter w;
+  w.begin_object();
+  w.field("name", server_.server_name());
+  w.field("host", o->host);
+  w.field("id", server_.server_id());
+  if (Cluster* c = server_.cluster()) w.field("cluster", c->name());
+  if (!o->jetstream.domain.empty()) w.field("domain", o->jetstream.domain);
+  w.field("ver", kNatsCompatVersion);
+  w.field("seq", ++seq_);
+  w.field("jetstream", o->jetstream.enabled);
+  w.field("time", rfc3339(std::chrono::system_clock::now()));
+  w.end_object();
+  return w.take();
+}
+
+// From our own /varz and /routez, in nats-server's ServerStats shape.
+std::string SystemService::statsz_json() {
+  simdjson::dom::parser varz_parser, routez_parser;
+  simdjson::dom::element v, r;
+  const std::string varz = monitor_->handle("/varz").body;
+  const std::string routez = monitor_->handle("/routez").body;
+  JsonWriter w;
+  w.begin_object();
+  if (varz_parser.parse(varz).get(v) == simdjson::SUCCESS) {
+    std::string_view start;
+    if (v["start"].get(start) == simdjson::SUCCESS) w.field("start", start);
+    w.field("mem", dom_int(v, "mem"));
+    w.field("cores", dom_int(v, "cores"));
+    double cpu = 0;
+    if (v["cpu"].get(cpu) != simdjson::SUCCESS) cpu = 0;
+    w.field("cpu", cpu);
+    w.field("connections", dom_int(v, "connections"));
+    w.field("total_connections", dom_int(v, "total_connections"));
+    int64_t active = 0;
+    for (Account* a : server_.accounts()) active += a->num_connections() > 0 ? 1 : 0;
+    w.field("active_accounts", active);
+    w.field("subscriptions", dom_int(v, "subscriptions"));
+    w.key("sent").begin_object().field("msgs", dom_int(v, "out_msgs")).field("bytes", dom_int(v, "out_bytes")).end_object();
+    w.key("received").begin_object().field("msgs", dom_int(v, "in_msgs")).field("bytes", dom_int(v, "in_bytes")).end_object();
+    w.field("slow_consumers", dom_int(v, "slow_consumers"));
+  }
+  int64_t servers = 1;
+  simdjson::dom::array routes;
+  if (routez_parser.parse(routez).get(r) == simdjson::SUCCESS && r["routes"].get(routes) == simdjson::SUCCESS &&
+      routes.size() > 0) {
+    w.key("routes").begin_array();
+    for (simdjson::dom::element route : routes) {
+      w.begin_object();
+      w.field("rid", dom_int(route, "rid"));
+      std::string_view name;
+      if (route["remote_name"].get(name) == simdjson::SUCCESS && !name.empty()) w.field("name", name);
+      w.key("sent").begin_object().field("msgs", dom_int(route, "out_msgs")).field("bytes", dom_int(route, "out_bytes")).end_object();
+      w.key("received").begin_object().field("msgs", dom_int(route, "in_msgs")).field("bytes", dom_int(route, "in_bytes")).end_object();
+      w.field("pending", dom_int(route, "pending_size"));
+      w.end_object();
+      ++servers;
+    }
+    w.end_array();
+  }
+  w.field("active_servers", servers);
+  w.end_object();
+  return w.take();
+}
+
+void SystemService::on_statsz(const InternalMessage& m) {
+  if (m.reply.empty()) return;
+  RequestOptions options;
+  std::string error;
+  const auto o = server_.options();
+  Cluster* c = server_.cluster();
+  JsonWriter w;
+  w.begin_object();
+  if (!read_request_options(m.body(), "STATSZ", options, error)) {
+    w.key("server").raw(server_info_json());
+    w.key("error").begin_object().field("code", 400).field("description", error).end_object();
+  } else {
+    if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
+    w.key("server").raw(server_info_json());
+    w.key("statsz").raw(statsz_json());
+  }
+  w.end_object();
+  reply(m, w.take());
+}
+
+void SystemService::on_kind(const InternalMessage& m, const std::string& kind) {
+  if (m.reply.empty()) return;
+  RequestOptions options;
+  std::string error;
+  const auto o = server_.options();
+  Cluster* c = server_.cluster();
+  JsonWriter w;
+  w.begin_object();
+  if (!read_request_options(m.body(), kind, options, error)) {
+    w.key("server").raw(server_info_json());
+    w.key("error").begin_object().field("code", 400).field("description", error).end_object();
+  } else {
+    if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
+    std::string path = "/" + kind;
+    for (char& ch : path) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const HttpReply r = monitor_->handle(path + options.query);
+    w.key("server").raw(server_info_json());
+    if (r.status == 200) {
+      w.key("data").raw(r.body);
+    } else {
+      w.key("error").begin_object().field("code", r.status).field("description", r.body).end_object();
+    }
+  }
+  w.end_object();
+  reply(m, w.take());
+}
+
+void SystemService::reply(const InternalMessage& m, const std::string& json) {
+  (void)client_->publish(account_, m.reply, "", json);
+}
+
+}  // namespace forest::broker

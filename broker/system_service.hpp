@@ -1,0 +1,63 @@
+// The system account's server requests, as nats-server 2.9 answers them: a user of the system
+// account (`system_account`) asks every server of the cluster at once, or one by its id.
+//
+//   $SYS.REQ.SERVER.PING                 statsz of every server ({"server":{..},"statsz":{..}})
+//   $SYS.REQ.SERVER.PING.<KIND>          <KIND> of every server ({"server":{..},"data":{..}})
+//   $SYS.REQ.SERVER.<server id>.<KIND>   the same from one server
+//
+// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ or HEALTHZ; the data is what the monitoring
+// endpoint of that name returns. A request body may filter servers (server_name, cluster,
+// host: substrings; domain: equal) and carry the endpoint's options (nats-server's JSON names,
+// e.g. {"subscriptions":true} for CONNZ); a body that is not such JSON gets a 400 error reply.
+//
+// The subscriptions are ordinary ones in the system account, so routes carry them and one
+// request reaches every server (nats-server's too). Handlers run on the server's service
+// thread. Not here: account-scoped requests ($SYS.REQ.ACCOUNT.*), events ($SYS.ACCOUNT.*.CONNECT,
+// periodic STATSZ), GATEWAYZ/LEAFZ/ACCOUNTZ.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "internal_service.hpp"
+#include "subscription.hpp"
+
+namespace forest::broker {
+
+class Account;
+class InternalClient;
+class Monitor;
+class Server;
+struct InternalMessage;
+
+class SystemService final : public InternalService {
+ public:
+  SystemService(Server& server, Account& account);
+  ~SystemService() override;
+
+  std::expected<void, std::string> start() override;
+  void stop() override;
+
+ private:
+  void on_statsz(const InternalMessage& m);
+  void on_kind(const InternalMessage& m, const std::string& kind);
+  // nats-server's ServerInfo of this server (the "server" object of every reply).
+  [[nodiscard]] std::string server_info_json();
+  [[nodiscard]] std::string statsz_json();
+  void reply(const InternalMessage& m, const std::string& json);
+
+  Server& server_;
+  Account& account_;
+  std::shared_ptr<InternalClient> client_;
+  std::unique_ptr<Monitor> monitor_;  // builds the endpoints' JSON; never listens
+  std::vector<SubPtr> subs_;
+  uint64_t seq_ = 0;  // service thread
+  double last_cpu_seconds_ = 0;
+  std::chrono::steady_clock::time_point last_cpu_sample_{};
+};
+
+}  // namespace forest::broker

@@ -1,0 +1,192 @@
+// The system account (`system_account`) and its server requests ($SYS.REQ.SERVER.PING,
+// .PING.<KIND>, .<id>.<KIND>), end to end. Every case runs against forest-server and, with the
+// same config file, nats-server 2.9.10 (unless FOREST_SKIP_ORACLE=1): the replies' shape and
+// the fields clients read are compared, not values that differ between servers.
+#include <catch2/catch.hpp>
+
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "raw_client.hpp"
+#include "run_command.hpp"
+#include "server_process.hpp"
+
+using namespace forest::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct SysConf {
+  std::string path;
+  explicit SysConf(const std::string& text)
+      : path((std::filesystem::temp_directory_path() / ("forest-sys-" + std::to_string(::getpid()) + ".conf")).string()) {
+    std::ofstream(path, std::ios::trunc) << text;
+  }
+  ~SysConf() { std::filesystem::remove(path); }
+};
+
+const char* kSystem = R"(
+accounts {
+  SYS { users = [ {user: sys, password: p} ] }
+  A { users = [ {user: a, password: p} ] }
+}
+system_account: SYS
+)";
+
+std::unique_ptr<ServerProcess> start(const std::string& kind, const SysConf& conf) {
+  auto s = ServerProcess::start(kind == "forest" ? ServerProcess::forest_binary() : ServerProcess::nats_binary(),
+                                {"-a", "127.0.0.1", "-p", "-1", "-n", "sys-test-" + kind, "-c", conf.path});
+  REQUIRE(s);
+  return s;
+}
+
+std::unique_ptr<RawClient> login(const ServerProcess& s, const std::string& user) {
+  auto c = std::make_unique<RawClient>("127.0.0.1", s.client_port());
+  REQUIRE(c->read_line(3s).rfind("INFO ", 0) == 0);
+  c->send("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"user\":\"" + user +
+          "\",\"pass\":\"p\"}\r\nPING\r\n");
+  REQUIRE(c->read_line(3s) == "PONG\r\n");
+  return c;
+}
+
+// Sends a request with reply subject `inbox` (already subscribed as sid 1).
+void send_request(RawClient& c, const std::string& subject, const std::string& inbox, const std::string& body = "") {
+  c.send("PUB " + subject + " " + inbox + " " + std::to_string(body.size()) + "\r\n" + body + "\r\n");
+}
+
+// The next message: its subject and payload ("" subject when none came).
+std::pair<std::string, std::string> next_message(RawClient& c) {
+  for (;;) {
+    const std::string line = c.read_line(5s);
+    if (line.empty()) return {};
+    if (line == "PING\r\n") {
+      c.send("PONG\r\n");
+      continue;
+    }
+    if (line.rfind("MSG ", 0) == 0) {
+      // MSG <subject> <sid> <size>
+      const auto first = line.find(' ', 4);
+      const auto last = line.rfind(' ');
+      const std::size_t size = std::stoul(line.substr(last + 1));
+      const std::string payload = c.read_exactly(size + 2, 5s);
+      return {line.substr(4, first - 4), payload.substr(0, size)};
+    }
+    if (line.rfind("HMSG ", 0) == 0) {
+      // HMSG <subject> <sid> <hdr size> <total size>: a status (no responders)
+      const auto first = line.find(' ', 5);
+      const std::size_t size = std::stoul(line.substr(line.rfind(' ') + 1));
+      const std::string payload = c.read_exactly(size + 2, 5s);
+      return {line.substr(5, first - 5), "HMSG " + payload.substr(0, size)};
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("system account: $SYS.REQ.SERVER.PING answers with statsz", "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  auto a = login(*server, "a");
+  sys->send("SUB _INBOX.ping 1\r\n");
+  send_request(*sys, "$SYS.REQ.SERVER.PING", "_INBOX.ping");
+  const auto [subject, payload] = next_message(*sys);
+  INFO(payload);
+  REQUIRE(subject == "_INBOX.ping");
+  simdjson::dom::parser parser;
+  const simdjson::dom::element reply = parser.parse(payload);
+  CHECK(std::string_view(reply["server"]["name"]) == "sys-test-" + kind);
+  CHECK(std::string_view(reply["server"]["id"]).size() == 56);
+  CHECK(std::string_view(reply["server"]["ver"]) == "2.9.10");
+  CHECK(int64_t(reply["statsz"]["connections"]) >= 2);
+  CHECK(reply["statsz"]["received"]["msgs"].is_int64());
+  CHECK(reply["statsz"]["sent"]["bytes"].is_int64());
+  CHECK(int64_t(reply["statsz"]["mem"]) > 0);
+}
+
+TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options", "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  auto a = login(*server, "a");
+  a->send("SUB watched 1\r\nPING\r\n");
+  REQUIRE(a->read_line(3s) == "PONG\r\n");
+  sys->send("SUB _INBOX.z 1\r\n");
+  send_request(*sys, "$SYS.REQ.SERVER.PING.VARZ", "_INBOX.z");
+  auto [subject, payload] = next_message(*sys);
+  REQUIRE(subject == "_INBOX.z");
+  simdjson::dom::parser parser;
+  simdjson::dom::element varz = parser.parse(payload);
+  const std::string id{std::string_view(varz["server"]["id"])};
+  CHECK(std::string_view(varz["data"]["server_id"]) == id);
+  CHECK(std::string_view(varz["data"]["server_name"]) == "sys-test-" + kind);
+
+  // One server by its id, with CONNZ's options: subscriptions listed.
+  send_request(*sys, "$SYS.REQ.SERVER." + id + ".CONNZ", "_INBOX.z", "{\"subscriptions\":true,\"acc\":\"A\"}");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser2;
+  simdjson::dom::element connz = parser2.parse(payload);
+  CHECK(int64_t(connz["data"]["num_connections"]) == 1);
+  simdjson::dom::array conns = connz["data"]["connections"];
+  REQUIRE(conns.size() == 1);
+  simdjson::dom::array subs = conns.at(0)["subscriptions_list"];
+  REQUIRE(subs.size() == 1);
+  CHECK(std::string_view(subs.at(0)) == "watched");
+
+  // Options of the wrong type: an error reply with code 400 and no data.
+  send_request(*sys, "$SYS.REQ.SERVER.PING.CONNZ", "_INBOX.z", "{\"subscriptions\":\"yes\"}");
+  std::tie(subject, payload) = next_message(*sys);
+  simdjson::dom::parser parser3;
+  simdjson::dom::element bad = parser3.parse(payload);
+  CHECK(int64_t(bad["error"]["code"]) == 400);
+  CHECK(bad["data"].error() == simdjson::NO_SUCH_FIELD);
+
+  // A filter that names another server: no answer from this one. Replies come in order, so
+  // the answer to a second, unfiltered request shows the first was left unanswered.
+  sys->send("SUB _INBOX.other 2\r\n");
+  send_request(*sys, "$SYS.REQ.SERVER.PING.VARZ", "_INBOX.other", "{\"server_name\":\"no-such-server\"}");
+  send_request(*sys, "$SYS.REQ.SERVER.PING.HEALTHZ", "_INBOX.z");
+  std::tie(subject, payload) = next_message(*sys);
+  CHECK(subject == "_INBOX.z");
+  simdjson::dom::parser parser4;
+  simdjson::dom::element health = parser4.parse(payload);
+  CHECK(std::string_view(health["data"]["status"]) == "ok");
+}
+
+TEST_CASE("system account: other accounts cannot reach the server requests", "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto a = login(*server, "a");
+  a->send("SUB _INBOX.a 1\r\n");
+  send_request(*a, "$SYS.REQ.SERVER.PING", "_INBOX.a");
+  const auto [subject, payload] = next_message(*a);
+  CHECK(subject == "_INBOX.a");
+  CHECK(payload.rfind("HMSG NATS/1.0 503", 0) == 0);  // no responders in account A
+}
+
+TEST_CASE("system account: configuration", "[system-account]") {
+  // Not a configured account (nats-server finds this at start, not with -t).
+  SysConf missing("accounts { A { users = [ {user: a, password: p} ] } }\nsystem_account: NOPE\n");
+  std::string out;
+  CHECK(run_command({ServerProcess::forest_binary(), "-c", missing.path, "-t"}, &out) != 0);
+  CHECK(out.find("error resolving system account: account missing") != std::string::npos);
+  SysConf not_string("system_account: 5\n");
+  CHECK(run_command({ServerProcess::forest_binary(), "-c", not_string.path, "-t"}, &out) != 0);
+  CHECK(out.find("system account name must be a string") != std::string::npos);
+  // "$SYS" needs no accounts block, and no_system_account is accepted.
+  SysConf sys_default("system_account: \"$SYS\"\nno_system_account: false\n");
+  CHECK(run_command({ServerProcess::forest_binary(), "-c", sys_default.path, "-t"}, &out) == 0);
+}
