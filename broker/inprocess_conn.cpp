@@ -253,13 +253,14 @@ bool InProcessConn::deliver_now(Subscription& sub, const Delivery& msg) {
   auto* entry = static_cast<Entry*>(sub.sink_data);
   const std::string_view subject = msg.client_subject();
   DirectHandler direct;
-  bool reached = false;
-  bool post = false;
-  std::string slow_subject;
   {
     // One lock per message: the check, the count and the queueing together. An entry whose
     // subscription is not closed (checked under this lock) is alive: removal closes it under
     // this lock, and retired entries are freed only once no queued message points at them.
+    // What this posts to the dispatch thread is posted under the lock too: close_with() takes
+    // it after setting closed_, so nothing is posted once close() returned and the owner may
+    // stop that thread (posting to a destroyed io_context was possible before). The drain's
+    // wake-up is posted once per burst (drain_posted_), so the lock is rarely held across it.
     std::lock_guard lock(mu_);
     if (entry == nullptr || sub.closed.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) {
       return false;
@@ -268,29 +269,26 @@ bool InProcessConn::deliver_now(Subscription& sub, const Delivery& msg) {
       if (perms_->blocks_delivery(subject)) return false;
       perms_->note_reply(msg.reply);
     }
+    bool reached = false;
     if (!try_count_delivery(sub, reached)) return false;
     if (entry->direct) {
       direct = entry->direct;
     } else if (exceeds_pending(1, msg.payload.size())) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
-      if (!std::exchange(slow_, true)) slow_subject.assign(subject);
+      if (!std::exchange(slow_, true)) report_slow_consumer(std::string(subject));
     } else {
       if (queue_.empty()) pending_.store(true, std::memory_order_relaxed);
       append_queued(queue_, arena_, entry, msg);
       queued_bytes_ += msg.payload.size();
-      post = !std::exchange(drain_posted_, true);  // one wake-up until the thread took the queue
+      // One wake-up until the thread took the queue.
+      if (!std::exchange(drain_posted_, true)) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
     }
     // Monitoring counts, under the same lock (snapshot() and add_own_traffic() read them under it).
     ++out_msgs_;
     out_bytes_ += msg.payload.size();
+    if (reached) post_removal(sub);
   }
-  if (reached) post_removal(sub);
-  if (direct) {
-    direct(msg);
-    return true;
-  }
-  if (!slow_subject.empty()) report_slow_consumer(std::move(slow_subject));
-  if (post) asio::post(dispatch_.context(), [self = shared_from_this()] { self->drain(); });
+  if (direct) direct(msg);
   return true;  // taken (or dropped as a client library drops it): it was routed to us
 }
 

@@ -202,3 +202,35 @@ TEST_CASE("publish_batch: batches racing unsubscribes and closes of the receiver
   CHECK(batches.load() > 0);
   CHECK(handled.load() > 0);
 }
+
+TEST_CASE("publish: single messages racing unsubscribes and closes of the receiver", "[embed][batch]") {
+  // The per-message path posts the receiver's wake-up under its lock, so nothing is posted to
+  // a dispatch thread its owner stopped after close() (TSan and ASan builds check this case).
+  forest::Server server(forest::testing::quiet_config());
+  REQUIRE(server.start());
+  auto pub = server.connect({.name = "single"});
+  REQUIRE(pub);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> published{0};
+  std::thread publisher([&] {
+    while (!stop.load()) {
+      if ((*pub)->publish("race.single", "x")) ++published;
+    }
+  });
+  std::atomic<uint64_t> handled{0};
+  for (int round = 0; round < 40; ++round) {
+    auto conn = server.connect({.name = "churn"});
+    REQUIRE(conn);
+    for (int i = 0; i < 5; ++i) {
+      auto sub = (*conn)->subscribe("race.>", [&](const forest::Message&) { ++handled; });
+      REQUIRE(sub);
+      std::this_thread::sleep_for(1ms);
+      if (i % 2 == 0) REQUIRE(sub->unsubscribe());
+    }
+    (*conn)->close();
+  }
+  stop = true;
+  publisher.join();
+  CHECK(published.load() > 0);
+  CHECK(handled.load() > 0);
+}
