@@ -37,6 +37,13 @@ void ClientConn::load_kind_limits(const Options& opts) {
   max_payload_ = combined_limit(opts.max_payload, account.max_payload);
   parser_.set_limits({opts.max_control_line, max_payload_});
   max_subs_ = combined_limit(opts.max_subscriptions, account.max_subscriptions);
+  // A reload that lowered the maximum below what a client has: closed with the error, as by
+  // nats-server (which closes one at the new maximum too; here exactly at it may stay).
+  if (connect_received_ && !closing_ && max_subs_ >= 0 && static_cast<int64_t>(subs_.size()) > max_subs_) {
+    server_.log().error("{} - maximum subscriptions exceeded after a reload ({} > {})", describe(), subs_.size(), max_subs_);
+    send_err(protocol::err::kMaxSubscriptions);
+    close(CloseReason::max_subscriptions_exceeded);
+  }
 }
 
 bool ClientConn::on_start() {

@@ -26,6 +26,7 @@ enum class CloseReason : uint8_t {
   bad_client_protocol_version,
   max_connections_exceeded,
   max_account_connections_exceeded,
+  max_subscriptions_exceeded,
   max_payload_exceeded,
   max_control_line_exceeded,
   server_shutdown,

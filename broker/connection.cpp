@@ -64,6 +64,7 @@ const char* close_reason_text(CloseReason r) {
     case CloseReason::bad_client_protocol_version: return "Bad Client Protocol Version";
     case CloseReason::max_connections_exceeded: return "Maximum Connections Exceeded";
     case CloseReason::max_account_connections_exceeded: return "Maximum Account Connections Exceeded";
+    case CloseReason::max_subscriptions_exceeded: return "Maximum Subscriptions Exceeded";
     case CloseReason::max_payload_exceeded: return "Maximum Message Payload Exceeded";
     case CloseReason::max_control_line_exceeded: return "Maximum Control Line Exceeded";
     case CloseReason::server_shutdown: return "Server Shutdown";

@@ -3,6 +3,7 @@
 // forest-server and, with the same config file, nats-server 2.9.10 (unless FOREST_SKIP_ORACLE=1).
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "raw_client.hpp"
@@ -30,7 +32,20 @@ struct LimitsConf {
     std::ofstream(path, std::ios::trunc) << text;
   }
   ~LimitsConf() { std::filesystem::remove(path); }
+  void write(const std::string& text) const { std::ofstream(path, std::ios::trunc) << text; }
 };
+
+// Rewrites the config and sends SIGHUP; waits until the server logged the reload.
+void reload(ServerProcess& s, const LimitsConf& conf, const std::string& text) {
+  const std::size_t before = s.log().size();
+  conf.write(text);
+  s.send_signal(SIGHUP);
+  for (int i = 0; i < 250; ++i) {
+    if (s.log().find("Reloaded server configuration", before) != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL("no reload in the log: " << s.log().substr(before));
+}
 
 const char* kLimited = R"(
 max_subscriptions: 100
@@ -203,4 +218,26 @@ TEST_CASE("account limits and connection types: configuration errors", "[account
   LimitsConf fine("accounts { A { limits { max_conn: 5, max_subs: 5, max_pay: 5, max_leafs: 1 } } }\n");
   std::string out;
   CHECK(run_command({binary, "-a", "127.0.0.1", "-p", "-1", "-c", fine.path, "-t"}, &out) == 0);
+}
+
+TEST_CASE("account limits: a reload that lowers max_subscriptions closes clients above it", "[account-limits][reload]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  LimitsConf conf("accounts { A { users = [ {user: a, password: p} ], limits { max_subscriptions: 10 } } }\n");
+  auto server = start(kind, conf);
+  auto [a, got] = connect(*server, "a");
+  REQUIRE(got == "PONG\r\n");
+  a->send("SUB x 1\r\nSUB y 2\r\nSUB z 3\r\n");
+  REQUIRE(drain(*a) == "PONG\r\n");
+  auto [few, got_few] = connect(*server, "a");
+  REQUIRE(got_few == "PONG\r\n");
+  few->send("SUB x 1\r\n");
+  REQUIRE(drain(*few) == "PONG\r\n");
+  reload(*server, conf, "accounts { A { users = [ {user: a, password: p} ], limits { max_subscriptions: 2 } } }\n");
+  // Three are more than two: the error, then the connection closes.
+  CHECK(a->read_line(3s) == "-ERR 'maximum subscriptions exceeded'\r\n");
+  CHECK(a->read_line(3s).empty());
+  // One is fine; a third would be refused (its second still passes).
+  few->send("SUB y 2\r\nSUB z 3\r\n");
+  CHECK(drain(*few) == "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n");
 }
