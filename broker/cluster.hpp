@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <expected>
 #include <map>
 #include <memory>
@@ -42,6 +43,7 @@ namespace forest::broker {
 class IoThread;
 class RouteConn;
 class Server;
+struct TlsContext;
 
 // One URL the cluster dials.
 struct RouteDialer {
@@ -80,6 +82,14 @@ class Cluster final : public InterestListener {
   [[nodiscard]] std::string name() const;
   [[nodiscard]] bool dynamic_name() const;
   [[nodiscard]] const std::string& server_id() const;
+
+  // cluster { tls {} }: the context every route handshakes with (null: plain routes). Built by
+  // start() and fixed from then on (a reload does not change it).
+  [[nodiscard]] const std::shared_ptr<TlsContext>& tls() const { return tls_; }
+  [[nodiscard]] std::chrono::steady_clock::duration tls_timeout() const { return tls_timeout_; }
+  // The name a dialed peer's certificate must carry: the URL's host, or for an IP address the
+  // first host name among the configured routes (nats-server's routeTLSName), if any.
+  [[nodiscard]] std::string tls_peer_name(const RouteUrl& url) const;
 
   // Route handshake pieces (any thread).
   [[nodiscard]] std::string info_line() const;  // "INFO {...}\r\n" of this server
@@ -141,6 +151,9 @@ class Cluster final : public InterestListener {
   std::atomic<int> port_{0};
   std::atomic<bool> stopped_{false};
   std::atomic<uint32_t> next_io_{0};
+  std::shared_ptr<TlsContext> tls_;  // written by start() before any route exists
+  std::chrono::steady_clock::duration tls_timeout_{};
+  std::string tls_name_;
 
   mutable std::mutex mu_;
   std::string name_;     // cluster name (may be adopted from a peer when dynamic)

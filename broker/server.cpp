@@ -20,6 +20,7 @@
 #include "monitor.hpp"
 #include "protocol/errors.hpp"
 #include "server_id.hpp"
+#include "cert_identity.hpp"
 #include "tls.hpp"
 
 namespace forest::broker {
@@ -162,13 +163,29 @@ std::expected<void, std::string> Server::start() {
   // the monitor listens: /routez and /varz read cluster_ from the monitor's thread.
   if (o->cluster.port != 0) cluster_ = std::make_unique<Cluster>(*this, control_);
 
-  if (o->http_port != 0) {
+  if (o->http_port != 0 && o->https_port != 0) {
+    return std::unexpected("can't specify both HTTP (" + std::to_string(o->http_port) + ") and HTTPs (" +
+                           std::to_string(o->https_port) + ") ports");
+  }
+  if (o->http_port != 0 || o->https_port != 0) {
+    // https: the client port's certificate, but no client certificate asked for (as nats-server).
+    std::shared_ptr<TlsContext> https;
+    if (o->https_port != 0) {
+      if (!o->tls.enabled) return std::unexpected(std::string("TLS cert and key required for HTTPS"));
+      TlsOptions t = o->tls;
+      t.verify = t.map = false;
+      t.pinned_certs.clear();
+      auto ctx = make_tls_server_context(t);
+      if (!ctx) return std::unexpected(ctx.error());
+      https = std::move(*ctx);
+    }
     monitor_ = std::make_unique<Monitor>(*this);
     const std::string http_host = o->http_host.empty() ? o->host : o->http_host;
-    auto r = monitor_->listen(http_host, o->http_port == kRandomPort ? 0 : o->http_port);
+    const int port = https ? o->https_port : o->http_port;
+    auto r = monitor_->listen(http_host, port == kRandomPort ? 0 : port, https);
     if (!r) return std::unexpected(r.error());
-    http_port_.store(*r);
-    log_->info("Starting http monitor on {}:{}", http_host, *r);
+    (https ? https_port_ : http_port_).store(*r);
+    log_->info("Starting {} monitor on {}:{}", https ? "https" : "http", http_host, *r);
   }
 
   if (!o->pid_file.empty()) {
@@ -226,6 +243,8 @@ void Server::write_ports_file() {
   w.end_array();
   if (http_port_.load() != 0) {
     w.key("monitoring").begin_array().value("http://" + o->host + ":" + std::to_string(http_port_.load())).end_array();
+  } else if (https_port_.load() != 0) {
+    w.key("monitoring").begin_array().value("https://" + o->host + ":" + std::to_string(https_port_.load())).end_array();
   }
   if (cluster_) {
     w.key("cluster").begin_array().value("nats://" + join_host_port(o->cluster.host, cluster_->port())).end_array();
@@ -464,6 +483,21 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
     }
     return std::nullopt;
   }
+  if (o.tls.map) {
+    // verify_and_map: the client certificate names the user; no password is asked for.
+    if (c.cert == nullptr) {
+      log_->debug("User required in cert, no peer certificates found");
+      return std::nullopt;
+    }
+    const CertMatch m = map_certificate_to_user(*c.cert, o.users);
+    if (m.user == nullptr) {
+      log_->debug("User in cert [\"{}\"], not found", c.cert->rdn_string);
+      return std::nullopt;
+    }
+    log_->debug("Using {} found in cert for auth [\"{}\"]", m.how, m.user->username);
+    if (!c.user.empty()) log_->warn("User \"{}\" found in connect proto, but user required from cert", c.user);
+    return AuthResult{account_of(*m.user), m.user->username, m.user->permissions};
+  }
   for (const User& u : o.users) {
     if (!u.nkey.empty() || u.username != user) continue;
     if (!no_auth && !matches_password(u.password, c.pass)) return std::nullopt;
@@ -486,13 +520,14 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (next.host != old->host) return refuse("host");
   if (next.port != old->port) return refuse("port");
   if (next.http_port != old->http_port || next.http_host != old->http_host) return refuse("http monitor");
+  if (next.https_port != old->https_port) return refuse("https monitor");
   if (next.server_name != old->server_name) return refuse("server_name");
   if (next.io_threads != old->io_threads) return refuse("io_threads");
   const auto& nc = next.cluster;
   const auto& oc = old->cluster;
   if (nc.host != oc.host || nc.port != oc.port || nc.name != oc.name || nc.routes != oc.routes ||
       nc.advertise != oc.advertise || nc.no_advertise != oc.no_advertise || nc.username != oc.username ||
-      nc.password != oc.password || nc.connect_retries != oc.connect_retries) {
+      nc.password != oc.password || nc.connect_retries != oc.connect_retries || nc.tls != oc.tls) {
     return refuse("cluster");
   }
   if (next.node_info != old->node_info || next.registry != old->registry) return refuse("discovery (node_info, registry)");

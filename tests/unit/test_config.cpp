@@ -323,6 +323,18 @@ tls {
     CHECK(o.tls.verify);
     CHECK(o.tls.timeout() == 3.0);
   }
+  SECTION("verify_and_map implies verify; pinned_certs are SHA-256 hex, kept in lower case") {
+    Options o;
+    REQUIRE(apply_config_text(o, "tls { cert_file: a, key_file: b, verify_and_map: true, pinned_certs: [\"" +
+                                     std::string(64, 'A') + "\"] }", "t.conf"));
+    CHECK(o.tls.verify);
+    CHECK(o.tls.map);
+    CHECK(o.tls.pinned_certs == std::vector<std::string>{std::string(64, 'a')});
+    auto r = apply_config_text(o, "tls { cert_file: a, key_file: b, pinned_certs: [\"abc\"] }", "t.conf");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("'pinned_certs' key abc does not look like hex-encoded sha256") != std::string::npos);
+    CHECK_FALSE(apply_config_text(o, "tls { cert_file: a, key_file: b, verify_and_map: 1 }", "t.conf"));
+  }
   SECTION("--tls without a certificate is refused, --tls=false turns TLS off") {
     Options o;
     auto cl = parse_command_line({"--tls"});

@@ -1,0 +1,153 @@
+// TLS on routes (cluster { tls {} }): two nodes whose routes handshake TLS first (both sides
+// verify the other's certificate against the CA), forest-server with forest-server and with
+// nats-server 2.9.10 dialing either way; a peer whose certificate is from another CA is refused
+// on both sides, logged, and redialed as usual. Certificates: support/test_certs.hpp.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster_catch.hpp"
+#include "cluster_support.hpp"
+#include "raw_client.hpp"
+#include "run_command.hpp"
+#include "test_certs.hpp"
+
+using namespace forest::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TestCerts& certs() {
+  const TestCerts& c = test_certs();
+  if (!c.ok) FAIL("openssl could not make the test certificates: " << c.error);
+  return c;
+}
+
+// A node's config: its cluster block with TLS routes (and the routes it dials).
+std::string cluster_conf(const std::string& cert, const std::string& ca, const std::vector<std::string>& routes,
+                         const std::string& extra_tls = "") {
+  const TestCerts& c = certs();
+  std::string text = "cluster {\n  name: ctls\n  listen: \"127.0.0.1:-1\"\n";
+  if (!routes.empty()) {
+    text += "  routes: [";
+    for (const std::string& r : routes) text += "\"" + r + "\" ";
+    text += "]\n";
+  }
+  text += "  tls {\n    cert_file: \"" + c(cert + ".pem") + "\"\n    key_file: \"" + c(cert + ".key") + "\"\n    ca_file: \"" +
+          c(ca + ".pem") + "\"\n    timeout: 2\n" + extra_tls + "  }\n}\n";
+  return text;
+}
+
+struct TlsNode {
+  std::unique_ptr<TempFile> conf;
+  std::unique_ptr<Node> node;
+};
+
+TlsNode start_tls_node(Impl impl, const std::string& name, const std::string& conf_text) {
+  TlsNode n;
+  n.conf = std::make_unique<TempFile>("tls-route-" + name + ".conf", conf_text);
+  n.node = start_node({.impl = impl, .name = name, .cluster_name = "", .extra = {"-D", "-c", n.conf->path()},
+                       .cluster_flag = false});
+  return n;
+}
+
+// Seed and dialer kinds.
+using Pair = std::pair<Impl, Impl>;
+
+std::string describe(const Pair& p) {
+  return std::string(impl_name(p.second)) + " dials " + impl_name(p.first);
+}
+
+}  // namespace
+
+TEST_CASE("TLS routes: the handshake comes first, then messages flow both ways", "[cluster][tls][mixed]") {
+  const Pair p = GENERATE(from_range(oracle_filtered(std::vector<Pair>{
+      {Impl::forest, Impl::forest}, {Impl::nats, Impl::forest}, {Impl::forest, Impl::nats}, {Impl::nats, Impl::nats}})));
+  INFO(describe(p));
+  TlsNode a = start_tls_node(p.first, "a", cluster_conf("server", "ca", {}));
+  TlsNode b = start_tls_node(p.second, "b", cluster_conf("server", "ca", {a.node->route_url()}));
+  require_mesh({a.node.get(), b.node.get()});
+
+  // A plain TCP peer on the route port gets no INFO: the server waits for a ClientHello.
+  {
+    RawClient raw("127.0.0.1", a.node->route_port());
+    REQUIRE(raw.connected());
+    CHECK(raw.read_line(300ms).empty());
+  }
+
+  for (int dir = 0; dir < 2; ++dir) {
+    Node& to = dir == 0 ? *a.node : *b.node;
+    Node& from = dir == 0 ? *b.node : *a.node;
+    INFO("from " << from.name() << " to " << to.name());
+    Client sub(to);
+    REQUIRE(sub.ok());
+    sub.sub("tls.>", "1");
+    REQUIRE(sub.flush());
+    REQUIRE(wait_remote_sub(from, to, "tls.>"));
+    Client pub(from);
+    REQUIRE(pub.ok());
+    const std::string big(100 * 1024, 'r');
+    pub.pub("tls.small", "hello over a tls route");
+    pub.pub("tls.big", big);
+    REQUIRE(pub.flush());
+    auto m = sub.next();
+    REQUIRE(m);
+    CHECK(m->subject == "tls.small");
+    CHECK(m->payload == "hello over a tls route");
+    m = sub.next();
+    REQUIRE(m);
+    CHECK(m->payload == big);
+  }
+  for (TlsNode* n : {&a, &b}) {
+    if (n->node->impl() == Impl::forest) CHECK(n->node->log().find("TLS route handshake error") == std::string::npos);
+  }
+}
+
+TEST_CASE("TLS routes: a peer with a certificate from another CA is refused and redialed", "[cluster][tls][mixed]") {
+  const Pair p = GENERATE(from_range(oracle_filtered(std::vector<Pair>{
+      {Impl::forest, Impl::forest}, {Impl::nats, Impl::forest}, {Impl::forest, Impl::nats}, {Impl::nats, Impl::nats}})));
+  INFO(describe(p));
+  TlsNode a = start_tls_node(p.first, "a", cluster_conf("server", "ca", {}));
+  // b trusts a's CA, but its own certificate is from ca2, which a does not trust.
+  TlsNode b = start_tls_node(p.second, "b", cluster_conf("server2", "ca", {a.node->route_url()}));
+  // Refused at least twice: the dialer goes on trying, with its usual backoff.
+  const bool refused_twice = eventually([&] { return count_in(a.node->log(), "TLS route handshake error") >= 2; }, 15s);
+  INFO("a's log:\n" << a.node->log());
+  INFO("b's log:\n" << b.node->log());
+  CHECK(refused_twice);
+  CHECK(routez(*a.node).routes.empty());
+  CHECK(routez(*b.node).routes.empty());
+  if (a.node->impl() == Impl::forest) {
+    // OpenSSL's reason, and why the certificate was not accepted.
+    CHECK(a.node->log().find("certificate verify failed") != std::string::npos);
+  }
+  if (b.node->impl() == Impl::forest) {
+    CHECK(b.node->log().find("Error trying to connect to route") != std::string::npos);
+  }
+}
+
+TEST_CASE("TLS routes: a dialed peer whose certificate does not name its address is refused", "[cluster][tls]") {
+  // The "nosan" certificate names no address: a, the accepting side, trusts it (same CA), but
+  // b checks that a's certificate is valid for 127.0.0.1, the address it dialed, and refuses.
+  const Impl impl = default_impl();
+  TlsNode a = start_tls_node(impl, "a", cluster_conf("nosan", "ca", {}));
+  TlsNode b = start_tls_node(impl, "b", cluster_conf("server", "ca", {a.node->route_url()}));
+  const bool refused = eventually([&] { return count_in(b.node->log(), "TLS route handshake error") >= 1; }, 10s);
+  INFO("b's log:\n" << b.node->log());
+  CHECK(refused);
+  CHECK(routez(*b.node).routes.empty());
+  if (impl == Impl::forest) CHECK(b.node->log().find("IP address mismatch") != std::string::npos);
+}
+
+TEST_CASE("TLS routes: a bad certificate file is a startup error", "[cluster][tls]") {
+  const Impl impl = default_impl();
+  TempFile conf("tls-route-bad.conf", cluster_conf("garbage", "ca", {}));
+  std::string out;
+  const std::string binary = impl == Impl::forest ? ServerProcess::forest_binary() : ServerProcess::nats_binary();
+  CHECK(run_command({binary, "-a", "127.0.0.1", "-p", "-1", "-c", conf.path()}, &out) != 0);
+  INFO(out);
+  CHECK(out.find("cert") != std::string::npos);
+}
