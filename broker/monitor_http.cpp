@@ -1,5 +1,8 @@
 // The monitor's HTTP transport: its thread, the accept loop, the session cap and the
 // sessions themselves (Boost.Beast). The limits are explained in monitor.hpp.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -60,11 +63,14 @@ class BasicHttpSession final : public HttpSession, public std::enable_shared_fro
       idle_ = true;
       tcp().expires_after(Monitor::kReadDeadline);
       stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](const error_code& ec) {
-        if (ec) {
+        if (!ec) {
+          self->read();
+        } else if (ec.category() == asio::error::get_ssl_category() &&
+                   ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+          self->refuse_plain_http();
+        } else {
           self->tcp().close();
-          return;
         }
-        self->read();
       });
     } else {
       read();
@@ -78,6 +84,18 @@ class BasicHttpSession final : public HttpSession, public std::enable_shared_fro
 
  private:
   beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  // Plain HTTP on the https port: Go's http.Server answers this in plain text, and so do we.
+  void refuse_plain_http() {
+    static constexpr std::string_view kText = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    tcp().expires_after(Monitor::kWriteDeadline);
+    asio::async_write(tcp().socket(), asio::buffer(kText.data(), kText.size()),
+                      [self = this->shared_from_this()](const error_code&, std::size_t) {
+                        error_code ignored;
+                        self->tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->tcp().close();
+                      });
+  }
 
   void read() {
     if (monitor_.stopping_) return;

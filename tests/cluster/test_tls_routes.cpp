@@ -70,12 +70,8 @@ TEST_CASE("TLS routes: the handshake comes first, then messages flow both ways",
   TlsNode a = start_tls_node(p.first, "a", cluster_conf("server", "ca", {}));
   TlsNode b = start_tls_node(p.second, "b", cluster_conf("server", "ca", {a.node->route_url()}));
   require_mesh({a.node.get(), b.node.get()});
-
-  // A plain TCP peer on the route port gets no INFO: the server waits for a ClientHello.
-  {
-    RawClient raw("127.0.0.1", a.node->route_port());
-    REQUIRE(raw.connected());
-    CHECK(raw.read_line(300ms).empty());
+  for (TlsNode* n : {&a, &b}) {
+    if (n->node->impl() == Impl::forest) CHECK(n->node->log().find("TLS route handshake error") == std::string::npos);
   }
 
   for (int dir = 0; dir < 2; ++dir) {
@@ -101,9 +97,12 @@ TEST_CASE("TLS routes: the handshake comes first, then messages flow both ways",
     REQUIRE(m);
     CHECK(m->payload == big);
   }
-  for (TlsNode* n : {&a, &b}) {
-    if (n->node->impl() == Impl::forest) CHECK(n->node->log().find("TLS route handshake error") == std::string::npos);
-  }
+
+  // A plain TCP peer on the route port gets no INFO: the server waits for a ClientHello, and
+  // logs the failed handshake when the peer goes.
+  RawClient raw("127.0.0.1", a.node->route_port());
+  REQUIRE(raw.connected());
+  CHECK(raw.read_line(300ms).empty());
 }
 
 TEST_CASE("TLS routes: a peer with a certificate from another CA is refused and redialed", "[cluster][tls][mixed]") {
@@ -121,8 +120,11 @@ TEST_CASE("TLS routes: a peer with a certificate from another CA is refused and 
   CHECK(routez(*a.node).routes.empty());
   CHECK(routez(*b.node).routes.empty());
   if (a.node->impl() == Impl::forest) {
-    // OpenSSL's reason, and why the certificate was not accepted.
-    CHECK(a.node->log().find("certificate verify failed") != std::string::npos);
+    // OpenSSL's reason, and why the certificate was not accepted. Go (nats-server dialing)
+    // sends no certificate at all when its issuer is not among the CAs the server names.
+    const std::string log = a.node->log();
+    CHECK((log.find("certificate verify failed") != std::string::npos ||
+           log.find("peer did not return a certificate") != std::string::npos));
   }
   if (b.node->impl() == Impl::forest) {
     CHECK(b.node->log().find("Error trying to connect to route") != std::string::npos);
