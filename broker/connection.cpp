@@ -178,12 +178,13 @@ void Connection::on_tls_handshake(const error_code& ec) {
   if (const auto& pinned = tls_->ctx->pinned; !pinned.empty()) {
     // pinned_certs: the peer's public key must be one of those listed (checked after the
     // handshake, as nats-server does).
-    if (!peer_cert_) {
-      server_.log().debug("{} - Failed pinned cert test as client did not provide a certificate", describe());
-    } else if (std::find(pinned.begin(), pinned.end(), peer_cert_->spki_sha256) == pinned.end()) {
-      server_.log().debug("{} - Failed pinned cert test for key id: {}", describe(), peer_cert_->spki_sha256);
-    }
-    if (!peer_cert_ || std::find(pinned.begin(), pinned.end(), peer_cert_->spki_sha256) == pinned.end()) {
+    const bool pinned_ok = peer_cert_ && std::find(pinned.begin(), pinned.end(), peer_cert_->spki_sha256) != pinned.end();
+    if (!pinned_ok) {
+      if (!peer_cert_) {
+        server_.log().debug("{} - Failed pinned cert test as client did not provide a certificate", describe());
+      } else {
+        server_.log().debug("{} - Failed pinned cert test for key id: {}", describe(), peer_cert_->spki_sha256);
+      }
       server_.log().error("{} - {}: certificate not pinned", describe(), what);
       close(CloseReason::tls_handshake_error);
       return;

@@ -28,7 +28,7 @@ const TestCerts& certs() {
 
 // A node's config: its cluster block with TLS routes (and the routes it dials).
 std::string cluster_conf(const std::string& cert, const std::string& ca, const std::vector<std::string>& routes,
-                         const std::string& extra_tls = "") {
+                         const std::string& timeout = "2") {
   const TestCerts& c = certs();
   std::string text = "cluster {\n  name: ctls\n  listen: \"127.0.0.1:-1\"\n";
   if (!routes.empty()) {
@@ -37,7 +37,7 @@ std::string cluster_conf(const std::string& cert, const std::string& ca, const s
     text += "]\n";
   }
   text += "  tls {\n    cert_file: \"" + c(cert + ".pem") + "\"\n    key_file: \"" + c(cert + ".key") + "\"\n    ca_file: \"" +
-          c(ca + ".pem") + "\"\n    timeout: 2\n" + extra_tls + "  }\n}\n";
+          c(ca + ".pem") + "\"\n    timeout: " + timeout + "\n  }\n}\n";
   return text;
 }
 
@@ -152,4 +152,22 @@ TEST_CASE("TLS routes: a bad certificate file is a startup error", "[cluster][tl
   CHECK(run_command({binary, "-a", "127.0.0.1", "-p", "-1", "-c", conf.path()}, &out) != 0);
   INFO(out);
   CHECK(out.find("cert") != std::string::npos);
+}
+
+TEST_CASE("TLS routes: a peer that stalls in the handshake is closed after the timeout", "[cluster][tls]") {
+  // forest-server only: nats-server 2.9.10 logs its read deadline with other words.
+  TlsNode a = start_tls_node(Impl::forest, "a", cluster_conf("server", "ca", {}, "0.5"));
+  std::vector<std::unique_ptr<RawClient>> stalled;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(std::make_unique<RawClient>("127.0.0.1", a.node->route_port()));
+    REQUIRE(stalled.back()->connected());
+  }
+  // Meanwhile a real peer connects: the stalled ones hold no thread it needs.
+  TlsNode b = start_tls_node(Impl::forest, "b", cluster_conf("server", "ca", {a.node->route_url()}));
+  require_mesh({a.node.get(), b.node.get()});
+  for (auto& raw : stalled) {
+    CHECK(raw->read_until_closed(5s).empty());
+    CHECK(raw->peer_closed());
+  }
+  CHECK(a.node->log().find("TLS handshake timeout") != std::string::npos);
 }
