@@ -4,6 +4,7 @@
 // on both sides, logged, and redialed as usual. Certificates: support/test_certs.hpp.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -170,4 +171,27 @@ TEST_CASE("TLS routes: a peer that stalls in the handshake is closed after the t
     CHECK(raw->peer_closed());
   }
   CHECK(a.node->log().find("TLS handshake timeout") != std::string::npos);
+}
+
+TEST_CASE("TLS routes: pinned_certs refuses a trusted peer whose key is not pinned", "[cluster][tls][mixed]") {
+  const Impl accepting = GENERATE(from_range(oracle_filtered(std::vector<Impl>{Impl::forest, Impl::nats})));
+  INFO("accepting side: " << impl_name(accepting));
+  auto spki = [](const std::string& name) {
+    std::ifstream in(certs()(name + ".spki"));
+    std::string hex;
+    in >> hex;
+    return hex;
+  };
+  // a pins only the client certificate's key; b's "server" certificate is from the same CA.
+  TlsNode a = start_tls_node(accepting, "a", cluster_conf("server", "ca", {}, "2\n    pinned_certs: [\"" + spki("client") + "\"]"));
+  TlsNode b = start_tls_node(Impl::forest, "b", cluster_conf("server", "ca", {a.node->route_url()}));
+  const bool refused = eventually([&] { return count_in(a.node->log(), "certificate not pinned") >= 1; }, 10s);
+  INFO("a's log:\n" << a.node->log());
+  CHECK(refused);
+  CHECK(routez(*a.node).routes.empty());
+
+  // Pinning b's key lets it in.
+  TlsNode c = start_tls_node(accepting, "c", cluster_conf("server", "ca", {}, "2\n    pinned_certs: [\"" + spki("server") + "\"]"));
+  TlsNode d = start_tls_node(Impl::forest, "d", cluster_conf("server", "ca", {c.node->route_url()}));
+  require_mesh({c.node.get(), d.node.get()});
 }

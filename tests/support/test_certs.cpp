@@ -58,7 +58,7 @@ mkx bob /CN=bob bob
 mkx carol /C=US/O=Acme/OU=Eng/CN=carol cli
 mkx dan /DC=org/DC=example/CN=dan/emailAddress=dan@example.org cli
 # pinned_certs: the SHA-256 of the SubjectPublicKeyInfo of each certificate, in hex (no single quotes in this script: run_command quotes it).
-for n in client alice; do openssl x509 -in $n.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -r | cut -c1-64 > $n.spki; done
+for n in client alice server; do openssl x509 -in $n.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -r | cut -c1-64 > $n.spki; done
 )";
   std::string out;
   ok = run_command({"sh", "-c", script}, &out) == 0;

@@ -4,7 +4,7 @@
 // both ways), client, expired, alice (email SAN alice@example.com), bob (DNS SAN
 // bob.example.com), carol (/C=US/O=Acme/OU=Eng/CN=carol), dan (/DC=org/DC=example/CN=dan
 // with an emailAddress), nosan (CN=localhost, no SANs, any key usage); signed by ca2: wrongca (a client) and server2 (same SANs as server).
-// Each NAME has NAME.pem and NAME.key; client and alice have NAME.spki (the SHA-256 of the
+// Each NAME has NAME.pem and NAME.key; client, alice and server have NAME.spki (the SHA-256 of the
 // certificate's SubjectPublicKeyInfo in hex, for pinned_certs); garbage.pem is not PEM.
 #pragma once
 
