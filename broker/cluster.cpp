@@ -76,9 +76,8 @@ std::expected<void, std::string> Cluster::start() {
   if (o->cluster.tls.enabled) {
     auto ctx = make_tls_route_context(o->cluster.tls);
     if (!ctx) return std::unexpected("cluster " + ctx.error());
-    tls_ = std::move(*ctx);
-    tls_timeout_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(o->cluster.tls.timeout()));
+    set_tls(std::move(*ctx), o->cluster.tls.timeout());
+    tls_enabled_ = true;
     for (const std::string& text : o->cluster.routes) {
       auto url = parse_route_url(text);
       error_code ec;
@@ -278,7 +277,7 @@ std::string Cluster::info_line() const {
   info.go = std::string("forest-server ") + kForestVersion;
   info.headers = true;
   info.auth_required = auth_required();
-  info.tls_required = tls_ != nullptr;
+  info.tls_required = tls_enabled_;
   info.max_payload = o->max_payload;
   info.lnoc = true;
   info.forest = true;
@@ -303,6 +302,13 @@ std::string Cluster::info_line() const {
   return "INFO " + route_info_json(info) + "\r\n";
 }
 
+void Cluster::set_tls(std::shared_ptr<TlsContext> ctx, double timeout_seconds) {
+  auto t = std::make_shared<RouteTls>();
+  t->ctx = std::move(ctx);
+  t->timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_seconds));
+  tls_.store(std::move(t));
+}
+
 std::string Cluster::tls_peer_name(const RouteUrl& url) const {
   error_code ec;
   (void)asio::ip::make_address(url.host, ec);
@@ -321,7 +327,7 @@ std::string Cluster::connect_line(const RouteDialer* dialer) const {
     c.pass = o->cluster.password;
   }
   c.name = server_.server_id();
-  c.tls_required = tls_ != nullptr;
+  c.tls_required = tls_enabled_;
   c.headers = true;
   c.lnoc = true;
   {

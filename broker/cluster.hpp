@@ -83,10 +83,15 @@ class Cluster final : public InterestListener {
   [[nodiscard]] bool dynamic_name() const;
   [[nodiscard]] const std::string& server_id() const;
 
-  // cluster { tls {} }: the context every route handshakes with (null: plain routes). Built by
-  // start() and fixed from then on (a reload does not change it).
-  [[nodiscard]] const std::shared_ptr<TlsContext>& tls() const { return tls_; }
-  [[nodiscard]] std::chrono::steady_clock::duration tls_timeout() const { return tls_timeout_; }
+  // cluster { tls {} }: the context new routes handshake with and its timeout (null: plain
+  // routes). Built by start(); a reload replaces it (files read again; open routes keep theirs),
+  // but cannot turn route TLS on or off.
+  struct RouteTls {
+    std::shared_ptr<TlsContext> ctx;
+    std::chrono::steady_clock::duration timeout{};
+  };
+  [[nodiscard]] std::shared_ptr<const RouteTls> tls() const { return tls_.load(); }
+  void set_tls(std::shared_ptr<TlsContext> ctx, double timeout_seconds);
   // The name a dialed peer's certificate must carry: the URL's host, or for an IP address the
   // first host name among the configured routes (nats-server's routeTLSName), if any.
   [[nodiscard]] std::string tls_peer_name(const RouteUrl& url) const;
@@ -151,9 +156,9 @@ class Cluster final : public InterestListener {
   std::atomic<int> port_{0};
   std::atomic<bool> stopped_{false};
   std::atomic<uint32_t> next_io_{0};
-  std::shared_ptr<TlsContext> tls_;  // written by start() before any route exists
-  std::chrono::steady_clock::duration tls_timeout_{};
-  std::string tls_name_;
+  std::atomic<std::shared_ptr<const RouteTls>> tls_;
+  bool tls_enabled_ = false;  // written by start() before any route exists, then fixed
+  std::string tls_name_;      // likewise
 
   mutable std::mutex mu_;
   std::string name_;     // cluster name (may be adopted from a peer when dynamic)

@@ -70,6 +70,8 @@ class Monitor {
   // session handshakes first.
   [[nodiscard]] std::expected<int, std::string> listen(const std::string& host, int port,
                                                        std::shared_ptr<TlsContext> tls = nullptr);
+  // https: new sessions use `tls` (a reload's re-read certificate); any thread.
+  void set_tls(std::shared_ptr<TlsContext> tls);
   // Stops accepting, closes every session and joins the thread. Idempotent; not callable
   // from the monitor thread.
   void stop();
@@ -100,7 +102,7 @@ class Monitor {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   tcp::acceptor acceptor_{ctx_};
   asio::steady_timer accept_retry_{ctx_};
-  std::shared_ptr<TlsContext> tls_;  // https; set by listen()
+  std::shared_ptr<TlsContext> tls_;  // https; set by listen(), then on the monitor thread
   std::thread thread_;
 
   // Monitor thread only: the live sessions by age (ids grow), for the cap and for stop().

@@ -217,6 +217,10 @@ std::expected<int, std::string> Monitor::listen(const std::string& host, int por
   return bound;
 }
 
+void Monitor::set_tls(std::shared_ptr<TlsContext> tls) {
+  asio::post(ctx_, [this, tls = std::move(tls)]() mutable { tls_ = std::move(tls); });
+}
+
 void Monitor::stop() {
   if (!thread_.joinable()) {
     error_code ec;

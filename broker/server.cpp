@@ -123,6 +123,18 @@ std::string Server::server_name() const {
   return o->server_name.empty() ? server_id_ : o->server_name;
 }
 
+namespace {
+
+// The https monitor port: the client port's certificate, but no client certificate asked for
+// and no pins (as nats-server's getMonitoringTLSConfig).
+TlsOptions https_tls_options(TlsOptions t) {
+  t.verify = t.map = false;
+  t.pinned_certs.clear();
+  return t;
+}
+
+}  // namespace
+
 std::expected<void, std::string> Server::open_client_listener() {
   const auto o = options();
   acceptor_ = std::make_unique<tcp::acceptor>(control_);
@@ -172,10 +184,7 @@ std::expected<void, std::string> Server::start() {
     std::shared_ptr<TlsContext> https;
     if (o->https_port != 0) {
       if (!o->tls.enabled) return std::unexpected(std::string("TLS cert and key required for HTTPS"));
-      TlsOptions t = o->tls;
-      t.verify = t.map = false;
-      t.pinned_certs.clear();
-      auto ctx = make_tls_server_context(t);
+      auto ctx = make_tls_server_context(https_tls_options(o->tls));
       if (!ctx) return std::unexpected(ctx.error());
       https = std::move(*ctx);
     }
@@ -527,7 +536,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   const auto& oc = old->cluster;
   if (nc.host != oc.host || nc.port != oc.port || nc.name != oc.name || nc.routes != oc.routes ||
       nc.advertise != oc.advertise || nc.no_advertise != oc.no_advertise || nc.username != oc.username ||
-      nc.password != oc.password || nc.connect_retries != oc.connect_retries || nc.tls != oc.tls) {
+      nc.password != oc.password || nc.connect_retries != oc.connect_retries || nc.tls.enabled != oc.tls.enabled) {
     return refuse("cluster");
   }
   if (next.node_info != old->node_info || next.registry != old->registry) return refuse("discovery (node_info, registry)");
@@ -594,6 +603,20 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
     changes.push_back("tls = enabled");
   }
   note(next.tls.timeout() != old->tls.timeout(), "tls timeout = " + std::to_string(next.tls.timeout()));
+  // Routes and https likewise: their certificates read again for new routes and sessions.
+  std::shared_ptr<TlsContext> next_route_tls, next_https;
+  if (cluster_ && next.cluster.tls.enabled) {
+    auto ctx = make_tls_route_context(next.cluster.tls);
+    if (!ctx) return std::unexpected("cluster " + ctx.error());
+    next_route_tls = std::move(*ctx);
+    changes.push_back("cluster tls = enabled");
+  }
+  if (https_port_.load() != 0) {
+    if (!next.tls.enabled) return std::unexpected(std::string("TLS cert and key required for HTTPS"));
+    auto ctx = make_tls_server_context(https_tls_options(next.tls));
+    if (!ctx) return std::unexpected(ctx.error());
+    next_https = std::move(*ctx);
+  }
   note(next.effective_auth_timeout() != old->effective_auth_timeout() && next.auth_timeout == old->auth_timeout,
        "authorization timeout = " + format_go_duration(next.effective_auth_timeout()));
 
@@ -604,6 +627,8 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   const Duration next_auth_timeout = next.effective_auth_timeout();
   auto shared = std::make_shared<const Options>(std::move(next));
   if (tls_changed) client_tls_.store(std::move(next_tls));
+  if (next_route_tls) cluster_->set_tls(std::move(next_route_tls), next.cluster.tls.timeout());
+  if (next_https && monitor_) monitor_->set_tls(std::move(next_https));
   opts_.store(shared);
   update_slow_auth();
   log_->set_levels(shared->debug, shared->trace, shared->logtime);
