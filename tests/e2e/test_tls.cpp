@@ -396,12 +396,12 @@ int logged_port(ServerProcess& s, const std::string& prefix) {
 
 // GET `path` over https with the openssl CLI (trusting ca.pem, checking the server's
 // certificate); the whole response, headers first; empty if the handshake failed.
-std::string https_get(int port, const std::string& path) {
+std::string https_get(int port, const std::string& path, const std::string& trust = "ca.pem") {
   const Certs& c = certs();
   const std::string request = c("request-" + std::to_string(port));
   std::ofstream(request) << "GET " << path << " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   const std::string cmd = "timeout 10 openssl s_client -quiet -verify_return_error -verify_ip 127.0.0.1 -CAfile " +
-                          c("ca.pem") + " -connect 127.0.0.1:" + std::to_string(port) + " < " + request + " 2>/dev/null";
+                          c(trust) + " -connect 127.0.0.1:" + std::to_string(port) + " < " + request + " 2>/dev/null";
   std::string out;
   run_command({"sh", "-c", cmd}, &out);
   fs::remove(request);
@@ -466,4 +466,20 @@ TEST_CASE("https monitoring: without a tls block, or with http_port too, is a st
   CHECK(run_command({binary(kind), "-a", "127.0.0.1", "-p", "-1", "-c", conf.path}, &out) != 0);
   INFO(out);
   CHECK(out.find("can't specify both HTTP (18998) and HTTPs (18999) ports") != std::string::npos);
+}
+
+TEST_CASE("https monitoring reload: new sessions get the new certificate", "[tls][https][reload]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  ConfFile conf("https-reload.conf", "https_port: -1\n" + tls_block("server", ""));
+  auto server = start(kind, conf);
+  const int port = logged_port(*server, "Starting https monitor on ");
+  REQUIRE(port > 0);
+  CHECK(https_get(port, "/varz").rfind("HTTP/1.1 200", 0) == 0);
+  const std::size_t from = server->log().size();
+  conf.write("https_port: -1\n" + tls_block("server2", ""));
+  server->send_signal(SIGHUP);
+  REQUIRE(logged(*server, "Reloaded server configuration", from));
+  CHECK(https_get(port, "/varz", "ca2.pem").rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(https_get(port, "/varz", "ca.pem").empty());
 }
