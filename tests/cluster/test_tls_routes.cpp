@@ -151,6 +151,10 @@ TEST_CASE("TLS routes: a dialed peer whose certificate does not name its address
   CHECK(refused);
   CHECK(routez(*b.node).routes.empty());
   if (impl == Impl::forest) CHECK(b.node->log().find("IP address mismatch") != std::string::npos);
+
+  // With `insecure: true` the dialing side does not check it: the route forms.
+  TlsNode c = start_tls_node(impl, "c", cluster_conf("server", "ca", {a.node->route_url()}, "2\n    insecure: true"));
+  CHECK(eventually([&] { return routez(*a.node).to(c.node->server_id()) != nullptr; }, 10s));
 }
 
 TEST_CASE("TLS routes: a bad certificate file is a startup error", "[cluster][tls]") {
