@@ -51,9 +51,10 @@ class BasicHttpSession final : public HttpSession, public std::enable_shared_fro
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
+  // `tls`: the context an https session's stream was made from, kept alive as long as it.
   template <class... StreamArgs>
-  BasicHttpSession(Monitor& monitor, uint64_t id, StreamArgs&&... args)
-      : stream_(std::forward<StreamArgs>(args)...), monitor_(monitor), id_(id) {}
+  BasicHttpSession(Monitor& monitor, uint64_t id, std::shared_ptr<TlsContext> tls, StreamArgs&&... args)
+      : tls_(std::move(tls)), stream_(std::forward<StreamArgs>(args)...), monitor_(monitor), id_(id) {}
   ~BasicHttpSession() override { monitor_.session_closed(id_); }
   BasicHttpSession(const BasicHttpSession&) = delete;
   BasicHttpSession& operator=(const BasicHttpSession&) = delete;
@@ -193,6 +194,7 @@ class BasicHttpSession final : public HttpSession, public std::enable_shared_fro
     });
   }
 
+  std::shared_ptr<TlsContext> tls_;
   Stream stream_;
   // Bounded, so that neither a header nor pipelined input can grow it past the limits.
   beast::flat_buffer buffer_{Monitor::kHeaderLimit + Monitor::kBodyLimit + 4096};
@@ -279,9 +281,10 @@ void Monitor::on_accepted(tcp::socket socket) {
   const uint64_t id = next_session_++;
   std::shared_ptr<HttpSession> session;
   if (tls_) {
-    session = std::make_shared<BasicHttpSession<beast::ssl_stream<beast::tcp_stream>>>(*this, id, std::move(socket), tls_->ssl);
+    session = std::make_shared<BasicHttpSession<beast::ssl_stream<beast::tcp_stream>>>(*this, id, tls_, std::move(socket),
+                                                                                        tls_->ssl);
   } else {
-    session = std::make_shared<BasicHttpSession<beast::tcp_stream>>(*this, id, std::move(socket));
+    session = std::make_shared<BasicHttpSession<beast::tcp_stream>>(*this, id, nullptr, std::move(socket));
   }
   sessions_.emplace(id, session);
   session->start();
