@@ -483,3 +483,17 @@ TEST_CASE("https monitoring reload: new sessions get the new certificate", "[tls
   CHECK(https_get(port, "/varz", "ca2.pem").rfind("HTTP/1.1 200", 0) == 0);
   CHECK(https_get(port, "/varz", "ca.pem").empty());
 }
+
+TEST_CASE("https monitoring: a client that stalls in the handshake is closed, others are served", "[tls][https][timeout]") {
+  // forest-server only: nats-server 2.9.10's http.Server has no handshake deadline (it waits).
+  ConfFile conf("https-stall.conf", "https_port: -1\n" + tls_block("server", ""));
+  auto server = start("forest", conf);
+  const int port = logged_port(*server, "Starting https monitor on ");
+  REQUIRE(port > 0);
+  RawClient stalled("127.0.0.1", port);
+  REQUIRE(stalled.connected());
+  CHECK(https_get(port, "/healthz").rfind("HTTP/1.1 200", 0) == 0);
+  // The monitor's read deadline (5 s) bounds the handshake too.
+  CHECK(stalled.read_until_closed(10s).empty());
+  CHECK(stalled.peer_closed());
+}
