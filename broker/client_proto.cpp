@@ -24,14 +24,15 @@ bool ClientConn::on_connect(std::string_view json) {
   const auto opts = server_.options();
   if (!opts->auth_required()) return finish_connect(f, std::nullopt);
   if (!server_.slow_authentication()) {
-    return finish_connect(f, server_.authenticate(Credentials{f.user, f.pass, f.token, f.nkey, f.sig, nonce_}));
+    return finish_connect(f, server_.authenticate(Credentials{f.user, f.pass, f.token, f.nkey, f.sig, nonce_, peer_certificate().get()}));
   }
   // bcrypt takes tens of milliseconds: check on the auth pool, and stop parsing this client
   // (nothing after CONNECT may run unauthorized) while other clients of this thread go on.
   pending_connect_ = std::make_unique<ConnectOptions>(std::move(f));
   parser_.pause();
   server_.authenticate_async(OwnedCredentials{pending_connect_->user, pending_connect_->pass, pending_connect_->token,
-                                              pending_connect_->nkey, pending_connect_->sig, nonce_},
+                                              pending_connect_->nkey, pending_connect_->sig, nonce_,
+                                              peer_certificate()},
                              [self = self<ClientConn>()](std::optional<AuthResult> auth) {
                                asio::post(self->io_.context(), [self, auth] { self->on_async_auth(auth); });
                              });
@@ -161,7 +162,7 @@ void ClientConn::recheck_credentials() {
   OwnedCredentials given;
   {
     std::lock_guard lock(info_mu_);
-    given = OwnedCredentials{given_user_, given_pass_, given_token_, given_nkey_, given_sig_, nonce_};
+    given = OwnedCredentials{given_user_, given_pass_, given_token_, given_nkey_, given_sig_, nonce_, peer_certificate()};
   }
   if (!server_.slow_authentication()) {
     verdict(server_.authenticate(given.view()));

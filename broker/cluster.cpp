@@ -8,6 +8,7 @@
 #include "protocol/encoder.hpp"
 #include "route_conn.hpp"
 #include "server.hpp"
+#include "tls.hpp"
 
 namespace forest::broker {
 namespace {
@@ -72,6 +73,22 @@ IoThread& Cluster::next_io() {
 
 std::expected<void, std::string> Cluster::start() {
   const auto o = server_.options();
+  if (o->cluster.tls.enabled) {
+    auto ctx = make_tls_route_context(o->cluster.tls);
+    if (!ctx) return std::unexpected("cluster " + ctx.error());
+    set_tls(std::move(*ctx), o->cluster.tls.timeout());
+    tls_enabled_ = true;
+    for (const std::string& text : o->cluster.routes) {
+      auto url = parse_route_url(text);
+      error_code ec;
+      if (!url || url->host.empty()) continue;
+      (void)asio::ip::make_address(url->host, ec);
+      if (ec) {
+        tls_name_ = url->host;
+        break;
+      }
+    }
+  }
   acceptor_ = std::make_unique<tcp::acceptor>(control_);
   accept_retry_ = std::make_unique<asio::steady_timer>(control_);
   auto bound = open_listener(*acceptor_, o->cluster.host, o->cluster.port == kRandomPort ? 0 : o->cluster.port);
@@ -260,6 +277,7 @@ std::string Cluster::info_line() const {
   info.go = std::string("forest-server ") + kForestVersion;
   info.headers = true;
   info.auth_required = auth_required();
+  info.tls_required = tls_enabled_;
   info.max_payload = o->max_payload;
   info.lnoc = true;
   info.forest = true;
@@ -284,6 +302,20 @@ std::string Cluster::info_line() const {
   return "INFO " + route_info_json(info) + "\r\n";
 }
 
+void Cluster::set_tls(std::shared_ptr<TlsContext> ctx, double timeout_seconds) {
+  auto t = std::make_shared<RouteTls>();
+  t->ctx = std::move(ctx);
+  t->timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_seconds));
+  tls_.store(std::move(t));
+}
+
+std::string Cluster::tls_peer_name(const RouteUrl& url) const {
+  error_code ec;
+  (void)asio::ip::make_address(url.host, ec);
+  if (!ec && !tls_name_.empty()) return tls_name_;
+  return url.host;
+}
+
 std::string Cluster::connect_line(const RouteDialer* dialer) const {
   const auto o = server_.options();
   RouteConnect c;
@@ -295,6 +327,7 @@ std::string Cluster::connect_line(const RouteDialer* dialer) const {
     c.pass = o->cluster.password;
   }
   c.name = server_.server_id();
+  c.tls_required = tls_enabled_;
   c.headers = true;
   c.lnoc = true;
   {

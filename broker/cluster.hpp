@@ -23,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <expected>
 #include <map>
 #include <memory>
@@ -42,6 +43,7 @@ namespace forest::broker {
 class IoThread;
 class RouteConn;
 class Server;
+struct TlsContext;
 
 // One URL the cluster dials.
 struct RouteDialer {
@@ -80,6 +82,19 @@ class Cluster final : public InterestListener {
   [[nodiscard]] std::string name() const;
   [[nodiscard]] bool dynamic_name() const;
   [[nodiscard]] const std::string& server_id() const;
+
+  // cluster { tls {} }: the context new routes handshake with and its timeout (null: plain
+  // routes). Built by start(); a reload replaces it (files read again; open routes keep theirs),
+  // but cannot turn route TLS on or off.
+  struct RouteTls {
+    std::shared_ptr<TlsContext> ctx;
+    std::chrono::steady_clock::duration timeout{};
+  };
+  [[nodiscard]] std::shared_ptr<const RouteTls> tls() const { return tls_.load(); }
+  void set_tls(std::shared_ptr<TlsContext> ctx, double timeout_seconds);
+  // The name a dialed peer's certificate must carry: the URL's host, or for an IP address the
+  // first host name among the configured routes (nats-server's routeTLSName), if any.
+  [[nodiscard]] std::string tls_peer_name(const RouteUrl& url) const;
 
   // Route handshake pieces (any thread).
   [[nodiscard]] std::string info_line() const;  // "INFO {...}\r\n" of this server
@@ -141,6 +156,9 @@ class Cluster final : public InterestListener {
   std::atomic<int> port_{0};
   std::atomic<bool> stopped_{false};
   std::atomic<uint32_t> next_io_{0};
+  std::atomic<std::shared_ptr<const RouteTls>> tls_;
+  bool tls_enabled_ = false;  // written by start() before any route exists, then fixed
+  std::string tls_name_;      // likewise
 
   mutable std::mutex mu_;
   std::string name_;     // cluster name (may be adopted from a peer when dynamic)

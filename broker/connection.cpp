@@ -121,6 +121,11 @@ void Connection::start() {
   connected_at_ = now;
   next_ping_ = now + ping_interval_;
   io_.add_tickable(this);
+  if (tls_ && tls_how_ != TlsHandshake::after_greeting) {
+    // Nothing in plain text: the kind greets once the handshake is done.
+    start_tls_handshake();
+    return;
+  }
   if (!on_start()) return;
   if (tls_) {
     // Reads start once the handshake is done; the greeting's write completion starts it.
@@ -132,15 +137,24 @@ void Connection::start() {
   start_write();
 }
 
-void Connection::enable_tls(std::shared_ptr<TlsContext> ctx, Clock::duration timeout) {
+void Connection::enable_tls(std::shared_ptr<TlsContext> ctx, Clock::duration timeout, TlsHandshake how,
+                            const std::string& peer_name) {
+  const bool insecure = ctx->insecure;
   tls_ = std::make_unique<TlsStream>(socket_, std::move(ctx));
   tls_state_ = TlsState::greeting;
   tls_timeout_ = timeout;
+  tls_how_ = how;
+  if (how == TlsHandshake::client_first) tls_->expect_peer(peer_name, insecure);
 }
 
 void Connection::start_tls_handshake() {
   tls_state_ = TlsState::handshake;
-  server_.log().debug("{} - Starting TLS client connection handshake", describe());
+  const bool client = tls_how_ == TlsHandshake::client_first;
+  if (kind_ == ConnKind::client) {
+    server_.log().debug("{} - Starting TLS client connection handshake", describe());
+  } else {
+    server_.log().debug("{} - Starting TLS {} {} handshake", describe(), "route", client ? "client" : "server");
+  }
   // A peer that stalls is closed by this timer; the thread serves others meanwhile.
   tls_timer_ = std::make_unique<asio::steady_timer>(io_.context());
   tls_timer_->expires_after(tls_timeout_);
@@ -149,17 +163,34 @@ void Connection::start_tls_handshake() {
     self->server_.log().error("{} - TLS handshake timeout", self->describe());
     self->close(CloseReason::tls_handshake_error);
   });
-  tls_->stream.async_handshake(asio::ssl::stream_base::server,
+  tls_->stream.async_handshake(client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server,
                                [self = shared_from_this()](const error_code& ec) { self->on_tls_handshake(ec); });
 }
 
 void Connection::on_tls_handshake(const error_code& ec) {
   if (closing_ || closed_) return;
   tls_timer_->cancel();
+  const char* what = kind_ == ConnKind::client ? "TLS handshake error" : "TLS route handshake error";
   if (ec) {
-    server_.log().error("{} - TLS handshake error: {}", describe(), tls_->error_text(ec));
+    server_.log().error("{} - {}: {}", describe(), what, tls_->error_text(ec));
     close(CloseReason::tls_handshake_error);
     return;
+  }
+  if (auto id = tls_->peer_identity()) peer_cert_ = std::make_shared<const CertIdentity>(std::move(*id));
+  if (const auto& pinned = tls_->ctx->pinned; !pinned.empty()) {
+    // pinned_certs: the peer's public key must be one of those listed (checked after the
+    // handshake, as nats-server does).
+    const bool pinned_ok = peer_cert_ && std::find(pinned.begin(), pinned.end(), peer_cert_->spki_sha256) != pinned.end();
+    if (!pinned_ok) {
+      if (!peer_cert_) {
+        server_.log().debug("{} - Failed pinned cert test as client did not provide a certificate", describe());
+      } else {
+        server_.log().debug("{} - Failed pinned cert test for key id: {}", describe(), peer_cert_->spki_sha256);
+      }
+      server_.log().error("{} - {}: certificate not pinned", describe(), what);
+      close(CloseReason::tls_handshake_error);
+      return;
+    }
   }
   tls_state_ = TlsState::ready;
   tls_timer_.reset();
@@ -167,6 +198,7 @@ void Connection::on_tls_handshake(const error_code& ec) {
   server_.log().debug("{} - TLS version {}, cipher suite {}", describe(), tls_->version(), tls_->cipher());
   on_secured();
   if (closing_) return;
+  if (tls_how_ != TlsHandshake::after_greeting && !on_start()) return;
   read_buf_.resize(kStartReadBuffer);
   read_some();
   start_write();

@@ -49,6 +49,7 @@ class Server;
 struct Options;
 struct TlsContext;
 struct TlsStream;
+struct CertIdentity;
 
 enum class ConnKind : uint8_t { client, route };
 
@@ -116,10 +117,19 @@ class Connection : public MessageSink,
   // "ip:port - cid:N" for clients, "ip:port - rid:N" for routes, as nats-server logs them.
   [[nodiscard]] virtual std::string describe() const;
 
-  // Before start(), on the owning thread: the greeting (the first bytes on_start() sends) goes
-  // out in plain text, then the peer must complete a TLS handshake within `timeout`.
-  void enable_tls(std::shared_ptr<TlsContext> ctx, Clock::duration timeout);
+  // How a TLS connection starts. after_greeting (the client port): the greeting (the first
+  // bytes on_start() sends) goes out in plain text, then the server side of the handshake.
+  // server_first / client_first (routes): the handshake comes first, as the accepting or the
+  // dialing side; on_start() runs once it succeeded. A dialing side checks the peer's
+  // certificate against `peer_name` (a host name, or an IP address's SANs), unless the
+  // context is insecure.
+  enum class TlsHandshake : uint8_t { after_greeting, server_first, client_first };
+  // Before start(), on the owning thread; the handshake must complete within `timeout`.
+  void enable_tls(std::shared_ptr<TlsContext> ctx, Clock::duration timeout,
+                  TlsHandshake how = TlsHandshake::after_greeting, const std::string& peer_name = {});
   [[nodiscard]] bool uses_tls() const { return tls_ != nullptr; }
+  // After the TLS handshake: the peer's certificate (null without one, or without TLS).
+  [[nodiscard]] const std::shared_ptr<const CertIdentity>& peer_certificate() const { return peer_cert_; }
 
   template <typename T>
   std::shared_ptr<T> self() { return std::static_pointer_cast<T>(shared_from_this()); }
@@ -204,7 +214,9 @@ class Connection : public MessageSink,
   std::unique_ptr<TlsStream> tls_;
   TlsState tls_state_ = TlsState::off;
   Clock::duration tls_timeout_{};
+  TlsHandshake tls_how_ = TlsHandshake::after_greeting;
   std::unique_ptr<asio::steady_timer> tls_timer_;
+  std::shared_ptr<const CertIdentity> peer_cert_;
 
   // Read side (owning thread only)
   std::vector<char> read_buf_;

@@ -296,7 +296,9 @@ std::expected<void, std::string> apply_flags(Options& o, const CommandLine& cl) 
     } else if (name == "tls" || name == "tlsverify" || name == "tlscert" || name == "tlskey" ||
                name == "tlscacert") {
       continue;  // apply_tls_flags()
-    } else if (name == "https_port" || name == "help_tls") {
+    } else if (name == "https_port") {
+      o.https_port = static_cast<int>(as_int());
+    } else if (name == "help_tls") {
       return std::unexpected(not_supported(name, "TLS"));
     } else {
       return std::unexpected(not_supported(name, "this option"));
@@ -328,6 +330,7 @@ Server Options:
         --server_name <server_name>  Server name (default: auto)
     -P, --pid <file>                 File to store PID
     -m, --http_port <port>           Use port for http monitoring
+    -ms,--https_port <port>          Use port for https monitoring (with the tls {} certificate)
     -c, --config <file>              Configuration file
     -t                               Test configuration and exit
     -sl,--signal <signal>[=<pid>]    Send signal to forest-server process (ldm, stop, quit, term, reopen, reload)

@@ -219,7 +219,7 @@ std::string Monitor::varz() {
   w.field("http_host", o->http_host.empty() ? o->host : o->http_host);
   w.field("http_port", server_.http_port());
   w.field("http_base_path", "");
-  w.field("https_port", 0);
+  w.field("https_port", server_.https_port());
   w.field("auth_timeout", std::chrono::duration<double>(o->effective_auth_timeout()).count());
   w.field("max_control_line", o->max_control_line);
   w.field("max_payload", o->max_payload);

@@ -41,7 +41,10 @@ namespace forest::broker {
 
 class Server;
 class HttpSession;
+template <class Stream>
+class BasicHttpSession;
 class QueryParams;
+struct TlsContext;
 
 // What an endpoint answers (status, content type, body); the HTTP layer adds the rest.
 struct HttpReply {
@@ -63,8 +66,12 @@ class Monitor {
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
 
-  // Binds and starts the monitor thread; returns the bound port.
-  [[nodiscard]] std::expected<int, std::string> listen(const std::string& host, int port);
+  // Binds and starts the monitor thread; returns the bound port. With `tls`: https, every
+  // session handshakes first.
+  [[nodiscard]] std::expected<int, std::string> listen(const std::string& host, int port,
+                                                       std::shared_ptr<TlsContext> tls = nullptr);
+  // https: new sessions use `tls` (a reload's re-read certificate); any thread.
+  void set_tls(std::shared_ptr<TlsContext> tls);
   // Stops accepting, closes every session and joins the thread. Idempotent; not callable
   // from the monitor thread.
   void stop();
@@ -73,7 +80,8 @@ class Monitor {
   [[nodiscard]] HttpReply handle(std::string_view target);
 
  private:
-  friend class HttpSession;
+  template <class Stream>
+  friend class BasicHttpSession;
 
   void do_accept();
   void on_accepted(tcp::socket socket);
@@ -94,6 +102,7 @@ class Monitor {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   tcp::acceptor acceptor_{ctx_};
   asio::steady_timer accept_retry_{ctx_};
+  std::shared_ptr<TlsContext> tls_;  // https; set by listen(), then on the monitor thread
   std::thread thread_;
 
   // Monitor thread only: the live sessions by age (ids grow), for the cap and for stop().

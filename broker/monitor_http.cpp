@@ -1,11 +1,17 @@
 // The monitor's HTTP transport: its thread, the accept loop, the session cap and the
 // sessions themselves (Boost.Beast). The limits are explained in monitor.hpp.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <type_traits>
 #include <vector>
 
 #include "listener.hpp"
 #include "monitor.hpp"
+#include "tls_stream.hpp"
 
 namespace forest::broker {
 namespace beast = boost::beast;
@@ -26,36 +32,81 @@ bool is_parse_error(const error_code& ec) {
 
 }  // namespace
 
-// One HTTP connection: read a request, answer it, repeat while keep-alive. Lives on the
-// monitor thread; owned by its pending operation's handler (shared_from_this), listed weakly
-// in Monitor::sessions_.
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// One HTTP connection: read a request, answer it, repeat while keep-alive; over TLS the
+// server-side handshake comes first, bounded by the read deadline (a peer that stalls in it
+// holds nothing but its socket). Lives on the monitor thread; owned by its pending operation's
+// handler (shared_from_this), listed weakly in Monitor::sessions_.
+class HttpSession {
  public:
-  HttpSession(tcp::socket socket, Monitor& monitor, uint64_t id)
-      : stream_(std::move(socket)), monitor_(monitor), id_(id) {}
-  ~HttpSession() { monitor_.session_closed(id_); }
-  HttpSession(const HttpSession&) = delete;
-  HttpSession& operator=(const HttpSession&) = delete;
-
-  void start() { read(); }
+  virtual ~HttpSession() = default;
+  virtual void start() = 0;
   // Waiting for a request (or lingering after the last one): may be evicted for a newcomer.
-  [[nodiscard]] bool idle() const { return idle_; }
+  [[nodiscard]] virtual bool idle() const = 0;
   // Cancels whatever is pending; the handler then drops the last reference.
-  void close() {
+  virtual void close() = 0;
+};
+
+template <class Stream>
+class BasicHttpSession final : public HttpSession, public std::enable_shared_from_this<BasicHttpSession<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  // `tls`: the context an https session's stream was made from, kept alive as long as it.
+  template <class... StreamArgs>
+  BasicHttpSession(Monitor& monitor, uint64_t id, std::shared_ptr<TlsContext> tls, StreamArgs&&... args)
+      : tls_(std::move(tls)), stream_(std::forward<StreamArgs>(args)...), monitor_(monitor), id_(id) {}
+  ~BasicHttpSession() override { monitor_.session_closed(id_); }
+  BasicHttpSession(const BasicHttpSession&) = delete;
+  BasicHttpSession& operator=(const BasicHttpSession&) = delete;
+
+  void start() override {
+    if constexpr (kTls) {
+      idle_ = true;
+      tcp().expires_after(Monitor::kReadDeadline);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](const error_code& ec) {
+        if (!ec) {
+          self->read();
+        } else if (ec.category() == asio::error::get_ssl_category() &&
+                   ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+          self->refuse_plain_http();
+        } else {
+          self->tcp().close();
+        }
+      });
+    } else {
+      read();
+    }
+  }
+  [[nodiscard]] bool idle() const override { return idle_; }
+  void close() override {
     idle_ = false;
-    stream_.close();
+    tcp().close();
   }
 
  private:
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  // Plain HTTP on the https port: Go's http.Server answers this in plain text, and so do we.
+  void refuse_plain_http() {
+    static constexpr std::string_view kText = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    tcp().expires_after(Monitor::kWriteDeadline);
+    asio::async_write(tcp().socket(), asio::buffer(kText.data(), kText.size()),
+                      [self = this->shared_from_this()](const error_code&, std::size_t) {
+                        error_code ignored;
+                        self->tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->tcp().close();
+                      });
+  }
+
   void read() {
     if (monitor_.stopping_) return;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(Monitor::kHeaderLimit));
     parser_->body_limit(Monitor::kBodyLimit);
     idle_ = true;
-    stream_.expires_after(Monitor::kReadDeadline);
+    tcp().expires_after(Monitor::kReadDeadline);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
+                     [self = this->shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(const error_code& ec) {
@@ -67,7 +118,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec && is_parse_error(ec)) return send_error(http::status::bad_request);
     if (ec) {
       // End of stream, timeout (slowloris or idle keep-alive), reset, or closed by stop().
-      stream_.close();
+      tcp().close();
       return;
     }
     const auto& req = parser_->get();
@@ -99,10 +150,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       res->body() = std::move(reply.body);
       res->prepare_payload();
     }
-    stream_.expires_after(Monitor::kWriteDeadline);
-    http::async_write(stream_, *res, [self = shared_from_this(), res](const error_code& ec, std::size_t) {
+    tcp().expires_after(Monitor::kWriteDeadline);
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](const error_code& ec, std::size_t) {
       if (ec) {
-        self->stream_.close();
+        self->tcp().close();
       } else if (!res->keep_alive()) {
         self->linger_close();
       } else {
@@ -120,25 +171,31 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void linger_close() {
-    error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     idle_ = true;
-    stream_.expires_after(kLingerTime);
-    drain();
+    tcp().expires_after(kLingerTime);
+    if constexpr (kTls) {
+      // TLS: say close_notify, then wait (bounded) for the peer's, and close.
+      stream_.async_shutdown([self = this->shared_from_this()](const error_code&) { self->tcp().close(); });
+    } else {
+      error_code ignored;
+      tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    }
   }
 
   void drain() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](const error_code& ec, std::size_t) {
+    tcp().async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](const error_code& ec, std::size_t) {
       if (ec) {
-        self->stream_.close();
+        self->tcp().close();
         return;
       }
       self->drain();
     });
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<TlsContext> tls_;
+  Stream stream_;
   // Bounded, so that neither a header nor pipelined input can grow it past the limits.
   beast::flat_buffer buffer_{Monitor::kHeaderLimit + Monitor::kBodyLimit + 4096};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -151,7 +208,8 @@ Monitor::Monitor(Server& server) : server_(server) {}
 
 Monitor::~Monitor() { stop(); }
 
-std::expected<int, std::string> Monitor::listen(const std::string& host, int port) {
+std::expected<int, std::string> Monitor::listen(const std::string& host, int port, std::shared_ptr<TlsContext> tls) {
+  tls_ = std::move(tls);
   auto r = open_listener(acceptor_, host, port);
   if (!r) return std::unexpected("can't listen to the monitor port: " + host + ":" + std::to_string(port) + ": " + r.error());
   const int bound = *r;
@@ -159,6 +217,10 @@ std::expected<int, std::string> Monitor::listen(const std::string& host, int por
   work_.emplace(asio::make_work_guard(ctx_));
   thread_ = std::thread([this] { ctx_.run(); });
   return bound;
+}
+
+void Monitor::set_tls(std::shared_ptr<TlsContext> tls) {
+  asio::post(ctx_, [this, tls = std::move(tls)]() mutable { tls_ = std::move(tls); });
 }
 
 void Monitor::stop() {
@@ -217,7 +279,13 @@ void Monitor::on_accepted(tcp::socket socket) {
     }
   }
   const uint64_t id = next_session_++;
-  auto session = std::make_shared<HttpSession>(std::move(socket), *this, id);
+  std::shared_ptr<HttpSession> session;
+  if (tls_) {
+    session = std::make_shared<BasicHttpSession<beast::ssl_stream<beast::tcp_stream>>>(*this, id, tls_, std::move(socket),
+                                                                                        tls_->ssl);
+  } else {
+    session = std::make_shared<BasicHttpSession<beast::tcp_stream>>(*this, id, nullptr, std::move(socket));
+  }
   sessions_.emplace(id, session);
   session->start();
 }

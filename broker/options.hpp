@@ -44,6 +44,25 @@ struct AccountConfig {
   AccountLimits limits;
 };
 
+// A tls {} block (nats-server's TLSConfigOpts) or the --tls flags. The certificate files are
+// read when the server builds its TLS context (startup, reload), not when the options are parsed.
+struct TlsOptions {
+  bool enabled = false;  // a tls block or --tls: the client port requires TLS
+  std::string cert_file, key_file, ca_file;
+  bool verify = false;  // require and verify a client certificate
+  bool map = false;     // verify_and_map: the client certificate names the user (implies verify)
+  bool insecure = false;  // a dialing side (routes) does not check the peer's certificate
+  // pinned_certs: hex SHA-256 (lower case) of the SubjectPublicKeyInfo a peer's certificate
+  // must have; empty: any.
+  std::vector<std::string> pinned_certs;
+  double timeout_seconds = 0;  // 0: nats-server's default, 2 s
+  std::string min_version;     // "1.2" or "1.3" (ours, as nats-server 2.10 has it); empty: TLS 1.2
+  std::vector<std::string> cipher_suites;      // Go names; empty: the defaults
+  std::vector<std::string> curve_preferences;  // Go names; empty: the defaults
+  bool operator==(const TlsOptions&) const = default;
+  [[nodiscard]] double timeout() const { return timeout_seconds > 0 ? timeout_seconds : 2.0; }
+};
+
 struct ClusterOptions {
   bool configured = false;
   std::string name;
@@ -56,6 +75,7 @@ struct ClusterOptions {
   std::vector<std::string> routes;
   std::string username, password;
   double auth_timeout_seconds = 0;
+  TlsOptions tls;  // cluster { tls {} }: enabled when given; verification is always on for routes
 };
 
 struct JetStreamOptions {
@@ -67,20 +87,6 @@ struct JetStreamOptions {
   std::string sync_interval;  // "always" or a duration (default 2m); checked by validate_options
 };
 
-// A tls {} block (nats-server's TLSConfigOpts) or the --tls flags. The certificate files are
-// read when the server builds its TLS context (startup, reload), not when the options are parsed.
-struct TlsOptions {
-  bool enabled = false;  // a tls block or --tls: the client port requires TLS
-  std::string cert_file, key_file, ca_file;
-  bool verify = false;  // require and verify a client certificate
-  double timeout_seconds = 0;  // 0: nats-server's default, 2 s
-  std::string min_version;     // "1.2" or "1.3" (ours, as nats-server 2.10 has it); empty: TLS 1.2
-  std::vector<std::string> cipher_suites;      // Go names; empty: the defaults
-  std::vector<std::string> curve_preferences;  // Go names; empty: the defaults
-  bool operator==(const TlsOptions&) const = default;
-  [[nodiscard]] double timeout() const { return timeout_seconds > 0 ? timeout_seconds : 2.0; }
-};
-
 struct Options {
   // Listening
   std::string host = "0.0.0.0";
@@ -89,6 +95,7 @@ struct Options {
   std::string client_advertise;  // host[:port] clients are told to use (connect_urls)
   std::string http_host;  // defaults to `host`
   int http_port = 0;      // 0: monitoring off
+  int https_port = 0;     // monitoring over TLS with the tls {} block's certificate (not with http_port)
   std::string ports_file_dir;
   bool dont_listen = false;  // no client listener (an embedder with in-process clients only)
 

@@ -440,6 +440,8 @@ Result parse_authorization(const ConfValue& v, Options& o) {
   return {};
 }
 
+Result parse_tls(const ConfValue& v, TlsOptions& t);  // below, with the other tls keys
+
 Result parse_cluster(const ConfValue& v, ClusterOptions& c) {
   if (auto r = want(v, Type::map, "cluster"); !r) return r;
   c.configured = true;
@@ -488,7 +490,10 @@ Result parse_cluster(const ConfValue& v, ClusterOptions& c) {
       int64_t n = 0;
       if (auto r = get_int(val, k, n); !r) return r;
       c.pool_size = static_cast<int>(n);
-    } else if (key == "tls" || key == "permissions" || key == "compression") {
+    } else if (key == "tls") {
+      if (auto r = parse_tls(val, c.tls); !r) return r;
+      if (c.tls.map) return not_supported(val, "cluster tls verify_and_map");
+    } else if (key == "permissions" || key == "compression") {
       return not_supported(val, k);
     } else if (!val.referenced_as_variable) {
       return unknown_field(val, k);
@@ -556,6 +561,28 @@ Result get_name_list(const ConfValue& v, const std::string& key, std::vector<std
   return {};
 }
 
+// pinned_certs: hex SHA-256 of DER SubjectPublicKeyInfo, kept in lower case.
+Result parse_pinned_certs(const ConfValue& v, std::vector<std::string>& out) {
+  if (v.type != Type::array) {
+    return err_at(v, "error parsing tls config, expected 'pinned_certs' to be a list of hex-encoded sha256 of DER "
+                     "encoded SubjectPublicKeyInfo");
+  }
+  out.clear();
+  for (const ConfValue& item : v.array) {
+    if (auto r = want(item, Type::string, "pinned_certs"); !r) return r;
+    std::string entry = lower(item.str);
+    const bool hex = entry.size() == 64 && std::all_of(entry.begin(), entry.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+    if (!hex) {
+      return err_at(item, "error parsing tls config, 'pinned_certs' key " + entry +
+                              " does not look like hex-encoded sha256 of DER encoded SubjectPublicKeyInfo");
+    }
+    if (std::find(out.begin(), out.end(), entry) == out.end()) out.push_back(std::move(entry));
+  }
+  return {};
+}
+
 // The top-level tls {} block: TLS on the client port (nats-server's parseTLS in a client
 // context). Names are checked here so the error points at the file; the files themselves are
 // read when the server builds its TLS context.
@@ -575,9 +602,8 @@ Result parse_tls(const ConfValue& v, TlsOptions& t) {
     } else if (key == "verify") {
       r = get_bool(val, k, t.verify);
     } else if (key == "insecure") {
-      // Only a dialing side skips verification; the client port takes and ignores it, as nats-server.
-      bool ignored = false;
-      r = get_bool(val, k, ignored);
+      // Only a dialing side (routes) skips verification; the client port takes and ignores it, as nats-server.
+      r = get_bool(val, k, t.insecure);
     } else if (key == "timeout") {
       if (val.type == Type::integer) {
         t.timeout_seconds = static_cast<double>(val.integer);
@@ -612,7 +638,13 @@ Result parse_tls(const ConfValue& v, TlsOptions& t) {
       }
     } else if (key == "verify_cert_and_check_known_urls") {
       r = err_at(val, "verify_cert_and_check_known_urls not supported in this context");
-    } else if (key == "verify_and_map" || key == "pinned_certs" || key == "connection_rate_limit") {
+    } else if (key == "verify_and_map") {
+      if (val.type != Type::boolean) return err_at(val, "error parsing tls config, expected 'verify_and_map' to be a boolean");
+      if (val.boolean) t.verify = true;
+      t.map = val.boolean;
+    } else if (key == "pinned_certs") {
+      r = parse_pinned_certs(val, t.pinned_certs);
+    } else if (key == "connection_rate_limit") {
       r = not_supported(val, "tls " + k);
     } else {
       r = err_at(val, "error parsing tls config, unknown field [\"" + k + "\"]");
@@ -653,6 +685,12 @@ Result apply_top(const ConfValue& top, Options& o) {
       r = get_string(v, k, o.client_advertise);
     } else if (key == "http") {
       r = get_listen(v, k, o.http_host, o.http_port);
+    } else if (key == "https") {
+      r = get_listen(v, k, o.http_host, o.https_port);
+    } else if (key == "https_port") {
+      int64_t p = 0;
+      r = get_int(v, k, p);
+      o.https_port = static_cast<int>(p);
     } else if (key == "http_port" || key == "monitor_port") {
       int64_t p = 0;
       r = get_int(v, k, p);
@@ -720,7 +758,7 @@ Result apply_top(const ConfValue& top, Options& o) {
       }
     } else if (key == "no_system_account" || key == "no_system" || key == "no_sys_acc") {
       r = get_bool(v, k, o.no_system_account);
-    } else if (key == "https" || key == "https_port" || key == "gateway" || key == "leaf" ||
+    } else if (key == "gateway" || key == "leaf" ||
                key == "leafnodes" || key == "operator" || key == "operators" ||
                key == "resolver" || key == "websocket" || key == "ws" || key == "mqtt" || key == "mappings" ||
                key == "maps" || key == "trusted" || key == "trusted_keys" ||
@@ -890,6 +928,9 @@ std::expected<void, std::string> validate_options(const Options& o) {
   if (o.port < kRandomPort || o.port > 65535) return std::unexpected("invalid client port " + std::to_string(o.port));
   if (o.http_port < kRandomPort || o.http_port > 65535) {
     return std::unexpected("invalid monitoring port " + std::to_string(o.http_port));
+  }
+  if (o.https_port < kRandomPort || o.https_port > 65535) {
+    return std::unexpected("invalid https monitoring port " + std::to_string(o.https_port));
   }
   if (auto r = validate_auth(o); !r) return r;
   // "$SYS" is made when it is not configured; any other name must be a configured account.

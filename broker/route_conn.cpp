@@ -28,6 +28,13 @@ RouteConn::RouteConn(Server& server, Cluster& cluster, IoThread& io, tcp::socket
   // The soliciting side speaks first with CONNECT: on an accepted route anything before it is
   // an authorization violation, as in nats-server (expectConnect).
   if (!dialer_) parser_.set_connect_required(true);
+  // Set again by on_start(); meanwhile it bounds a TLS handshake too (which has its own timer).
+  handshake_deadline_ = Clock::now() + kHandshakeTimeout;
+  // With cluster TLS the handshake comes first, before CONNECT and INFO, on both sides.
+  if (const auto tls = cluster_.tls()) {
+    enable_tls(tls->ctx, tls->timeout, dialer_ ? TlsHandshake::client_first : TlsHandshake::server_first,
+               dialer_ ? cluster_.tls_peer_name(dialer_->url) : std::string());
+  }
 }
 
 RouteConn::~RouteConn() = default;

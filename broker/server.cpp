@@ -20,6 +20,7 @@
 #include "monitor.hpp"
 #include "protocol/errors.hpp"
 #include "server_id.hpp"
+#include "cert_identity.hpp"
 #include "system_service.hpp"
 #include "tls.hpp"
 
@@ -127,6 +128,18 @@ std::string Server::server_name() const {
   return o->server_name.empty() ? server_id_ : o->server_name;
 }
 
+namespace {
+
+// The https monitor port: the client port's certificate, but no client certificate asked for
+// and no pins (as nats-server's getMonitoringTLSConfig).
+TlsOptions https_tls_options(TlsOptions t) {
+  t.verify = t.map = false;
+  t.pinned_certs.clear();
+  return t;
+}
+
+}  // namespace
+
 std::expected<void, std::string> Server::open_client_listener() {
   const auto o = options();
   acceptor_ = std::make_unique<tcp::acceptor>(control_);
@@ -167,13 +180,26 @@ std::expected<void, std::string> Server::start() {
   // the monitor listens: /routez and /varz read cluster_ from the monitor's thread.
   if (o->cluster.port != 0) cluster_ = std::make_unique<Cluster>(*this, control_);
 
-  if (o->http_port != 0) {
+  if (o->http_port != 0 && o->https_port != 0) {
+    return std::unexpected("can't specify both HTTP (" + std::to_string(o->http_port) + ") and HTTPs (" +
+                           std::to_string(o->https_port) + ") ports");
+  }
+  if (o->http_port != 0 || o->https_port != 0) {
+    // https: the client port's certificate, but no client certificate asked for (as nats-server).
+    std::shared_ptr<TlsContext> https;
+    if (o->https_port != 0) {
+      if (!o->tls.enabled) return std::unexpected(std::string("TLS cert and key required for HTTPS"));
+      auto ctx = make_tls_server_context(https_tls_options(o->tls));
+      if (!ctx) return std::unexpected(ctx.error());
+      https = std::move(*ctx);
+    }
     monitor_ = std::make_unique<Monitor>(*this);
     const std::string http_host = o->http_host.empty() ? o->host : o->http_host;
-    auto r = monitor_->listen(http_host, o->http_port == kRandomPort ? 0 : o->http_port);
+    const int port = https ? o->https_port : o->http_port;
+    auto r = monitor_->listen(http_host, port == kRandomPort ? 0 : port, https);
     if (!r) return std::unexpected(r.error());
-    http_port_.store(*r);
-    log_->info("Starting http monitor on {}:{}", http_host, *r);
+    (https ? https_port_ : http_port_).store(*r);
+    log_->info("Starting {} monitor on {}:{}", https ? "https" : "http", http_host, *r);
   }
 
   if (!o->pid_file.empty()) {
@@ -231,6 +257,8 @@ void Server::write_ports_file() {
   w.end_array();
   if (http_port_.load() != 0) {
     w.key("monitoring").begin_array().value("http://" + o->host + ":" + std::to_string(http_port_.load())).end_array();
+  } else if (https_port_.load() != 0) {
+    w.key("monitoring").begin_array().value("https://" + o->host + ":" + std::to_string(https_port_.load())).end_array();
   }
   if (cluster_) {
     w.key("cluster").begin_array().value("nats://" + join_host_port(o->cluster.host, cluster_->port())).end_array();
@@ -483,6 +511,22 @@ std::optional<AuthResult> Server::authenticate(const Credentials& c, const Optio
     }
     return std::nullopt;
   }
+  if (o.tls.map) {
+    // verify_and_map: the client certificate names the user; no password is asked for.
+    if (c.cert == nullptr) {
+      log_->debug("User required in cert, no peer certificates found");
+      return std::nullopt;
+    }
+    const CertMatch m = map_certificate_to_user(*c.cert, o.users);
+    if (m.user == nullptr) {
+      log_->debug("User in cert [\"{}\"], not found", c.cert->rdn_string);
+      return std::nullopt;
+    }
+    if (!type_allowed(*m.user)) return std::nullopt;
+    log_->debug("Using {} found in cert for auth [\"{}\"]", m.how, m.user->username);
+    if (!c.user.empty()) log_->warn("User \"{}\" found in connect proto, but user required from cert", c.user);
+    return AuthResult{account_of(*m.user), m.user->username, m.user->permissions};
+  }
   for (const User& u : o.users) {
     if (!u.nkey.empty() || u.username != user) continue;
     if (!type_allowed(u)) return std::nullopt;
@@ -506,13 +550,14 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (next.host != old->host) return refuse("host");
   if (next.port != old->port) return refuse("port");
   if (next.http_port != old->http_port || next.http_host != old->http_host) return refuse("http monitor");
+  if (next.https_port != old->https_port) return refuse("https monitor");
   if (next.server_name != old->server_name) return refuse("server_name");
   if (next.io_threads != old->io_threads) return refuse("io_threads");
   const auto& nc = next.cluster;
   const auto& oc = old->cluster;
   if (nc.host != oc.host || nc.port != oc.port || nc.name != oc.name || nc.routes != oc.routes ||
       nc.advertise != oc.advertise || nc.no_advertise != oc.no_advertise || nc.username != oc.username ||
-      nc.password != oc.password || nc.connect_retries != oc.connect_retries) {
+      nc.password != oc.password || nc.connect_retries != oc.connect_retries || nc.tls.enabled != oc.tls.enabled) {
     return refuse("cluster");
   }
   if (next.node_info != old->node_info || next.registry != old->registry) return refuse("discovery (node_info, registry)");
@@ -589,6 +634,20 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
     changes.push_back("tls = enabled");
   }
   note(next.tls.timeout() != old->tls.timeout(), "tls timeout = " + std::to_string(next.tls.timeout()));
+  // Routes and https likewise: their certificates read again for new routes and sessions.
+  std::shared_ptr<TlsContext> next_route_tls, next_https;
+  if (cluster_ && next.cluster.tls.enabled) {
+    auto ctx = make_tls_route_context(next.cluster.tls);
+    if (!ctx) return std::unexpected("cluster " + ctx.error());
+    next_route_tls = std::move(*ctx);
+    changes.push_back("cluster tls = enabled");
+  }
+  if (https_port_.load() != 0) {
+    if (!next.tls.enabled) return std::unexpected(std::string("TLS cert and key required for HTTPS"));
+    auto ctx = make_tls_server_context(https_tls_options(next.tls));
+    if (!ctx) return std::unexpected(ctx.error());
+    next_https = std::move(*ctx);
+  }
   note(next.effective_auth_timeout() != old->effective_auth_timeout() && next.auth_timeout == old->auth_timeout,
        "authorization timeout = " + format_go_duration(next.effective_auth_timeout()));
 
@@ -599,6 +658,8 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   const Duration next_auth_timeout = next.effective_auth_timeout();
   auto shared = std::make_shared<const Options>(std::move(next));
   if (tls_changed) client_tls_.store(std::move(next_tls));
+  if (next_route_tls) cluster_->set_tls(std::move(next_route_tls), next.cluster.tls.timeout());
+  if (next_https && monitor_) monitor_->set_tls(std::move(next_https));
   opts_.store(shared);
   update_slow_auth();
   log_->set_levels(shared->debug, shared->trace, shared->logtime);

@@ -35,6 +35,7 @@ namespace forest::broker {
 
 class ClientConn;
 struct TlsContext;
+struct CertIdentity;
 class Cluster;
 class JetStreamMonitor;
 class Monitor;
@@ -53,14 +54,18 @@ struct Credentials {
   std::string_view user{}, pass{}, token{};
   std::string_view nkey{}, sig{};  // an nkey user's public key and its signature of `nonce`
   std::string_view nonce{};        // what this connection's INFO carried
+  const CertIdentity* cert = nullptr;  // the client's TLS certificate, for verify_and_map
   std::string_view connection_type = "STANDARD";  // for users' allowed_connection_types
 };
 
 // Credentials that outlive the CONNECT they came from (the auth pool, reloads).
 struct OwnedCredentials {
   std::string user, pass, token, nkey, sig, nonce;
+  std::shared_ptr<const CertIdentity> cert;
   std::string connection_type = "STANDARD";
-  [[nodiscard]] Credentials view() const { return Credentials{user, pass, token, nkey, sig, nonce, connection_type}; }
+  [[nodiscard]] Credentials view() const {
+    return Credentials{user, pass, token, nkey, sig, nonce, cert.get(), connection_type};
+  }
 };
 
 struct ServerCounters {
@@ -106,6 +111,7 @@ class Server {
 
   [[nodiscard]] int client_port() const { return client_port_.load(); }
   [[nodiscard]] int http_port() const { return http_port_.load(); }
+  [[nodiscard]] int https_port() const { return https_port_.load(); }
   [[nodiscard]] std::shared_ptr<const Options> options() const { return opts_.load(); }
   [[nodiscard]] const std::string& server_id() const { return server_id_; }
   [[nodiscard]] std::string server_name() const;
@@ -208,6 +214,7 @@ class Server {
 
   std::atomic<int> client_port_{0};
   std::atomic<int> http_port_{0};
+  std::atomic<int> https_port_{0};
   std::atomic<bool> running_{false};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> lame_duck_{false};

@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <array>
 #include <filesystem>
@@ -92,10 +93,15 @@ std::expected<std::string, std::string> openssl_curve_name(std::string_view go_n
 
 bool tls_context_verifies(const TlsContext& ctx) { return ctx.verify; }
 
-std::expected<std::shared_ptr<TlsContext>, std::string> make_tls_server_context(const TlsOptions& o) {
+namespace {
+
+// A server context (the client port, https) or one for both roles (routes: `verify` forced, the
+// peer's certificate checked against the CA file either way, as nats-server's getTLSConfig does).
+std::expected<std::shared_ptr<TlsContext>, std::string> make_context(const TlsOptions& o, bool both_roles) {
   if (o.cert_file.empty()) return std::unexpected(std::string("TLS: missing 'cert_file' in TLS configuration"));
   if (o.key_file.empty()) return std::unexpected(std::string("TLS: missing 'key_file' in TLS configuration"));
-  auto ctx = std::make_shared<TlsContext>(asio::ssl::context::tls_server);
+  auto ctx = std::make_shared<TlsContext>(both_roles ? asio::ssl::context::tls : asio::ssl::context::tls_server);
+  ctx->insecure = both_roles && o.insecure;
   SSL_CTX* c = ctx->ssl.native_handle();
   ERR_clear_error();
   auto fail = [](const std::string& what) { return std::unexpected("TLS: " + what + ": " + openssl_errors()); };
@@ -150,20 +156,50 @@ std::expected<std::shared_ptr<TlsContext>, std::string> make_tls_server_context(
     }
     // Tell clients which CAs we accept (Go sends its ClientCAs' names too).
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.ca_file.c_str())) SSL_CTX_set_client_CA_list(c, names);
-  } else if (o.verify) {
-    // No ca_file: client certificates are checked against the system's roots, as in Go.
+  } else if (o.verify || both_roles) {
+    // No ca_file: peer certificates are checked against the system's roots, as in Go.
     SSL_CTX_set_default_verify_paths(c);
   }
-  if (o.verify) {
+  if (o.verify || both_roles) {
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     ctx->verify = true;
   } else {
     SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   }
+  ctx->pinned = o.pinned_certs;
   // Sessions are not resumed across connections (nats-server keeps no session cache either).
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(c, 0);
   return ctx;
+}
+
+}  // namespace
+
+std::expected<std::shared_ptr<TlsContext>, std::string> make_tls_server_context(const TlsOptions& o) {
+  return make_context(o, false);
+}
+
+std::expected<std::shared_ptr<TlsContext>, std::string> make_tls_route_context(const TlsOptions& o) {
+  return make_context(o, true);
+}
+
+void TlsStream::expect_peer(const std::string& name, bool insecure) {
+  SSL* ssl = stream.native_handle();
+  if (insecure) {
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+    return;
+  }
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  if (name.empty()) return;
+  error_code ec;
+  (void)asio::ip::make_address(name, ec);
+  if (!ec) {
+    // An IP address: Go checks the certificate's IP SANs and sends no SNI.
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, name.c_str());
+    SSL_set1_host(ssl, name.c_str());
+  }
 }
 
 std::string TlsStream::version() const {
@@ -173,6 +209,10 @@ std::string TlsStream::version() const {
     case TLS1_3_VERSION: return "1.3";
     default: return SSL_get_version(ssl);
   }
+}
+
+std::optional<CertIdentity> TlsStream::peer_identity() {
+  return cert_identity(SSL_get0_peer_certificate(stream.native_handle()));
 }
 
 std::string TlsStream::cipher() const {

@@ -5,9 +5,9 @@
 // This header is light on purpose (no OpenSSL, no Asio SSL): options parsing checks names with
 // it. The stream type connections wrap their socket in lives in tls_stream.hpp.
 //
-// The client port uses it today; the route port (cluster { tls {} }) and the monitor's https
-// port are meant to build their own TlsContext from the same options type and wrap their
-// sockets the same way (see broker/README.md, "Transport").
+// The client port, the route port (cluster { tls {} }, make_tls_route_context) and the
+// monitor's https port each build their own TlsContext from the same options type and wrap
+// their sockets the same way (see broker/README.md, "Transport").
 #pragma once
 
 #include <expected>
@@ -26,6 +26,12 @@ struct TlsContext;
 // Reads the certificate, key and CA files and builds the context. The error says which file
 // and why (missing, not PEM, key not matching the certificate, unknown cipher).
 [[nodiscard]] std::expected<std::shared_ptr<TlsContext>, std::string> make_tls_server_context(const TlsOptions& opts);
+
+// A context for routes: both roles (an accepted route is the server side of the handshake, a
+// dialed one the client side), the peer's certificate always required and verified against
+// ca_file (nats-server forces that on cluster TLS); `insecure` skips the check of a dialed
+// peer's certificate.
+[[nodiscard]] std::expected<std::shared_ptr<TlsContext>, std::string> make_tls_route_context(const TlsOptions& opts);
 
 // Go's cipher suite name (nats-server's cipher_suites) as OpenSSL names it: an empty string for
 // a TLS 1.3 suite (Go, and so nats-server, always allows those), or an error: unknown to

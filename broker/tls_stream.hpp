@@ -4,12 +4,15 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "asio.hpp"
 
 #include <boost/asio/ssl.hpp>
 
+#include "cert_identity.hpp"
 #include "tls.hpp"
 
 namespace forest::broker {
@@ -18,6 +21,8 @@ struct TlsContext {
   explicit TlsContext(asio::ssl::context::method m) : ssl(m) {}
   asio::ssl::context ssl;
   bool verify = false;  // a client certificate is required and verified
+  std::vector<std::string> pinned;  // pinned_certs (hex SHA-256 of the SPKI); empty: any
+  bool insecure = false;  // routes: a dialed peer's certificate is not checked
 };
 
 struct TlsStream {
@@ -29,6 +34,11 @@ struct TlsStream {
   [[nodiscard]] std::string cipher() const;
   // A failed handshake's cause: OpenSSL's reason, and why the peer's certificate was refused.
   [[nodiscard]] std::string error_text(const error_code& ec);
+  // Before a client-side handshake: the peer must present a certificate valid for `name`
+  // (a host name, with SNI, or an IP address); `insecure`: not checked at all.
+  void expect_peer(const std::string& name, bool insecure);
+  // After the handshake: what the peer's certificate says (none without one).
+  [[nodiscard]] std::optional<CertIdentity> peer_identity();
 };
 
 }  // namespace forest::broker

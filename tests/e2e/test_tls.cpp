@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include "raw_client.hpp"
 #include "run_command.hpp"
 #include "server_process.hpp"
+#include "test_certs.hpp"
 
 using namespace forest::testing;
 using namespace std::chrono_literals;
@@ -30,56 +32,10 @@ struct NatsLib {
 };
 NatsLib nats_lib;
 
-// The certificates of this run, made once in a scratch directory that goes at exit.
-struct Certs {
-  fs::path dir;
-  Certs() {
-    dir = fs::current_path() / ("forest-tls-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    std::ofstream(dir / "ca.cnf") << R"([ca]
-default_ca = own
-[own]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = any
-unique_subject = no
-[any]
-commonName = supplied
-[srv]
-subjectAltName = IP:127.0.0.1,DNS:localhost
-[cli]
-extendedKeyUsage = clientAuth
-)";
-    // ca signs server, client and expired; ca2 (another CA) signs wrongca and server2.
-    const std::string script = "set -e; cd " + dir.string() + R"(; touch index.txt; echo 01 > serial
-for c in ca ca2; do openssl req -x509 -newkey rsa:2048 -nodes -keyout $c.key -out $c.pem -days 3 -subj /CN=forest-test-$c; done
-mk() { n=$1; cn=$2; ext=$3; ca=$4; shift 4
-  openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$cn
-  openssl ca -batch -config ca.cnf -cert $ca.pem -keyfile $ca.key -in $n.csr -out $n.pem -extensions $ext -notext "$@"; }
-mk server localhost srv ca -days 3
-mk client client cli ca -days 3
-mk expired client cli ca -startdate 20200101000000Z -enddate 20200102000000Z
-mk wrongca client cli ca2 -days 3
-mk server2 localhost srv ca2 -days 3
-echo not a certificate > garbage.pem
-)";
-    std::string out;
-    ok = run_command({"sh", "-c", script}, &out) == 0;
-    if (!ok) error = out;
-  }
-  ~Certs() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  [[nodiscard]] std::string operator()(const std::string& name) const { return (dir / name).string(); }
-  bool ok = false;
-  std::string error;
-};
+using Certs = TestCerts;
 
 const Certs& certs() {
-  static Certs c;
+  const Certs& c = test_certs();
   if (!c.ok) FAIL("openssl could not make the test certificates: " << c.error);
   return c;
 }
@@ -344,4 +300,200 @@ TEST_CASE("TLS reload: new connections get the new certificate", "[tls][reload]"
   // The connection made before keeps working with the old certificate.
   check_pub_sub(old_nc);
   natsConnection_Destroy(old_nc);
+}
+
+TEST_CASE("TLS verify_and_map: the client certificate names the user", "[tls][map]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  const Certs& c = certs();
+  // Alice by her email SAN (with permissions), bob by his DNS SAN, carol by her subject as a
+  // DN whose RDNs are in another order, dan by the subject's string with its domain components
+  // (his subject also has an emailAddress, which the DN comparison does not know).
+  ConfFile conf("map.conf", tls_block("server", "  ca_file: \"" + c("ca.pem") + "\"\n  verify_and_map: true\n") +
+                                "authorization {\n  users = [\n"
+                                "    {user: \"alice@example.com\", permissions: {publish: \"alice.>\", subscribe: \">\"}}\n"
+                                "    {user: \"bob.example.com\"}\n"
+                                "    {user: \"OU=Eng,CN=carol,C=US,O=Acme\"}\n"
+                                "    {user: \"CN=dan,DC=org,DC=example\"}\n"
+                                "  ]\n}\n");
+  auto server = start(kind, conf);
+  const std::string info = info_line(server->client_port());
+  CHECK(info.find("\"tls_verify\":true") != std::string::npos);
+  for (const char* who : {"bob", "carol", "dan"}) {
+    INFO("client certificate: " << who);
+    CHECK(works(server->client_port(), {.trust = "ca.pem", .cert = who}));
+  }
+
+  // Alice's permissions apply: her publish outside alice.> is dropped, the next one arrives.
+  natsConnection* nc = nullptr;
+  REQUIRE(connect_tls(server->client_port(), {.trust = "ca.pem", .cert = "alice"}, &nc) == NATS_OK);
+  natsSubscription* sub = nullptr;
+  REQUIRE(natsConnection_SubscribeSync(&sub, nc, ">") == NATS_OK);
+  REQUIRE(natsConnection_PublishString(nc, "bob.x", "denied") == NATS_OK);
+  REQUIRE(natsConnection_PublishString(nc, "alice.x", "allowed") == NATS_OK);
+  natsConnection_FlushTimeout(nc, 3000);
+  natsMsg* msg = nullptr;
+  REQUIRE(natsSubscription_NextMsg(&msg, sub, 3000) == NATS_OK);
+  CHECK(std::string(natsMsg_GetSubject(msg)) == "alice.x");
+  natsMsg_Destroy(msg);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(nc);
+
+  // A good certificate that names no user: an authorization violation.
+  const std::size_t from = server->log().size();
+  nc = nullptr;
+  const natsStatus st = connect_tls(server->client_port(), {.trust = "ca.pem", .cert = "client"}, &nc);
+  CHECK(st != NATS_OK);
+  if (st == NATS_OK) natsConnection_Destroy(nc);
+  CHECK(logged(*server, "authentication error", from));
+}
+
+namespace {
+std::string spki_of(const std::string& cert) {
+  std::ifstream in(certs()(cert + ".spki"));
+  std::string hex;
+  in >> hex;
+  REQUIRE(hex.size() == 64);
+  return hex;
+}
+}  // namespace
+
+TEST_CASE("TLS pinned_certs: only certificates with a listed public key are let in", "[tls][pinned]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  const Certs& c = certs();
+  std::string pin = spki_of("client");
+  for (char& ch : pin) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));  // either case
+  ConfFile conf("pinned.conf", tls_block("server", "  ca_file: \"" + c("ca.pem") + "\"\n  verify: true\n  pinned_certs: [\"" +
+                                                       pin + "\"]\n"));
+  auto server = start(kind, conf);
+  CHECK(works(server->client_port(), {.trust = "ca.pem", .cert = "client"}));
+  // Alice's certificate is from the same CA, but her key is not pinned.
+  const std::size_t from = server->log().size();
+  natsConnection* nc = nullptr;
+  const natsStatus st = connect_tls(server->client_port(), {.trust = "ca.pem", .cert = "alice"}, &nc);
+  CHECK(st != NATS_OK);
+  if (st == NATS_OK) natsConnection_Destroy(nc);
+  CHECK(logged(*server, "TLS handshake error: certificate not pinned", from));
+
+  // A pin that is not a SHA-256 in hex is a startup error.
+  ConfFile bad("pinned-bad.conf", tls_block("server", "  pinned_certs: [\"abc\"]\n"));
+  std::string out;
+  CHECK(run_command({binary(kind), "-a", "127.0.0.1", "-p", "-1", "-c", bad.path}, &out) != 0);
+  CHECK(out.find("pinned_certs") != std::string::npos);
+}
+
+namespace {
+
+// The port after `prefix` in the server's log (0 if none within a few seconds).
+int logged_port(ServerProcess& s, const std::string& prefix) {
+  if (!logged(s, prefix)) return 0;
+  const std::string log = s.log();
+  const std::size_t at = log.find(prefix) + prefix.size();
+  const std::string hostport = log.substr(at, log.find('\n', at) - at);
+  return std::atoi(hostport.substr(hostport.rfind(':') + 1).c_str());
+}
+
+// GET `path` over https with the openssl CLI (trusting ca.pem, checking the server's
+// certificate); the whole response, headers first; empty if the handshake failed.
+std::string https_get(int port, const std::string& path, const std::string& trust = "ca.pem") {
+  const Certs& c = certs();
+  const std::string request = c("request-" + std::to_string(port));
+  std::ofstream(request) << "GET " << path << " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string cmd = "timeout 10 openssl s_client -quiet -verify_return_error -verify_ip 127.0.0.1 -CAfile " +
+                          c(trust) + " -connect 127.0.0.1:" + std::to_string(port) + " < " + request + " 2>/dev/null";
+  std::string out;
+  run_command({"sh", "-c", cmd}, &out);
+  fs::remove(request);
+  return out;
+}
+
+// The number after "key": in a JSON text (nats-server indents, so spaces may follow the colon).
+long json_int(const std::string& body, const std::string& key) {
+  const std::size_t at = body.find("\"" + key + "\"");
+  if (at == std::string::npos) return -1;
+  const std::size_t colon = body.find(':', at);
+  return std::strtol(body.c_str() + colon + 1, nullptr, 10);
+}
+
+}  // namespace
+
+TEST_CASE("https monitoring: -ms and https_port serve /varz over TLS", "[tls][https]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  const Certs& c = certs();
+  {
+    INFO("flags: --tls ... -ms -1");
+    auto server = start(kind, {"--tls", "--tlscert", c("server.pem"), "--tlskey", c("server.key"), "-ms", "-1"});
+    const int port = logged_port(*server, "Starting https monitor on ");
+    REQUIRE(port > 0);
+    const std::string reply = https_get(port, "/varz");
+    INFO(reply);
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    // nats-server 2.9.10 reports the configured value (-1: "pick one"); forest-server the bound
+    // port, as it does for http_port.
+    CHECK(json_int(reply, "https_port") == (kind == "forest" ? port : -1));
+    CHECK(json_int(reply, "http_port") == 0);
+    // Plain HTTP on the https port: Go's answer (a 400 in plain text), then closed.
+    RawClient raw("127.0.0.1", port);
+    raw.send("GET /varz HTTP/1.0\r\n\r\n");
+    const std::string plain = raw.read_until_closed(3s);
+    CHECK(plain.rfind("HTTP/1.0 400 Bad Request", 0) == 0);
+    CHECK(plain.find("Client sent an HTTP request to an HTTPS server.") != std::string::npos);
+  }
+  {
+    // The https port asks for no client certificate, even when the client port requires one.
+    INFO("config: https_port with tls { verify: true }");
+    ConfFile conf("https.conf", "https_port: -1\n" +
+                                    tls_block("server", "  ca_file: \"" + c("ca.pem") + "\"\n  verify: true\n"));
+    auto server = start(kind, conf);
+    const int port = logged_port(*server, "Starting https monitor on ");
+    REQUIRE(port > 0);
+    const std::string reply = https_get(port, "/connz");
+    INFO(reply);
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(reply.find("\"num_connections\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("https monitoring: without a tls block, or with http_port too, is a startup error", "[tls][https]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  std::string out;
+  CHECK(run_command({binary(kind), "-a", "127.0.0.1", "-p", "-1", "-ms", "-1"}, &out) != 0);
+  CHECK(out.find("TLS cert and key required for HTTPS") != std::string::npos);
+  ConfFile conf("https-both.conf", "https_port: 18999\nhttp_port: 18998\n" + tls_block("server", ""));
+  CHECK(run_command({binary(kind), "-a", "127.0.0.1", "-p", "-1", "-c", conf.path}, &out) != 0);
+  INFO(out);
+  CHECK(out.find("can't specify both HTTP (18998) and HTTPs (18999) ports") != std::string::npos);
+}
+
+TEST_CASE("https monitoring reload: new sessions get the new certificate", "[tls][https][reload]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  ConfFile conf("https-reload.conf", "https_port: -1\n" + tls_block("server", ""));
+  auto server = start(kind, conf);
+  const int port = logged_port(*server, "Starting https monitor on ");
+  REQUIRE(port > 0);
+  CHECK(https_get(port, "/varz").rfind("HTTP/1.1 200", 0) == 0);
+  const std::size_t from = server->log().size();
+  conf.write("https_port: -1\n" + tls_block("server2", ""));
+  server->send_signal(SIGHUP);
+  REQUIRE(logged(*server, "Reloaded server configuration", from));
+  CHECK(https_get(port, "/varz", "ca2.pem").rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(https_get(port, "/varz", "ca.pem").empty());
+}
+
+TEST_CASE("https monitoring: a client that stalls in the handshake is closed, others are served", "[tls][https][timeout]") {
+  // forest-server only: nats-server 2.9.10's http.Server has no handshake deadline (it waits).
+  ConfFile conf("https-stall.conf", "https_port: -1\n" + tls_block("server", ""));
+  auto server = start("forest", conf);
+  const int port = logged_port(*server, "Starting https monitor on ");
+  REQUIRE(port > 0);
+  RawClient stalled("127.0.0.1", port);
+  REQUIRE(stalled.connected());
+  CHECK(https_get(port, "/healthz").rfind("HTTP/1.1 200", 0) == 0);
+  // The monitor's read deadline (5 s) bounds the handshake too.
+  CHECK(stalled.read_until_closed(10s).empty());
+  CHECK(stalled.peer_closed());
 }

@@ -323,6 +323,37 @@ tls {
     CHECK(o.tls.verify);
     CHECK(o.tls.timeout() == 3.0);
   }
+  SECTION("verify_and_map implies verify; pinned_certs are SHA-256 hex, kept in lower case") {
+    Options o;
+    REQUIRE(apply_config_text(o, "tls { cert_file: a, key_file: b, verify_and_map: true, pinned_certs: [\"" +
+                                     std::string(64, 'A') + "\"] }", "t.conf"));
+    CHECK(o.tls.verify);
+    CHECK(o.tls.map);
+    CHECK(o.tls.pinned_certs == std::vector<std::string>{std::string(64, 'a')});
+    auto r = apply_config_text(o, "tls { cert_file: a, key_file: b, pinned_certs: [\"abc\"] }", "t.conf");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("'pinned_certs' key abc does not look like hex-encoded sha256") != std::string::npos);
+    CHECK_FALSE(apply_config_text(o, "tls { cert_file: a, key_file: b, verify_and_map: 1 }", "t.conf"));
+  }
+  SECTION("cluster { tls {} }, https_port and -ms") {
+    Options o;
+    REQUIRE(apply_config_text(o, "cluster { listen: \"127.0.0.1:-1\", tls { cert_file: a, key_file: b, ca_file: c, "
+                                 "insecure: true, timeout: 3 } }\nhttps: \"127.0.0.2:8443\"", "t.conf"));
+    CHECK(o.cluster.tls.enabled);
+    CHECK(o.cluster.tls.ca_file == "c");
+    CHECK(o.cluster.tls.insecure);
+    CHECK(o.cluster.tls.timeout() == 3.0);
+    CHECK(o.https_port == 8443);
+    CHECK(o.http_host == "127.0.0.2");
+    CHECK_FALSE(o.tls.enabled);
+    auto r = apply_config_text(o, "cluster { tls { cert_file: a, key_file: b, verify_and_map: true } }", "t.conf");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().find("cluster tls verify_and_map") != std::string::npos);
+    auto cl = parse_command_line({"-ms", "-1"});
+    REQUIRE(cl);
+    REQUIRE(apply_flags(o, *cl));
+    CHECK(o.https_port == -1);
+  }
   SECTION("--tls without a certificate is refused, --tls=false turns TLS off") {
     Options o;
     auto cl = parse_command_line({"--tls"});
