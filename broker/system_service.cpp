@@ -159,16 +159,10 @@ std::expected<void, std::string> SystemService::start() {
     subs_.push_back(std::move(sub));
     return true;
   };
-  bool ok = add(std::string(kPingSubject), [this](const InternalMessage& m) { on_statsz(m); });
+  bool ok = add(std::string(kPingSubject), [this](const InternalMessage& m) { answer(m, "STATSZ"); });
   for (const char* k : kKinds) {
     const std::string kind = k;
-    auto handler = [this, kind](const InternalMessage& m) {
-      if (kind == "STATSZ") {
-        on_statsz(m);
-      } else {
-        on_kind(m, kind);
-      }
-    };
+    auto handler = [this, kind](const InternalMessage& m) { answer(m, kind); };
     // Built with append: GCC 12 reports a false -Warray-bounds for `std::string(...) + "." + kind`.
     std::string ping_subject(kPingSubject);
     ping_subject.append(".").append(kind);
@@ -253,47 +247,33 @@ std::string SystemService::statsz_json() {
   return w.take();
 }
 
-void SystemService::on_statsz(const InternalMessage& m) {
+// One request: options read (a 400 reply when they do not parse), the server filter applied
+// (no reply when it names other servers), then statsz or the endpoint's JSON.
+void SystemService::answer(const InternalMessage& m, const std::string& kind) {
   if (m.reply.empty()) return;
   RequestOptions options;
   std::string error;
-  const auto o = server_.options();
-  Cluster* c = server_.cluster();
-  JsonWriter w;
-  w.begin_object();
-  if (!read_request_options(m.body(), "STATSZ", options, error)) {
-    w.key("server").raw(server_info_json());
-    w.key("error").begin_object().field("code", 400).field("description", error).end_object();
-  } else {
-    if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
-    w.key("server").raw(server_info_json());
-    w.key("statsz").raw(statsz_json());
-  }
-  w.end_object();
-  reply(m, w.take());
-}
-
-void SystemService::on_kind(const InternalMessage& m, const std::string& kind) {
-  if (m.reply.empty()) return;
-  RequestOptions options;
-  std::string error;
-  const auto o = server_.options();
-  Cluster* c = server_.cluster();
   JsonWriter w;
   w.begin_object();
   if (!read_request_options(m.body(), kind, options, error)) {
     w.key("server").raw(server_info_json());
     w.key("error").begin_object().field("code", 400).field("description", error).end_object();
   } else {
+    const auto o = server_.options();
+    Cluster* c = server_.cluster();
     if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
-    std::string path = "/" + kind;
-    for (char& ch : path) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const HttpReply r = monitor_->handle(path + options.query);
     w.key("server").raw(server_info_json());
-    if (r.status == 200) {
-      w.key("data").raw(r.body);
+    if (kind == "STATSZ") {
+      w.key("statsz").raw(statsz_json());  // nats-server's ServerStatsMsg, not a "data" envelope
     } else {
-      w.key("error").begin_object().field("code", r.status).field("description", r.body).end_object();
+      std::string path = "/" + kind;
+      for (char& ch : path) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const HttpReply r = monitor_->handle(path + options.query);
+      if (r.status == 200) {
+        w.key("data").raw(r.body);
+      } else {
+        w.key("error").begin_object().field("code", r.status).field("description", r.body).end_object();
+      }
     }
   }
   w.end_object();

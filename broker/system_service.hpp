@@ -43,8 +43,7 @@ class SystemService final : public InternalService {
   void stop() override;
 
  private:
-  void on_statsz(const InternalMessage& m);
-  void on_kind(const InternalMessage& m, const std::string& kind);
+  void answer(const InternalMessage& m, const std::string& kind);
   // nats-server's ServerInfo of this server (the "server" object of every reply).
   [[nodiscard]] std::string server_info_json();
   [[nodiscard]] std::string statsz_json();
