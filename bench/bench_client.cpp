@@ -36,6 +36,10 @@ BenchConn::BenchConn(asio::io_context& ctx, const Endpoint& ep, const std::strin
   const int buf = 4 * 1024 * 1024;
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  if (ep.tls) {
+    read_plain_info();
+    tls_ = std::make_unique<TlsSession>(*ep.tls, fd_);
+  }
   send("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1,"
        "\"lang\":\"forest-bench\",\"version\":\"1\",\"name\":\"" + name + "\"}\r\n");
   flush();
@@ -47,7 +51,30 @@ BenchConn::~BenchConn() {
   socket_.close(ec);
 }
 
+void BenchConn::read_plain_info() {
+  // The server writes nothing after INFO until the client's TLS hello, so whatever arrives up
+  // to the line's end is the INFO line alone.
+  std::string line;
+  while (line.find("\r\n") == std::string::npos) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) throw std::runtime_error("no INFO from the server within 5 s");
+    char chunk[4096];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) throw std::runtime_error("server closed the connection before its INFO");
+    line.append(chunk, static_cast<std::size_t>(n));
+  }
+  if (parser_.feed(line, *this) != protocol::ParseStatus::ok) throw std::runtime_error("bad INFO from the server");
+}
+
 void BenchConn::send(std::string_view bytes) {
+  if (tls_) {
+    if (!tls_->write_all(bytes.data(), bytes.size())) {
+      closed_ = true;
+      error_ = "TLS write failed";
+      throw std::runtime_error(error_);
+    }
+    return;
+  }
   std::size_t off = 0;
   while (off < bytes.size()) {
     const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
@@ -62,14 +89,24 @@ void BenchConn::send(std::string_view bytes) {
 }
 
 bool BenchConn::read_once(const MsgFn& fn, int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  const int r = ::poll(&p, 1, timeout_ms);
-  if (r <= 0) return !closed_;
-  const ssize_t n = ::recv(fd_, read_buf_.data(), read_buf_.size(), 0);
-  if (n <= 0) {
-    if (n < 0 && errno == EINTR) return true;
-    closed_ = true;
-    return false;
+  ssize_t n = 0;
+  if (tls_) {
+    n = tls_->read_some(read_buf_.data(), read_buf_.size(), timeout_ms);
+    if (n == 0) return !closed_;
+    if (n < 0) {
+      closed_ = true;
+      return false;
+    }
+  } else {
+    pollfd p{fd_, POLLIN, 0};
+    const int r = ::poll(&p, 1, timeout_ms);
+    if (r <= 0) return !closed_;
+    n = ::recv(fd_, read_buf_.data(), read_buf_.size(), 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) return true;
+      closed_ = true;
+      return false;
+    }
   }
   current_fn_ = &fn;
   const auto st = parser_.feed(std::string_view(read_buf_.data(), static_cast<std::size_t>(n)), *this);

@@ -6,17 +6,21 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "../broker/asio.hpp"
 #include "protocol/parser.hpp"
+#include "tls_client.hpp"
 
 namespace forest::bench {
 
 struct Endpoint {
   std::string host = "127.0.0.1";
   int port = 4222;
+  // Set: connect with TLS (the server's INFO first, then the handshake, as NATS clients do).
+  std::shared_ptr<const TlsClientConfig> tls = nullptr;
 };
 
 // Parses "nats://host:port" or "host:port".
@@ -58,9 +62,12 @@ class BenchConn : public protocol::ParserHandler {
   bool on_pong() override;
   bool on_ok() override { return true; }
   bool on_err(std::string_view text) override;
+  // Reads the server's plain-text INFO line (before a TLS handshake) into the parser.
+  void read_plain_info();
 
   tcp::socket socket_;
   int fd_ = -1;
+  std::unique_ptr<TlsSession> tls_;  // set for a TLS connection: all I/O goes through it
   protocol::Parser parser_{protocol::PeerKind::server};
   std::vector<char> read_buf_;
   const MsgFn* current_fn_ = nullptr;

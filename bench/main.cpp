@@ -2,7 +2,7 @@
 //
 //   forest-bench run [--url nats://127.0.0.1:4222] [--json F] [--csv F] WORKLOAD...
 //   forest-bench compare --a CMD --b CMD [--rounds N] [--suite default|quick] [--workload W]...
-//                        [--out DIR]
+//                        [--out DIR] [--tls]
 //   forest-bench hostile [--a CMD] [--b CMD] [--rounds N] [--attack NAME]... [--scale F] [--out DIR]
 //   forest-bench cluster [--a CMD] [--b CMD] [--nodes N] [--rounds N] [--suite default|quick]
 //                        [--workload W]... [--out DIR]
@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -44,7 +45,7 @@ const char* kUsage = R"(forest-bench: load generator and side-by-side comparison
 
   forest-bench run [--url nats://127.0.0.1:4222] [--json FILE] [--csv FILE] WORKLOAD...
   forest-bench compare --a "CMD ARGS" --b "CMD ARGS" [--rounds 5] [--suite default|quick]
-                       [--workload WORKLOAD]... [--out DIR]
+                       [--workload WORKLOAD]... [--out DIR] [--tls]
 
 WORKLOAD is mode[:key=value,...]
   modes: pub, sub, pubsub, queue, reqrep, many-subjects, idle-conns (compare only),
@@ -61,6 +62,9 @@ compare starts each server fresh for every run on ephemeral ports (its command p
 "-a 127.0.0.1 -p -1"), alternates A and B in ABBA order over the rounds, and reports
 medians, min-max, the B/A ratio, and server CPU seconds per million messages from /proc.
 A run that loses, duplicates or reorders a message is reported as FAILED.
+--tls makes a throwaway certificate (openssl CLI, in DIR/tls), starts both servers with
+"--tls --tlscert --tlskey" and has every bench connection use TLS, verifying the server
+(not for idle-conns nor gen=libnats).
 
   forest-bench embedded [--rounds 5] [--msgs 1000000] [--js-msgs 20000] [--size 16]
 
@@ -234,9 +238,26 @@ int cmd_run(const std::vector<std::string>& args) {
   return all_ok ? 0 : 1;
 }
 
+// A self-signed certificate for 127.0.0.1 (EC P-256), made with the openssl CLI; the bench's
+// clients trust it as their CA.
+struct BenchCertificate {
+  std::string cert_file, key_file;
+};
+
+BenchCertificate make_bench_certificate(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  BenchCertificate c{dir + "/server-cert.pem", dir + "/server-key.pem"};
+  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+                          " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '" +
+                          c.key_file + "' -out '" + c.cert_file + "' >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make the bench certificate in " + dir);
+  return c;
+}
+
 int cmd_compare(const std::vector<std::string>& args, const std::string& command_line) {
   std::string a_cmd, b_cmd, out_dir = "bench-results", suite_name = "default";
   int rounds = 5;
+  bool tls = false;
   std::vector<std::string> workloads;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -250,6 +271,7 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
     else if (a == "--suite") suite_name = next();
     else if (a == "--workload") workloads.push_back(next());
     else if (a == "--out") out_dir = next();
+    else if (a == "--tls") tls = true;
     else throw std::runtime_error("unknown option " + a);
   }
   if (a_cmd.empty() || b_cmd.empty()) throw std::runtime_error("compare needs --a and --b");
@@ -262,7 +284,17 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
     if (s->mode == "mesh" || s->nodes != 0 || !s->sub_nodes.empty()) {
       throw std::runtime_error(w + ": mesh, nodes= and subnodes= are for forest-bench cluster");
     }
+    if (tls && (s->mode == "idle-conns" || s->generator == "libnats")) {
+      throw std::runtime_error(w + ": --tls is for the bench's own client (not idle-conns, not gen=libnats)");
+    }
     specs.push_back(*s);
+  }
+  std::shared_ptr<const fb::TlsClientConfig> tls_config;
+  std::vector<std::string> tls_args;
+  if (tls) {
+    const BenchCertificate cert = make_bench_certificate(out_dir + "/tls");
+    tls_config = std::make_shared<const fb::TlsClientConfig>(cert.cert_file);
+    tls_args = {"--tls", "--tlscert", cert.cert_file, "--tlskey", cert.key_file};
   }
   const std::vector<std::string> a_argv = split_command(a_cmd), b_argv = split_command(b_cmd);
   std::vector<fb::Comparison> rows;
@@ -287,6 +319,7 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
         const auto& argv = is_a ? a_argv : b_argv;
         std::vector<std::string> server_args(argv.begin() + 1, argv.end());
         for (const char* extra : {"-a", "127.0.0.1", "-p", "-1"}) server_args.emplace_back(extra);
+        server_args.insert(server_args.end(), tls_args.begin(), tls_args.end());
         std::string store_dir;
         if (fb::is_jetstream_mode(specs[w].mode)) {
           // A fresh store per run, removed afterwards.
@@ -297,7 +330,7 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
         fb::WorkloadResult r;
         try {
           auto server = ServerProcess::start(argv.front(), server_args);
-          const fb::Endpoint ep{"127.0.0.1", server->client_port()};
+          const fb::Endpoint ep{"127.0.0.1", server->client_port(), tls_config};
           if (specs[w].mode == "idle-conns") {
             r = run_idle_conns(specs[w], ep, server->pid());
           } else {
