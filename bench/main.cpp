@@ -16,7 +16,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +33,7 @@
 #include "proc_stats.hpp"
 #include "report.hpp"
 #include "server_process.hpp"
+#include "test_certs.hpp"
 #include "workloads.hpp"
 
 namespace fb = forest::bench;
@@ -62,7 +62,8 @@ compare starts each server fresh for every run on ephemeral ports (its command p
 "-a 127.0.0.1 -p -1"), alternates A and B in ABBA order over the rounds, and reports
 medians, min-max, the B/A ratio, and server CPU seconds per million messages from /proc.
 A run that loses, duplicates or reorders a message is reported as FAILED.
---tls makes a throwaway certificate (openssl CLI, in DIR/tls), starts both servers with
+--tls makes a throwaway CA and server certificate (openssl CLI, tests/support/test_certs),
+starts both servers with
 "--tls --tlscert --tlskey" and has every bench connection use TLS, verifying the server
 (not for idle-conns nor gen=libnats).
 
@@ -238,22 +239,6 @@ int cmd_run(const std::vector<std::string>& args) {
   return all_ok ? 0 : 1;
 }
 
-// A self-signed certificate for 127.0.0.1 (EC P-256), made with the openssl CLI; the bench's
-// clients trust it as their CA.
-struct BenchCertificate {
-  std::string cert_file, key_file;
-};
-
-BenchCertificate make_bench_certificate(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  BenchCertificate c{dir + "/server-cert.pem", dir + "/server-key.pem"};
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-                          " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '" +
-                          c.key_file + "' -out '" + c.cert_file + "' >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make the bench certificate in " + dir);
-  return c;
-}
-
 int cmd_compare(const std::vector<std::string>& args, const std::string& command_line) {
   std::string a_cmd, b_cmd, out_dir = "bench-results", suite_name = "default";
   int rounds = 5;
@@ -292,9 +277,11 @@ int cmd_compare(const std::vector<std::string>& args, const std::string& command
   std::shared_ptr<const fb::TlsClientConfig> tls_config;
   std::vector<std::string> tls_args;
   if (tls) {
-    const BenchCertificate cert = make_bench_certificate(out_dir + "/tls");
-    tls_config = std::make_shared<const fb::TlsClientConfig>(cert.cert_file);
-    tls_args = {"--tls", "--tlscert", cert.cert_file, "--tlskey", cert.key_file};
+    // The test suite's throwaway CA and its server certificate for 127.0.0.1.
+    const forest::testing::TestCerts& certs = forest::testing::test_certs();
+    if (!certs.ok) throw std::runtime_error("could not make the TLS certificates: " + certs.error);
+    tls_config = std::make_shared<const fb::TlsClientConfig>(certs("ca.pem"));
+    tls_args = {"--tls", "--tlscert", certs("server.pem"), "--tlskey", certs("server.key")};
   }
   const std::vector<std::string> a_argv = split_command(a_cmd), b_argv = split_command(b_cmd);
   std::vector<fb::Comparison> rows;

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <stdexcept>
 
@@ -44,11 +46,17 @@ TlsSession::TlsSession(const TlsClientConfig& config, int fd) : ssl_(SSL_new(con
     SSL_free(ssl_);
     throw std::runtime_error(ssl_error_text("SSL_new"));
   }
+  timeval limit{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   if (SSL_connect(ssl_) != 1) {
     const std::string error = ssl_error_text("TLS handshake");
     SSL_free(ssl_);
     throw std::runtime_error(error);
   }
+  limit = {0, 0};  // none from here on: the data phase waits with poll
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 

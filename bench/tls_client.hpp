@@ -30,8 +30,8 @@ class TlsClientConfig {
 
 class TlsSession {
  public:
-  // Handshakes on the connected socket `fd` (blocking, bounded by the socket's own timeouts),
-  // verifying the server against the config's CA; then makes the socket non-blocking.
+  // Handshakes on the connected socket `fd` (blocking, each read and write bounded by a 10 s
+  // socket timeout, so a server that stalls mid-handshake fails the run), verifying the server against the config's CA; then makes the socket non-blocking.
   // Throws std::runtime_error on failure.
   TlsSession(const TlsClientConfig& config, int fd);
   ~TlsSession();
