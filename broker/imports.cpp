@@ -5,6 +5,7 @@
 
 #include "account.hpp"
 #include "publish.hpp"
+#include "sublist.hpp"
 #include "subject.hpp"
 #include "subject_transform.hpp"
 
@@ -180,13 +181,40 @@ std::string ResponseMap::add(Account& importer, std::string_view reply, Response
   for (;;) {
     std::string subject = prefix_ + random_token(6);
     const auto deadline = now + std::chrono::duration_cast<Clock::duration>(threshold);
-    if (entries_.try_emplace(subject, Entry{&importer, std::string(reply), type, deadline}).second) return subject;
+    if (entries_.try_emplace(subject, Entry{&importer, std::string(reply), type, deadline}).second) {
+      importer.add_owed_replies(1);
+      return subject;
+    }
   }
 }
 
 void ResponseMap::remove(const std::string& subject) {
   std::lock_guard lock(mu_);
-  entries_.erase(subject);
+  if (auto it = entries_.find(subject); it != entries_.end()) erase_locked(it);
+}
+
+void ResponseMap::erase_locked(std::unordered_map<std::string, Entry>::iterator it) {
+  it->second.importer->add_owed_replies(-1);
+  entries_.erase(it);
+}
+
+void ResponseMap::forget(Account& importer, std::string_view subject) {
+  // The replies to `subject` (a requester's inbox, maybe a wildcard one) whose last
+  // subscriber in the importer is gone lead nowhere any more (nats-server's
+  // checkForReverseEntry on unsubscribe).
+  std::vector<std::pair<std::string, std::string>> candidates;  // (_R_ subject, reply)
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, e] : entries_) {
+      if (e.importer == &importer && subject_matches(subject, e.reply)) candidates.emplace_back(key, e.reply);
+    }
+  }
+  for (const auto& [key, reply] : candidates) {
+    const MatchResultPtr interest = importer.sublist().match(reply);
+    if (!interest->plain.empty() || !interest->queues.empty()) continue;
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(key); it != entries_.end()) erase_locked(it);
+  }
 }
 
 std::size_t ResponseMap::pending() const {
@@ -199,7 +227,11 @@ void ResponseMap::sweep_locked(Clock::time_point now) {
   // subjects lead nowhere from then on).
   if (now < next_sweep_) return;
   next_sweep_ = now + std::chrono::seconds(1);
-  std::erase_if(entries_, [&](const auto& kv) { return kv.second.deadline <= now; });
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto next = std::next(it);
+    if (it->second.deadline <= now) erase_locked(it);
+    it = next;
+  }
 }
 
 bool ResponseMap::deliver(Subscription&, const Delivery& msg) {
@@ -212,12 +244,12 @@ bool ResponseMap::deliver(Subscription&, const Delivery& msg) {
     auto it = entries_.find(std::string(msg.subject));
     if (it == entries_.end()) return false;
     if (it->second.deadline <= Clock::now()) {
-      entries_.erase(it);
+      erase_locked(it);
       return false;
     }
     importer = it->second.importer;
     reply = it->second.reply;
-    if (it->second.type == ResponseType::singleton) entries_.erase(it);
+    if (it->second.type == ResponseType::singleton) erase_locked(it);
   }
   Delivery d = msg;
   d.subject = reply;
@@ -240,6 +272,20 @@ std::shared_ptr<ResponseMap> Imports::responses_for(Account& exporter) {
     if (exporter.subscribe(sub)) response_subs_.push_back({&exporter, std::move(sub)});
   }
   return map;
+}
+
+Imports::Imports(std::function<Account*(std::string_view)> find, const std::vector<Account*>& accounts)
+    : find_(std::move(find)) {
+  for (Account* a : accounts) a->set_subscription_watcher(this);
+}
+
+void Imports::subscription_gone(Account& account, std::string_view subject) {
+  std::vector<std::shared_ptr<ResponseMap>> maps;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, map] : responses_) maps.push_back(map);
+  }
+  for (const auto& map : maps) map->forget(account, subject);
 }
 
 void Imports::clear() {

@@ -28,12 +28,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "account.hpp"
 #include "options.hpp"
 #include "subscription.hpp"
 
 namespace forest::broker {
-
-class Account;
 
 // The replies owed to importers of one exporting account's services.
 class ResponseMap final : public MessageSink {
@@ -44,6 +43,9 @@ class ResponseMap final : public MessageSink {
   // A new reply subject in the exporter that leads back to `reply` in `importer`.
   [[nodiscard]] std::string add(Account& importer, std::string_view reply, ResponseType type, Duration threshold);
   void remove(const std::string& subject);
+  // `subject` of `importer` lost a subscriber: replies owed to it that nobody there can
+  // receive any more are dropped.
+  void forget(Account& importer, std::string_view subject);
   [[nodiscard]] std::size_t pending() const;
 
   bool deliver(Subscription& sub, const Delivery& msg) override;
@@ -57,6 +59,7 @@ class ResponseMap final : public MessageSink {
     Clock::time_point deadline;
   };
   void sweep_locked(Clock::time_point now);
+  void erase_locked(std::unordered_map<std::string, Entry>::iterator it);
 
   std::string prefix_;
   mutable std::mutex mu_;
@@ -64,11 +67,12 @@ class ResponseMap final : public MessageSink {
   Clock::time_point next_sweep_{};                  // under mu_
 };
 
-class Imports {
+class Imports final : public SubscriptionWatcher {
  public:
-  // `find`: an account by name (every account named in the options exists).
-  explicit Imports(std::function<Account*(std::string_view)> find) : find_(std::move(find)) {}
-  ~Imports();
+  // `find`: an account by name (every account named in the options exists). Watches the
+  // unsubscribes of `accounts` (all of them: a reload may add service imports anywhere).
+  Imports(std::function<Account*(std::string_view)> find, const std::vector<Account*>& accounts);
+  ~Imports() override;
   Imports(const Imports&) = delete;
   Imports& operator=(const Imports&) = delete;
 
@@ -77,6 +81,8 @@ class Imports {
   void apply(const std::vector<AccountConfig>& accounts);
   // Pending replies of service imports into `exporter` (tests, monitoring).
   [[nodiscard]] std::size_t pending_responses(const std::string& exporter) const;
+
+  void subscription_gone(Account& account, std::string_view subject) override;
 
  private:
   struct Installed {

@@ -63,12 +63,13 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
   for (const User& u : options()->users) {
     if (!u.account.empty()) register_account(u.account);
   }
-  imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); });
-  imports_->apply(options()->accounts);
   if (const std::string sys = options()->effective_system_account(); !sys.empty()) {
     // First among the services: it answers from the moment the server does.
     services_.insert(services_.begin(), std::make_unique<SystemService>(*this, register_account(sys)));
   }
+  // After every account exists (a reload may not add one).
+  imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); }, accounts());
+  imports_->apply(options()->accounts);
   update_slow_auth();
 }
 

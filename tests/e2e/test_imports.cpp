@@ -357,3 +357,33 @@ accounts {
   publish(*a1, "pub.three", "3");
   CHECK(drain(*b1).empty());
 }
+
+TEST_CASE("imports: a reply owed to a requester that unsubscribed is dropped", "[imports]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  ImportsConf conf(kImports);
+  auto s = start(kind, conf);
+  auto a1 = login(*s, "a1");
+  auto b1 = login(*s, "b1");
+  a1->send("SUB req.foo 1\r\n");
+  b1->send("SUB _INBOX.gone 5\r\n");
+  REQUIRE(drain(*a1).empty());
+  REQUIRE(drain(*b1).empty());
+  publish(*b1, "local.req", "hi", "_INBOX.gone");
+  const std::string reply = reply_of(drain(*a1));
+  REQUIRE(reply.rfind("_R_.", 0) == 0);
+  // The requester's inbox loses its last subscriber, then comes back: the old request's
+  // reply mapping is gone with it (nats-server removes it on the unsubscribe).
+  b1->send("UNSUB 5\r\n");
+  REQUIRE(drain(*b1).empty());
+  b1->send("SUB _INBOX.gone 6\r\n");
+  REQUIRE(drain(*b1).empty());
+  publish(*a1, reply, "late");
+  CHECK(drain(*b1).empty());
+  // A new request on the same inbox works as before.
+  publish(*b1, "local.req", "again", "_INBOX.gone");
+  const std::string reply2 = reply_of(drain(*a1));
+  REQUIRE(reply2.rfind("_R_.", 0) == 0);
+  publish(*a1, reply2, "ok");
+  CHECK(drain(*b1) == "MSG _INBOX.gone 6 2\r\nok\r\n");
+}
