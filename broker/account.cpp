@@ -51,6 +51,7 @@ bool Account::subscribe(const SubPtr& sub) {
 
 void Account::unsubscribe(const SubPtr& sub) {
   if (!sublist_.remove(sub)) return;
+  tell_watcher(*sub);
   std::lock_guard lock(interest_mu_);
   InterestChange change;
   if (count_locked(*sub, -1, change) && listener_ != nullptr) listener_->interest_changed(*this, {&change, 1});
@@ -60,6 +61,7 @@ void Account::unsubscribe_batch(std::span<const SubPtr> subs) {
   std::vector<SubPtr> removed;
   sublist_.remove_batch(subs, &removed);
   if (removed.empty()) return;
+  for (const SubPtr& sub : removed) tell_watcher(*sub);
   std::lock_guard lock(interest_mu_);
   // The last state of each key is what routes need to hear (a group losing 1,000 members is
   // one RS+ with its new weight, not 1,000).

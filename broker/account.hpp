@@ -45,6 +45,15 @@ class InterestListener {
   virtual void interest_changed(const Account& account, std::span<const InterestChange> changes) = 0;
 };
 
+// Told when a local subscription of an account leaves the index while replies of service
+// imports are owed to that account (broker/imports.hpp): the requester may be gone. Called
+// with no lock of the account held; it may match in the account's index.
+class SubscriptionWatcher {
+ public:
+  virtual ~SubscriptionWatcher() = default;
+  virtual void subscription_gone(Account& account, std::string_view subject) = 0;
+};
+
 class Account {
  public:
   explicit Account(std::string name, uint32_t index) : name_(std::move(name)), index_(index) {}
@@ -71,6 +80,11 @@ class Account {
   void update_remote_weight(const SubPtr& sub, int32_t weight) { sublist_.update_weight(sub, weight); }
 
   void set_interest_listener(InterestListener* listener);
+  // Service import replies owed to this account's requesters (kept by the response maps);
+  // while there are any, an unsubscribe tells the watcher. Accounts that import no service
+  // pay one relaxed load per unsubscribe.
+  void set_subscription_watcher(SubscriptionWatcher* watcher) { watcher_.store(watcher); }
+  void add_owed_replies(int64_t n) { owed_replies_.fetch_add(n, std::memory_order_relaxed); }
   // Calls fn(subject, queue, weight) for the current local interest, then `done`, all under the
   // interest lock: a route being registered is sent everything in `done`, before any later
   // change is sent to it (a snapshot sent after the lock is released could overtake an RS-
@@ -92,6 +106,10 @@ class Account {
   // Under interest_mu_: counts `sub` in (+1) or out (-1); returns whether that is a change
   // worth telling routes, and fills `change`.
   bool count_locked(const Subscription& sub, int delta, InterestChange& change);
+  void tell_watcher(const Subscription& sub) {
+    if (owed_replies_.load(std::memory_order_relaxed) <= 0 || sub.import_sink) return;
+    if (SubscriptionWatcher* w = watcher_.load()) w->subscription_gone(*this, sub.subject);
+  }
 
   std::string name_;
   uint32_t index_;
@@ -105,6 +123,9 @@ class Account {
   // "subject" or "subject queue" -> local subscriptions (for a queue: its members here).
   std::unordered_map<std::string, int32_t> interest_;
   InterestListener* listener_ = nullptr;  // under interest_mu_
+
+  std::atomic<SubscriptionWatcher*> watcher_{nullptr};
+  std::atomic<int64_t> owed_replies_{0};
 };
 
 }  // namespace forest::broker

@@ -39,9 +39,55 @@ inline constexpr const char* kConnectionTypes[] = {"STANDARD", "WEBSOCKET", "LEA
 
 // An account of the `accounts` block: its own subject space (broker/account.hpp). Its users
 // are in Options::users, with `account` set to its name.
+// An account's exports and imports (nats-server 2.9's `exports [...]`, `imports [...]`),
+// checked against each other when the file is parsed (broker/imports.hpp runs them).
+enum class ResponseType : uint8_t { singleton, stream, chunked };
+
+struct StreamExport {
+  std::string subject;
+  std::vector<std::string> accounts;  // empty: public
+  bool operator==(const StreamExport&) const = default;
+};
+
+struct ServiceExport {
+  std::string subject;
+  std::vector<std::string> accounts;  // empty: public
+  ResponseType response_type = ResponseType::singleton;
+  Duration response_threshold{0};  // 0: nats-server's default, 2 minutes
+  bool operator==(const ServiceExport&) const = default;
+  [[nodiscard]] Duration threshold() const {
+    return response_threshold.count() > 0 ? response_threshold : Duration(std::chrono::minutes(2));
+  }
+};
+
+// Messages of `account` on `subject` (its export) are seen here on `to` (a `prefix` becomes
+// "prefix.subject"; the '*'s of `subject` fill those of `to` in order, a trailing '>' the rest).
+struct StreamImport {
+  std::string account;
+  std::string subject;
+  std::string to;
+  bool operator==(const StreamImport&) const = default;
+};
+
+// Requests published here on `to` go to `account` on `subject`; the replies come back.
+struct ServiceImport {
+  std::string account;
+  std::string subject;
+  std::string to;
+  bool operator==(const ServiceImport&) const = default;
+};
+
 struct AccountConfig {
   std::string name;
   AccountLimits limits;
+  std::vector<StreamExport> stream_exports;
+  std::vector<ServiceExport> service_exports;
+  std::vector<StreamImport> stream_imports;
+  std::vector<ServiceImport> service_imports;
+  [[nodiscard]] bool same_imports_exports(const AccountConfig& o) const {
+    return stream_exports == o.stream_exports && service_exports == o.service_exports &&
+           stream_imports == o.stream_imports && service_imports == o.service_imports;
+  }
 };
 
 // A tls {} block (nats-server's TLSConfigOpts) or the --tls flags. The certificate files are

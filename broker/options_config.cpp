@@ -12,6 +12,7 @@
 #include "options.hpp"
 #include "route_url.hpp"
 #include "subject.hpp"
+#include "subject_transform.hpp"
 #include "tls.hpp"
 
 namespace forest::broker {
@@ -325,9 +326,279 @@ Result parse_account_limits(const ConfValue& v, AccountLimits& limits) {
   return {};
 }
 
+// Go's %q of a plain string.
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// Where each import and export came from, for the errors found once all accounts are read.
+// Per account and kind (0 stream export, 1 service export, 2 stream import, 3 service import),
+// "file:line:column" of each entry in order.
+struct ImportExportPositions {
+  std::map<std::pair<std::string, int>, std::vector<std::string>> at;
+  void add(const AccountConfig& acc, int kind, const ConfValue& item) { at[{acc.name, kind}].push_back(item.pos.describe()); }
+};
+
+// `{account: A, subject: "x"}` of an import.
+Result parse_import_source(const ConfValue& v, std::string& account, std::string& subject) {
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "account") {
+      if (auto r = get_string(val, k, account); !r) return r;
+    } else if (key == "subject") {
+      if (auto r = get_string(val, k, subject); !r) return r;
+    } else if (!val.referenced_as_variable) {
+      return unknown_field(val, k);
+    }
+  }
+  return {};
+}
+
+// `exports [ {stream: "x.>"}, {service: "req", accounts: [B], response_type: stream} ]`.
+Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositions& pos) {
+  if (v.type != Type::array) return err_at(v, "Exports should be an array, got a " + std::string(v.type_name()));
+  for (const ConfValue& item : v.array) {
+    if (item.type != Type::map) {
+      return err_at(item, "Export Items should be a map with type entry, got a " + std::string(item.type_name()));
+    }
+    std::optional<std::string> stream, service;
+    std::vector<std::string> accounts;
+    std::optional<ResponseType> rt;
+    Duration threshold{0};
+    bool threshold_seen = false;
+    for (const auto& [k, val] : item.map) {
+      const std::string key = lower(k);
+      if (key == "stream" || key == "service") {
+        if ((key == "stream" && service) || (key == "service" && stream)) {
+          return err_at(val, "Detected " + key + " " + quoted(val.str) + " but already saw a " +
+                                 (key == "stream" ? "service" : "stream"));
+        }
+        if (val.type != Type::string) {
+          return err_at(val, "Expected " + key + " name to be string, got a " + std::string(val.type_name()));
+        }
+        (key == "stream" ? stream : service) = val.str;
+      } else if (key == "response" || key == "response_type") {
+        if (rt) return err_at(val, "Duplicate response type definition");
+        if (val.type != Type::string) {
+          return err_at(val, "Expected response type to be string, got a " + std::string(val.type_name()));
+        }
+        const std::string t = lower(val.str);
+        if (t == "single" || t == "singleton") {
+          rt = ResponseType::singleton;
+        } else if (t == "stream") {
+          rt = ResponseType::stream;
+        } else if (t == "chunk" || t == "chunked") {
+          rt = ResponseType::chunked;
+        } else {
+          return err_at(val, "Unknown response type: " + quoted(val.str));
+        }
+      } else if (key == "threshold" || key == "response_threshold" || key == "response_max_time" ||
+                 key == "response_time") {
+        if (threshold_seen) return err_at(val, "Duplicate response threshold detected");
+        threshold_seen = true;
+        auto d = val.type == Type::string ? parse_go_duration(val.str) : std::nullopt;
+        if (!d) {
+          return err_at(val, val.type == Type::string
+                                 ? "Expected response threshold to be a parseable time duration, got " + quoted(val.str)
+                                 : "Expected response threshold to be a parseable time duration, got a " +
+                                       std::string(val.type_name()));
+        }
+        threshold = *d;
+      } else if (key == "accounts") {
+        if (val.type != Type::array) return err_at(val, "'accounts' expects an array of account names");
+        for (const ConfValue& a : val.array) {
+          if (a.type != Type::string) return err_at(a, "'accounts' expects an array of account names");
+          accounts.push_back(a.str);
+        }
+      } else if (key == "latency" || key == "account_token_position") {
+        return not_supported(val, k);
+      } else if (!val.referenced_as_variable) {
+        return unknown_field(val, k);
+      }
+    }
+    if (stream) {
+      if (rt || threshold_seen) return err_at(item, "Detected response directive on non-service");
+      acc.stream_exports.push_back({*stream, accounts});
+      pos.add(acc, 0, item);
+    } else if (service) {
+      acc.service_exports.push_back({*service, accounts, rt.value_or(ResponseType::singleton), threshold});
+      pos.add(acc, 1, item);
+    }
+  }
+  return {};
+}
+
+// `imports [ {stream: {account: A, subject: "x.>"}, prefix: p}, {service: {account: A, subject: s}, to: t} ]`.
+Result parse_imports(const ConfValue& v, AccountConfig& acc, ImportExportPositions& pos) {
+  if (v.type != Type::array) return err_at(v, "Imports should be an array, got a " + std::string(v.type_name()));
+  for (const ConfValue& item : v.array) {
+    if (item.type != Type::map) {
+      return err_at(item, "Import Items should be a map with type entry, got a " + std::string(item.type_name()));
+    }
+    bool is_stream = false, is_service = false;
+    std::string account, subject, prefix, to;
+    bool has_prefix = false, has_to = false;
+    for (const auto& [k, val] : item.map) {
+      const std::string key = lower(k);
+      if (key == "stream" || key == "service") {
+        if ((key == "stream" && is_service) || (key == "service" && is_stream)) {
+          return err_at(val, "Detected " + key + " but already saw a " + (key == "stream" ? "service" : "stream"));
+        }
+        if (val.type != Type::map) {
+          return err_at(val, std::string(key == "stream" ? "Stream" : "Service") +
+                                 " entry should be an account map, got a " + std::string(val.type_name()));
+        }
+        if (auto r = parse_import_source(val, account, subject); !r) return r;
+        if (account.empty() || subject.empty()) return err_at(val, "Expect an account name and a subject");
+        (key == "stream" ? is_stream : is_service) = true;
+      } else if (key == "prefix") {
+        if (auto r = get_string(val, k, prefix); !r) return r;
+        has_prefix = true;
+      } else if (key == "to") {
+        if (auto r = get_string(val, k, to); !r) return r;
+        has_to = true;
+      } else if (key == "share") {
+        return not_supported(val, k);
+      } else if (!val.referenced_as_variable) {
+        return unknown_field(val, k);
+      }
+    }
+    if (is_stream) {
+      if (has_prefix && has_to) return err_at(item, "Stream import can not have a 'prefix' and a 'to' property");
+      // A prefix is checked when the import is added (it must be a literal): keep it marked.
+      acc.stream_imports.push_back({account, subject, has_prefix ? "\x01" + prefix : to});
+      pos.add(acc, 2, item);
+    } else if (is_service) {
+      // nats-server 2.9 ignores a prefix on a service import.
+      const std::string local = has_to && !to.empty() ? to : subject;
+      for (const ServiceImport& dup : acc.service_imports) {
+        if (dup.to == local) {
+          return err_at(item, "Duplicate service import subject " + quoted(local) +
+                                  ", previously used in import for account " + quoted(dup.account) + ", subject " +
+                                  quoted(dup.subject));
+        }
+      }
+      acc.service_imports.push_back({account, subject, local});
+      pos.add(acc, 3, item);
+    }
+  }
+  return {};
+}
+
+const AccountConfig* find_config(const std::vector<AccountConfig>& accounts, const std::string& name) {
+  for (const AccountConfig& a : accounts) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+bool export_allows(const std::vector<std::string>& approved, const std::string& account) {
+  return approved.empty() || std::find(approved.begin(), approved.end(), account) != approved.end();
+}
+
+// nats-server's checkStreamExportApproved / checkServiceExportApproved: an export of the same
+// subject decides; else the first export the import's subject is a subset of.
+template <typename Export>
+bool import_authorized(const std::vector<Export>& exports, const std::string& subject, const std::string& importer) {
+  for (const Export& e : exports) {
+    if (e.subject == subject) return export_allows(e.accounts, importer);
+  }
+  for (const Export& e : exports) {
+    if (subject_is_subset(subject, e.subject)) return export_allows(e.accounts, importer);
+  }
+  return false;
+}
+
+// Once every account is read (nats-server's parseAccounts does the same after its loop):
+// exports name known accounts, imports name known accounts and exported subjects.
+Result check_imports_exports(std::vector<AccountConfig>& accounts, const ImportExportPositions& pos,
+                             const ConfValue& block) {
+  const AccountConfig* current = nullptr;
+  int kind = 0;
+  const void* first = nullptr;  // the kind's vector data, to find an entry's index
+  std::size_t size = 0;
+  auto fail = [&](const void* entry, const std::string& what) -> Result {
+    std::string at = block.pos.describe();
+    auto it = pos.at.find({current->name, kind});
+    const std::size_t index = size == 0 ? 0 : static_cast<std::size_t>(static_cast<const char*>(entry) - static_cast<const char*>(first)) / size;
+    if (it != pos.at.end() && index < it->second.size()) at = it->second[index];
+    return std::unexpected(at + ": " + what);
+  };
+  auto enter = [&](const AccountConfig& a, int k, const auto& vec) {
+    current = &a;
+    kind = k;
+    first = vec.data();
+    size = sizeof(vec[0]);
+  };
+  for (const AccountConfig& a : accounts) {
+    enter(a, 0, a.stream_exports);
+    for (const StreamExport& e : a.stream_exports) {
+      if (!is_valid_subject(e.subject)) return fail(&e, "Error adding stream export " + quoted(e.subject) + ": invalid subject");
+      for (const std::string& n : e.accounts) {
+        if (!find_config(accounts, n)) return fail(&e, quoted(n) + " account not defined for stream export");
+      }
+    }
+    enter(a, 1, a.service_exports);
+    for (const ServiceExport& e : a.service_exports) {
+      if (!is_valid_subject(e.subject)) return fail(&e, "Error adding service export " + quoted(e.subject) + ": invalid subject");
+      for (const std::string& n : e.accounts) {
+        if (!find_config(accounts, n)) return fail(&e, quoted(n) + " account not defined for service export");
+      }
+    }
+  }
+  for (AccountConfig& a : accounts) {
+    enter(a, 2, a.stream_imports);
+    for (StreamImport& i : a.stream_imports) {
+      const AccountConfig* from = find_config(accounts, i.account);
+      if (from == nullptr) return fail(&i, quoted(i.account) + " account not defined for stream import");
+      const std::string err = "Error adding stream import " + quoted(i.subject) + ": ";
+      if (!is_valid_subject(i.subject) || !import_authorized(from->stream_exports, i.subject, a.name)) {
+        return fail(&i, err + "stream import not authorized");
+      }
+      if (!i.to.empty() && i.to[0] == '\x01') {
+        std::string prefix = i.to.substr(1);
+        if (!prefix.empty()) {
+          if (has_wildcard(prefix)) return fail(&i, err + "stream import prefix can not contain wildcard tokens");
+          if (prefix.back() != '.') prefix += '.';
+        }
+        i.to = prefix + i.subject;
+      }
+      if (i.to.empty()) i.to = i.subject;
+      for (const StreamImport& other : a.stream_imports) {
+        if (&other == &i) break;
+        if (other.account == i.account && other.subject == i.subject) return fail(&i, err + "stream import already exists");
+      }
+      if (has_wildcard(i.subject) && i.to != i.subject) {
+        if (auto t = make_subject_transform(i.subject, number_wildcards(i.to)); !t) {
+          return fail(&i, "Error adding stream import " + quoted(i.subject) +
+                              ": failed to create mapping transform for stream import subject " + quoted(i.subject) +
+                              " to " + quoted(i.to) + ": " + t.error());
+        }
+      }
+    }
+    enter(a, 3, a.service_imports);
+    for (const ServiceImport& i : a.service_imports) {
+      const AccountConfig* to = find_config(accounts, i.account);
+      if (to == nullptr) return fail(&i, quoted(i.account) + " account not defined for service import");
+      const std::string err = "Error adding service import " + quoted(i.subject) + ": ";
+      if (!is_valid_subject(i.subject) || !is_valid_subject(i.to)) return fail(&i, err + "invalid subject");
+      if (!import_authorized(to->service_exports, i.subject, a.name)) return fail(&i, err + "service import not authorized");
+      if (i.account == a.name) return fail(&i, err + "import forms a cycle");
+      if (has_wildcard(i.subject) && i.to != i.subject) {
+        if (auto t = make_subject_transform(i.to, number_wildcards(i.subject)); !t) {
+          return fail(&i, err + "failed to create mapping transform for service import subject " + quoted(i.to) +
+                              " to " + quoted(i.subject) + ": " + t.error());
+        }
+      }
+    }
+  }
+  return {};
+}
+
 // One account's map: its users (with the account's default_permissions for those without
-// their own) and limits. Imports, exports and mappings are not supported yet: a clear error.
-Result parse_account(const std::string& name, const ConfValue& v, std::vector<User>& users, AccountLimits& limits) {
+// their own), limits, exports and imports (checked against the other accounts later, in
+// check_imports_exports). Mappings are not supported yet: a clear error.
+Result parse_account(const std::string& name, const ConfValue& v, std::vector<User>& users, AccountConfig& acc,
+                     ImportExportPositions& pos) {
+  AccountLimits& limits = acc.limits;
   std::vector<User> own;
   std::shared_ptr<const PermissionRules> default_permissions;
   for (const auto& [k, val] : v.map) {
@@ -340,7 +611,11 @@ Result parse_account(const std::string& name, const ConfValue& v, std::vector<Us
       if (auto r = parse_account_jetstream(val, k); !r) return r;
     } else if (key == "limits") {
       if (auto r = parse_account_limits(val, limits); !r) return r;
-    } else if (key == "imports" || key == "exports" || key == "mappings" || key == "maps" || key == "nkey") {
+    } else if (key == "exports") {
+      if (auto r = parse_exports(val, acc, pos); !r) return r;
+    } else if (key == "imports") {
+      if (auto r = parse_imports(val, acc, pos); !r) return r;
+    } else if (key == "mappings" || key == "maps" || key == "nkey") {
       return not_supported(val, k);
     } else if (!val.referenced_as_variable) {
       return unknown_field(val, k);
@@ -361,6 +636,7 @@ Result parse_account(const std::string& name, const ConfValue& v, std::vector<Us
 // `accounts { A { users [...] } B {...} }`, or a plain list of names `accounts [A, B]`.
 Result parse_accounts(const ConfValue& v, Options& o, std::vector<User>& account_users) {
   std::vector<AccountConfig> accounts;
+  ImportExportPositions pos;
   std::vector<User> users;
   auto add = [&](const ConfValue& at, const std::string& name) -> Result {
     if (name == "$G") return err_at(at, "\"" + name + "\" is a Reserved Account");  // the global account
@@ -368,7 +644,7 @@ Result parse_accounts(const ConfValue& v, Options& o, std::vector<User>& account
     for (const AccountConfig& a : accounts) {
       if (a.name == name) return err_at(at, "Duplicate Account Entry: " + name);
     }
-    accounts.push_back(AccountConfig{name, {}});
+    accounts.push_back(AccountConfig{name, {}, {}, {}, {}, {}});
     return {};
   };
   if (v.type == Type::array) {
@@ -381,8 +657,9 @@ Result parse_accounts(const ConfValue& v, Options& o, std::vector<User>& account
       if (val.referenced_as_variable) continue;
       if (val.type != Type::map) return err_at(val, "Expected map entries for accounts");
       if (auto r = add(val, name); !r) return r;
-      if (auto r = parse_account(name, val, users, accounts.back().limits); !r) return r;
+      if (auto r = parse_account(name, val, users, accounts.back(), pos); !r) return r;
     }
+    if (auto r = check_imports_exports(accounts, pos, v); !r) return r;
   } else {
     return err_at(v, "Expected accounts to be a map or an array of names, got a " + std::string(v.type_name()));
   }

@@ -1,5 +1,7 @@
 #include "publish.hpp"
 
+#include "sublist.hpp"
+
 #include <algorithm>
 #include <random>
 #include <vector>
@@ -106,6 +108,29 @@ bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* sk
   for (const SubPtr& sub : result->routes) targets.add(sub->sink.get());
   for (const QueueGroup& group : result->queues) {
     delivered |= group.weight_ends.empty() ? pick_local(group, msg, skip) : pick_weighted(group, msg, skip, targets);
+  }
+  for (std::size_t i = 0; i < targets.count; ++i) {
+    const auto& t = targets.list[i];
+    delivered |= t.route->deliver_routed(msg, t.queues);
+  }
+  return delivered;
+}
+
+bool route_imported(const Sublist& index, const Delivery& msg, bool local_only) {
+  const MatchResultPtr result = index.match(msg.subject);
+  bool delivered = false;
+  for (const SubPtr& sub : result->plain) {
+    if (local_only && sub->import_sink) continue;
+    delivered |= deliver_local(sub, msg, nullptr);
+  }
+  if (local_only || !result->remote) {
+    for (const QueueGroup& group : result->queues) delivered |= pick_local(group, msg, nullptr);
+    return delivered;
+  }
+  RouteTargets targets;
+  for (const SubPtr& sub : result->routes) targets.add(sub->sink.get());
+  for (const QueueGroup& group : result->queues) {
+    delivered |= group.weight_ends.empty() ? pick_local(group, msg, nullptr) : pick_weighted(group, msg, nullptr, targets);
   }
   for (std::size_t i = 0; i < targets.count; ++i) {
     const auto& t = targets.list[i];

@@ -20,4 +20,13 @@ namespace forest::broker {
 bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* skip,
                    std::span<const std::string_view> queue_filter = {});
 
+class Sublist;
+
+// Routing inside an import's deliver() (broker/imports.hpp), on the publisher's thread but
+// into another account: matched in that account's index directly (the thread may have no
+// cache for it), with its own route targets (the outer route_message is still running).
+// `local_only`: local subscribers and local queue members only, and no other import (a stream
+// import: every server imports for its own clients); else routed as a client's publish.
+bool route_imported(const Sublist& index, const Delivery& msg, bool local_only);
+
 }  // namespace forest::broker

@@ -67,6 +67,9 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
     // First among the services: it answers from the moment the server does.
     services_.insert(services_.begin(), std::make_unique<SystemService>(*this, register_account(sys)));
   }
+  // After every account exists (a reload may not add one).
+  imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); }, accounts());
+  imports_->apply(options()->accounts);
   update_slow_auth();
 }
 
@@ -605,6 +608,14 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
     limits_changed = true;
     changes.push_back("account " + a.name + " limits");
   }
+  // Imports and exports are applied as nats-server's reload does (it rebuilds the accounts
+  // from the new file): every import is set up again from the new configuration.
+  bool imports_changed = next.accounts.size() != old->accounts.size();
+  for (std::size_t i = 0; !imports_changed && i < next.accounts.size(); ++i) {
+    imports_changed = next.accounts[i].name != old->accounts[i].name ||
+                      !next.accounts[i].same_imports_exports(old->accounts[i]);
+  }
+  note(imports_changed, "account imports and exports");
   const bool auth_changed = next.username != old->username || next.password != old->password ||
                             next.token != old->token || next.no_auth_user != old->no_auth_user ||
                             next.users.size() != old->users.size() ||
@@ -669,6 +680,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (limits_changed) {
     for (const AccountConfig& a : shared->accounts) find_account(a.name)->set_limits(a.limits);
   }
+  if (imports_changed) imports_->apply(shared->accounts);
   rebuild_info();
   for (const auto& c : clients()) c->apply_options();
   if (auth_changed || next_auth_timeout != old->effective_auth_timeout()) {

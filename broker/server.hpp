@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "account.hpp"
+#include "imports.hpp"
 #include "asio.hpp"
 #include "client_endpoint.hpp"
 #include "conn_info.hpp"
@@ -234,6 +235,8 @@ class Server {
   std::string info_json_after_payload_;  // INFO fields after it, up to (not including) client_id
   int64_t info_max_payload_ = 0;
   std::string ports_file_;
+  // Account imports (broker/imports.hpp); after accounts_, which it points into.
+  std::unique_ptr<Imports> imports_;
 };
 
 }  // namespace forest::broker

@@ -34,6 +34,23 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+std::string number_wildcards(std::string_view subject) {
+  std::string out;
+  int n = 0;
+  bool first = true;
+  for (const std::string& token : split_tokens(subject)) {
+    if (!first) out.push_back('.');
+    first = false;
+    if (token == "*") {
+      out.push_back('$');
+      out.append(std::to_string(++n));
+    } else {
+      out.append(token);
+    }
+  }
+  return out;
+}
+
 std::expected<SubjectTransform, std::string> make_subject_transform(std::string_view src, std::string_view dest) {
   if (src.empty()) src = ">";
   if (!is_valid_subject(src) || !is_valid_subject(dest)) return std::unexpected("invalid subject");

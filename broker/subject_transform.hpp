@@ -38,6 +38,11 @@ class SubjectTransform {
   bool full_wildcard_ = false;  // both end in '>'
 };
 
+// `subject` with its '*' tokens numbered "$1", "$2"... in order (nats-server's
+// transformTokenize): the destination of an import's transform from a source with the same
+// wildcards.
+[[nodiscard]] std::string number_wildcards(std::string_view subject);
+
 // The error text names the problem (nats-server's words where it has them).
 [[nodiscard]] std::expected<SubjectTransform, std::string> make_subject_transform(std::string_view src, std::string_view dest);
 

@@ -67,6 +67,9 @@ struct Subscription {
   // get "no responders" instead of a request that would be ignored here (JetStream, which is
   // local to the node). Set before the subscription is indexed; never changes.
   bool node_local = false;
+  // The subscription of an account import (broker/imports.hpp), not of a client: a message an
+  // import delivers into an account is not imported again from there. Set before indexing.
+  bool import_sink = false;
   // Unique for the life of the process: a freed subscription's address may be reused by the
   // next one, its id never is.
   uint64_t id = next_id();

@@ -149,7 +149,7 @@ TEST_CASE("accounts: configuration errors", "[accounts]") {
   refused("accounts { A: 5 }\n", "Expected map entries for accounts");
   if (kind == "forest") {
     // Not yet: a clear refusal instead of a half-applied configuration.
-    refused("accounts { A { exports = [ {stream: \"x.>\"} ] } }\n", "\"exports\" is not supported by forest-server yet");
+    refused("accounts { A { mappings = { a: b } } }\n", "\"mappings\" is not supported by forest-server yet");
     refused("accounts { A { jetstream: enabled } }\n", "JetStream serves the global account only");
   }
   // Accepted: a plain list of names, an account without users, JetStream off in it.
