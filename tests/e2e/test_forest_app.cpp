@@ -171,6 +171,8 @@ TEST_CASE("forest run: no node-info is standalone, a broken one is a clear error
                                          20s);
   REQUIRE(standalone->client_port() > 0);
   CHECK(standalone->log().find("standalone") != std::string::npos);
+  // The server listens before the forest core has made its streams; "ready" comes after them.
+  REQUIRE(standalone->wait_for_log("ready: clients", 20s));
   std::string status;
   CHECK(run_command({forest_app(), "status", "--monitor", "http://127.0.0.1:" + std::to_string(standalone->http_port())},
                     &status) == 0);
