@@ -50,6 +50,9 @@ class ClientConn final : public Connection, public ClientEndpoint {
 
   // ClientEndpoint (the connection machinery does the work)
   [[nodiscard]] uint64_t client_id() const override { return cid(); }
+  [[nodiscard]] std::chrono::nanoseconds rtt() const override {
+    return std::chrono::nanoseconds(rtt_ns_.load(std::memory_order_relaxed));
+  }
   void request_close(CloseReason reason) override { Connection::request_close(reason); }
   void apply_options() override { Connection::apply_options(); }
 

@@ -6,6 +6,7 @@
 // Every method may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -32,6 +33,9 @@ class ClientEndpoint {
   virtual void apply_options() = 0;
   // A reload changed authorization; see ClientConn::recheck_authorization.
   virtual void recheck_authorization(bool credentials_changed) = 0;
+  // The round trip measured with the server's first PING (0 until then, and for in-process
+  // connections), as nats-server's Nats-Request-Info and latency reports carry it.
+  [[nodiscard]] virtual std::chrono::nanoseconds rtt() const { return std::chrono::nanoseconds(0); }
   // In-process connections belong to the embedding app: lame duck closes them last.
   [[nodiscard]] virtual bool in_process() const { return false; }
   // Traffic it counts itself instead of in the server's shared counters, added to `into`.

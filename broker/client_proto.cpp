@@ -294,7 +294,7 @@ bool ClientConn::on_message(const protocol::MessageArgs& args, std::string_view 
 
 void ClientConn::publish(std::string_view subject, std::string_view reply, int64_t header_size,
                          std::string_view payload) {
-  const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}};
+  const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}, this};
   const bool delivered = route_message(io_.cache_for(*account_), d, echo_ ? nullptr : this);
   if (!delivered && no_responders_ && !reply.empty()) send_no_responders(reply);
 }

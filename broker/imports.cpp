@@ -4,6 +4,7 @@
 #include <random>
 
 #include "account.hpp"
+#include "client_endpoint.hpp"
 #include "publish.hpp"
 #include "sublist.hpp"
 #include "subject.hpp"
@@ -91,11 +92,14 @@ class StreamImportSink final : public MessageSink {
 };
 
 // "Nats-Request-Info" as nats-server 2.9 adds it to a request crossing a service import from a
-// client: the requester's account (nats-server adds its RTT too, which forest-server does not
-// measure; the field is omitted, as Go's omitempty does for a zero RTT). A request that already
-// carries one (a chain of imports) keeps it.
+// client: the requester's account and its RTT (omitted while unmeasured, as Go's omitempty
+// does for zero). A request that already carries one (a chain of imports) keeps it.
 std::string with_request_info(const Delivery& msg, std::string_view account) {
-  const std::string line = "Nats-Request-Info: {\"acc\":\"" + std::string(account) + "\"}\r\n";
+  std::string line = "Nats-Request-Info: {\"acc\":\"" + std::string(account) + "\"";
+  if (msg.sender != nullptr) {
+    if (const auto rtt = msg.sender->rtt(); rtt.count() > 0) line += ",\"rtt\":" + std::to_string(rtt.count());
+  }
+  line += "}\r\n";
   std::string out;
   if (msg.header_size < 0) {
     out.reserve(12 + line.size() + msg.payload.size());
@@ -115,13 +119,14 @@ std::string with_request_info(const Delivery& msg, std::string_view account) {
 class ServiceImportSink final : public MessageSink {
  public:
   ServiceImportSink(Account& importer, Account& exporter, std::shared_ptr<ResponseMap> responses, SubjectMap map,
-                    ResponseType type, Duration threshold)
+                    const ServiceExport& exp)
       : importer_(importer),
         exporter_(exporter),
         responses_(std::move(responses)),
         map_(std::move(map)),
-        type_(type),
-        threshold_(threshold) {}
+        type_(exp.response_type),
+        threshold_(exp.threshold()),
+        latency_(exp.latency) {}
 
   bool deliver(Subscription&, const Delivery& msg) override {
     // Only where the request was published (nats-server checks service imports on a client's
@@ -130,14 +135,38 @@ class ServiceImportSink final : public MessageSink {
     DepthGuard depth;
     if (!depth.ok) return false;
     const std::string subject = map_.apply(msg.subject);
+    std::unique_ptr<LatencyTracking> tracking = sample(msg);
     std::string reply;
-    if (!msg.reply.empty()) reply = responses_->add(importer_, msg.reply, type_, threshold_);
+    if (!msg.reply.empty()) {
+      reply = responses_->add(importer_, msg.reply, type_, threshold_, std::move(tracking));
+    } else if (tracking) {
+      // Nobody can answer a request without a reply subject.
+      responses_->publish_report(*tracking, failed_report(400, tracking->requestor, tracking->forwarded_at,
+                                                          std::move(tracking->headers)));
+    }
     const std::string payload = with_request_info(msg, importer_.name());
     const auto header_size = static_cast<int64_t>(payload.find("\r\n\r\n") + 4);
     const Delivery d{subject, reply, header_size, payload, exporter_.name(), MessageOrigin::local, {}};
     const bool delivered = route_imported(exporter_.sublist(), d, false);
-    if (!delivered && !reply.empty()) responses_->remove(reply);
+    if (!delivered && !reply.empty()) responses_->remove_undelivered(reply);
     return delivered;
+  }
+
+ private:
+  // A sampled request's tracking (null when the export does not track or the dice said no).
+  std::unique_ptr<LatencyTracking> sample(const Delivery& msg) const {
+    if (!latency_) return nullptr;
+    const std::string_view headers =
+        msg.header_size > 0 ? msg.payload.substr(0, static_cast<std::size_t>(msg.header_size)) : std::string_view{};
+    SampleDecision decision = should_sample(*latency_, headers);
+    if (!decision.sample) return nullptr;
+    auto t = std::make_unique<LatencyTracking>();
+    t->subject = latency_->subject;
+    if (msg.sender != nullptr) t->requestor = latency_client(msg.sender->snapshot(false), false, responses_->server());
+    t->headers = std::move(decision.headers);
+    t->forwarded_at = std::chrono::system_clock::now();
+    t->forwarded_steady = std::chrono::steady_clock::now();
+    return t;
   }
 
  private:
@@ -147,6 +176,7 @@ class ServiceImportSink final : public MessageSink {
   SubjectMap map_;
   ResponseType type_;
   Duration threshold_;
+  std::optional<ServiceLatencyConfig> latency_;
 };
 
 SubPtr make_sub(std::shared_ptr<MessageSink> sink, const std::string& subject, bool node_local) {
@@ -172,30 +202,57 @@ const Export* find_export(const std::vector<Export>& exports, const std::string&
 
 }  // namespace
 
-ResponseMap::ResponseMap() : prefix_("_R_." + random_token(6) + ".") {}
+ResponseMap::ResponseMap(Account& exporter, LatencyServer server)
+    : exporter_(exporter), server_(std::move(server)), prefix_("_R_." + random_token(6) + ".") {}
 
-std::string ResponseMap::add(Account& importer, std::string_view reply, ResponseType type, Duration threshold) {
+std::string ResponseMap::add(Account& importer, std::string_view reply, ResponseType type, Duration threshold,
+                             std::unique_ptr<LatencyTracking> tracking) {
   const auto now = Clock::now();
-  std::lock_guard lock(mu_);
-  sweep_locked(now);
-  for (;;) {
-    std::string subject = prefix_ + random_token(6);
+  Failed failed;
+  std::string subject;
+  {
+    std::lock_guard lock(mu_);
+    sweep_locked(now, failed);
     const auto deadline = now + std::chrono::duration_cast<Clock::duration>(threshold);
-    if (entries_.try_emplace(subject, Entry{&importer, std::string(reply), type, deadline}).second) {
-      importer.add_owed_replies(1);
-      return subject;
+    // nats-server measures singleton services only (its config refuses latency on the others).
+    if (type != ResponseType::singleton) tracking.reset();
+    for (;;) {
+      subject = prefix_ + random_token(6);
+      if (!entries_.contains(subject)) break;
     }
+    entries_.emplace(subject, Entry{&importer, std::string(reply), type, deadline, std::move(tracking)});
+    importer.add_owed_replies(1);
   }
+  report_failed(failed);
+  return subject;
 }
 
-void ResponseMap::remove(const std::string& subject) {
-  std::lock_guard lock(mu_);
-  if (auto it = entries_.find(subject); it != entries_.end()) erase_locked(it);
+void ResponseMap::remove_undelivered(const std::string& subject) {
+  Failed failed;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(subject); it != entries_.end()) erase_locked(it, 503, failed);
+  }
+  report_failed(failed);
 }
 
-void ResponseMap::erase_locked(std::unordered_map<std::string, Entry>::iterator it) {
+void ResponseMap::erase_locked(std::unordered_map<std::string, Entry>::iterator it, int status, Failed& failed) {
   it->second.importer->add_owed_replies(-1);
+  if (it->second.tracking && status != 0) failed.emplace_back(status, std::move(it->second.tracking));
   entries_.erase(it);
+}
+
+void ResponseMap::report_failed(Failed& failed) {
+  for (auto& [status, t] : failed) {
+    publish_report(*t, failed_report(status, t->requestor, t->forwarded_at, std::move(t->headers)));
+  }
+  failed.clear();
+}
+
+void ResponseMap::publish_report(const LatencyTracking& t, const LatencyReport& report) {
+  const std::string json = latency_json(report, std::chrono::system_clock::now());
+  const Delivery d{t.subject, {}, -1, json, exporter_.name(), MessageOrigin::local, {}};
+  (void)route_imported(exporter_.sublist(), d, false);
 }
 
 void ResponseMap::forget(Account& importer, std::string_view subject) {
@@ -209,12 +266,23 @@ void ResponseMap::forget(Account& importer, std::string_view subject) {
       if (e.importer == &importer && subject_matches(subject, e.reply)) candidates.emplace_back(key, e.reply);
     }
   }
+  Failed failed;
   for (const auto& [key, reply] : candidates) {
     const MatchResultPtr interest = importer.sublist().match(reply);
     if (!interest->plain.empty() || !interest->queues.empty()) continue;
     std::lock_guard lock(mu_);
-    if (auto it = entries_.find(key); it != entries_.end()) erase_locked(it);
+    if (auto it = entries_.find(key); it != entries_.end()) erase_locked(it, 408, failed);
   }
+  report_failed(failed);
+}
+
+void ResponseMap::expire() {
+  Failed failed;
+  {
+    std::lock_guard lock(mu_);
+    sweep_locked(Clock::now(), failed);
+  }
+  report_failed(failed);
 }
 
 std::size_t ResponseMap::pending() const {
@@ -222,14 +290,13 @@ std::size_t ResponseMap::pending() const {
   return entries_.size();
 }
 
-void ResponseMap::sweep_locked(Clock::time_point now) {
-  // At most once a second, on the way of a new request: expired entries go (their reply
-  // subjects lead nowhere from then on).
+void ResponseMap::sweep_locked(Clock::time_point now, Failed& failed) {
+  // At most once a second: expired entries go (their reply subjects lead nowhere from then on).
   if (now < next_sweep_) return;
   next_sweep_ = now + std::chrono::seconds(1);
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto next = std::next(it);
-    if (it->second.deadline <= now) erase_locked(it);
+    if (it->second.deadline <= now) erase_locked(it, 504, failed);
     it = next;
   }
 }
@@ -239,17 +306,36 @@ bool ResponseMap::deliver(Subscription&, const Delivery& msg) {
   if (!depth.ok) return false;
   Account* importer = nullptr;
   std::string reply;
+  std::unique_ptr<LatencyTracking> tracking;
+  Failed failed;
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(std::string(msg.subject));
     if (it == entries_.end()) return false;
     if (it->second.deadline <= Clock::now()) {
-      erase_locked(it);
-      return false;
+      erase_locked(it, 504, failed);
+    } else {
+      importer = it->second.importer;
+      reply = it->second.reply;
+      if (it->second.type == ResponseType::singleton) {
+        tracking = std::move(it->second.tracking);
+        erase_locked(it, 0, failed);
+      }
     }
-    importer = it->second.importer;
-    reply = it->second.reply;
-    if (it->second.type == ResponseType::singleton) erase_locked(it);
+  }
+  if (importer == nullptr) {
+    report_failed(failed);
+    return false;
+  }
+  if (tracking) {
+    // The responder as nats-server reports it: every detail of a client of this server; a
+    // response from a route has none (nats-server would merge the responder's server's own
+    // measurement, which forest-server does not exchange).
+    std::optional<LatencyClient> responder;
+    if (msg.sender != nullptr) responder = latency_client(msg.sender->snapshot(false), true, server_);
+    const auto service_rtt = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - tracking->forwarded_steady);
+    publish_report(*tracking, measured_report(tracking->requestor, std::move(responder), tracking->forwarded_at,
+                                              service_rtt, std::move(tracking->headers)));
   }
   Delivery d = msg;
   d.subject = reply;
@@ -267,15 +353,16 @@ std::shared_ptr<ResponseMap> Imports::responses_for(Account& exporter) {
   std::lock_guard lock(mu_);
   auto& map = responses_[exporter.name()];
   if (!map) {
-    map = std::make_shared<ResponseMap>();
+    map = std::make_shared<ResponseMap>(exporter, server_);
     SubPtr sub = make_sub(map, map->prefix() + ">", false);
     if (exporter.subscribe(sub)) response_subs_.push_back({&exporter, std::move(sub)});
   }
   return map;
 }
 
-Imports::Imports(std::function<Account*(std::string_view)> find, const std::vector<Account*>& accounts)
-    : find_(std::move(find)) {
+Imports::Imports(std::function<Account*(std::string_view)> find, const std::vector<Account*>& accounts,
+                 LatencyServer server)
+    : find_(std::move(find)), server_(std::move(server)) {
   for (Account* a : accounts) a->set_subscription_watcher(this);
 }
 
@@ -315,18 +402,22 @@ void Imports::apply(const std::vector<AccountConfig>& accounts) {
       Account* exporter = find_(i.account);
       const AccountConfig* ec = config_of(i.account);
       if (exporter == nullptr || ec == nullptr) continue;
-      ResponseType type = ResponseType::singleton;
-      Duration threshold = ServiceExport{}.threshold();
-      if (const ServiceExport* e = find_export(ec->service_exports, i.subject)) {
-        type = e->response_type;
-        threshold = e->threshold();
-      }
+      const ServiceExport* e = find_export(ec->service_exports, i.subject);
       auto sink = std::make_shared<ServiceImportSink>(*importer, *exporter, responses_for(*exporter),
-                                                      SubjectMap::make(i.to, i.subject), type, threshold);
+                                                      SubjectMap::make(i.to, i.subject), e ? *e : ServiceExport{});
       SubPtr sub = make_sub(std::move(sink), i.to, true);
       if (importer->subscribe(sub)) installed_.push_back({importer, std::move(sub)});
     }
   }
+}
+
+void Imports::expire_responses() {
+  std::vector<std::shared_ptr<ResponseMap>> maps;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, map] : responses_) maps.push_back(map);
+  }
+  for (const auto& map : maps) map->expire();
 }
 
 std::size_t Imports::pending_responses(const std::string& exporter) const {

@@ -182,7 +182,7 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
     std::lock_guard lock(pub_mu_);
     if (closed_.load()) return std::unexpected("connection closed");
     if (perms_ && !perms_->may_publish(subject)) return std::unexpected(publish_violation_text(subject));
-    const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}};
+    const Delivery d{subject, reply, header_size, payload, account_->name(), MessageOrigin::local, {}, this};
     delivered = route_message(*cache_, d, opts_.echo ? nullptr : this);
     in_msgs_.store(in_msgs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer: pub_mu_
     in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + payload.size(), std::memory_order_relaxed);
@@ -212,7 +212,7 @@ std::expected<void, std::string> InProcessConn::publish_batch(std::span<const Pu
     Stage stage;
     uint64_t bytes = 0;
     for (const PublishItem& m : items) {
-      const Delivery d{m.subject, m.reply, m.header_size, m.payload, account_->name(), MessageOrigin::local, {}};
+      const Delivery d{m.subject, m.reply, m.header_size, m.payload, account_->name(), MessageOrigin::local, {}, this};
       if (!route_message(*cache_, d, opts_.echo ? nullptr : this) && !m.reply.empty()) unanswered.push_back(m.reply);
       bytes += m.payload.size();
     }

@@ -49,11 +49,20 @@ struct StreamExport {
   bool operator==(const StreamExport&) const = default;
 };
 
+// `latency: {sampling: 50%, subject: "latency.svc"}` (or just the subject: 100%): measured
+// requests are reported on `subject` in the exporting account (broker/service_latency.hpp).
+struct ServiceLatencyConfig {
+  int sampling = 100;  // 1..100 percent; 0: the requests' tracing headers decide
+  std::string subject;
+  bool operator==(const ServiceLatencyConfig&) const = default;
+};
+
 struct ServiceExport {
   std::string subject;
   std::vector<std::string> accounts;  // empty: public
   ResponseType response_type = ResponseType::singleton;
   Duration response_threshold{0};  // 0: nats-server's default, 2 minutes
+  std::optional<ServiceLatencyConfig> latency;
   bool operator==(const ServiceExport&) const = default;
   [[nodiscard]] Duration threshold() const {
     return response_threshold.count() > 0 ? response_threshold : Duration(std::chrono::minutes(2));

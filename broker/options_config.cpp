@@ -3,6 +3,7 @@
 // clear "not supported yet" error rather than a silent ignore.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -352,6 +353,65 @@ Result parse_import_source(const ConfValue& v, std::string& account, std::string
   return {};
 }
 
+// `latency: "lat.subject"` (every request) or `latency: {sampling: 50% | 50 | headers, subject: s}`.
+std::expected<ServiceLatencyConfig, std::string> parse_service_latency(const ConfValue& v) {
+  ServiceLatencyConfig l;
+  if (v.type == Type::string) {
+    l.subject = v.str;
+    return l;
+  }
+  if (v.type != Type::map) {
+    return std::unexpected(err_at(v, "Expected latency entry to be a map/struct or string, got a " +
+                                         std::string(v.type_name())).error());
+  }
+  const ConfValue* subject = nullptr;
+  for (const auto& [k, val] : v.map) {
+    const std::string key = lower(k);
+    if (key == "sampling") {
+      int64_t sample = 0;
+      bool headers = false;
+      if (val.type == Type::integer) {
+        sample = val.integer;
+      } else if (val.type == Type::string) {
+        std::string_view text = val.str;
+        std::string trimmed = lower(std::string(text));
+        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())) != 0) trimmed.pop_back();
+        while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())) != 0) trimmed.erase(0, 1);
+        if (trimmed == "headers") {
+          headers = true;
+        } else {
+          if (text.ends_with('%')) text.remove_suffix(1);
+          int64_t n = 0;
+          const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+          if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+            return std::unexpected(err_at(val, "Failed to parse latency sample: strconv.Atoi: parsing " +
+                                                   quoted(std::string(text)) + ": invalid syntax").error());
+          }
+          sample = n;
+        }
+      } else {
+        return std::unexpected(err_at(val, "Expected latency sample to be a string or map/struct, got a " +
+                                               std::string(val.type_name())).error());
+      }
+      if (!headers && (sample < 1 || sample > 100)) {
+        return std::unexpected(err_at(val, "bad sampling percentage, should be 1-100").error());
+      }
+      l.sampling = static_cast<int>(sample);
+    } else if (key == "subject") {
+      subject = &val;
+    } else if (!val.referenced_as_variable) {
+      return std::unexpected(unknown_field(val, k).error());
+    }
+  }
+  if (subject == nullptr) return std::unexpected(err_at(v, "Latency subject required, but missing").error());
+  if (subject->type != Type::string) {
+    return std::unexpected(err_at(*subject, "Expected latency subject to be a string, got a " +
+                                                std::string(subject->type_name())).error());
+  }
+  l.subject = subject->str;
+  return l;
+}
+
 // `exports [ {stream: "x.>"}, {service: "req", accounts: [B], response_type: stream} ]`.
 Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositions& pos) {
   if (v.type != Type::array) return err_at(v, "Exports should be an array, got a " + std::string(v.type_name()));
@@ -364,6 +424,7 @@ Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
     std::optional<ResponseType> rt;
     Duration threshold{0};
     bool threshold_seen = false;
+    std::optional<ServiceLatencyConfig> latency;
     for (const auto& [k, val] : item.map) {
       const std::string key = lower(k);
       if (key == "stream" || key == "service") {
@@ -408,7 +469,11 @@ Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
           if (a.type != Type::string) return err_at(a, "'accounts' expects an array of account names");
           accounts.push_back(a.str);
         }
-      } else if (key == "latency" || key == "account_token_position") {
+      } else if (key == "latency") {
+        auto l = parse_service_latency(val);
+        if (!l) return std::unexpected(l.error());
+        latency = std::move(*l);
+      } else if (key == "account_token_position") {
         return not_supported(val, k);
       } else if (!val.referenced_as_variable) {
         return unknown_field(val, k);
@@ -416,10 +481,11 @@ Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
     }
     if (stream) {
       if (rt || threshold_seen) return err_at(item, "Detected response directive on non-service");
+      if (latency) return err_at(item, "Detected latency directive on non-service");
       acc.stream_exports.push_back({*stream, accounts});
       pos.add(acc, 0, item);
     } else if (service) {
-      acc.service_exports.push_back({*service, accounts, rt.value_or(ResponseType::singleton), threshold});
+      acc.service_exports.push_back({*service, accounts, rt.value_or(ResponseType::singleton), threshold, latency});
       pos.add(acc, 1, item);
     }
   }
@@ -541,6 +607,18 @@ Result check_imports_exports(std::vector<AccountConfig>& accounts, const ImportE
       if (!is_valid_subject(e.subject)) return fail(&e, "Error adding service export " + quoted(e.subject) + ": invalid subject");
       for (const std::string& n : e.accounts) {
         if (!find_config(accounts, n)) return fail(&e, quoted(n) + " account not defined for service export");
+      }
+      if (e.latency) {
+        // nats-server's TrackServiceExportWithSampling: a literal subject that is not one of the
+        // account's own services (the reports would loop), on a singleton service.
+        const std::string err = "Error adding service latency sampling for " + quoted(e.subject) + " on subject " +
+                                quoted(e.latency->subject) + ": ";
+        bool loops = false;
+        for (const ServiceExport& other : a.service_exports) {
+          if (is_valid_literal_subject(e.latency->subject) && subject_matches(other.subject, e.latency->subject)) loops = true;
+        }
+        if (!is_valid_literal_subject(e.latency->subject) || loops) return fail(&e, err + "invalid publish subject");
+        if (e.response_type != ResponseType::singleton) return fail(&e, err + "bad service response type");
       }
     }
   }

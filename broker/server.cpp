@@ -68,7 +68,8 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
     services_.insert(services_.begin(), std::make_unique<SystemService>(*this, register_account(sys)));
   }
   // After every account exists (a reload may not add one).
-  imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); }, accounts());
+  imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); }, accounts(),
+                                       LatencyServer{server_name(), options()->cluster.name});
   imports_->apply(options()->accounts);
   update_slow_auth();
 }
@@ -248,6 +249,8 @@ void Server::schedule_memory_trim() {
   trim_timer_.async_wait([this](const error_code& ec) {
     if (ec) return;
     trim_free_memory(kKeepFree);
+    // The same tick expires service replies past their threshold (their latency reports, 504).
+    if (imports_) imports_->expire_responses();
     schedule_memory_trim();
   });
 }

@@ -21,6 +21,8 @@ struct Subscription;
 // Where a message came from: a route's messages are never sent to another route (one hop).
 enum class MessageOrigin : uint8_t { local, route };
 
+class ClientEndpoint;
+
 // One message on its way to a subscriber. Views are valid during deliver() only.
 struct Delivery {
   std::string_view subject;
@@ -33,6 +35,9 @@ struct Delivery {
   // matched on the deliver subject, shown with the stored message's subject, as nats-server's
   // pa.deliver). Routes carry it after an '@' in the $JS.ACK reply.
   std::string_view shown_subject;
+  // The client that published it on this server (null: a route, an internal publisher). Only
+  // service latency tracking looks at it (broker/imports.cpp), to report who asked and answered.
+  const ClientEndpoint* sender = nullptr;
   [[nodiscard]] std::string_view client_subject() const { return shown_subject.empty() ? subject : shown_subject; }
 };
 
