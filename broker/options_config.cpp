@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "config/conf_value.hpp"
 #include "nkeys.hpp"
@@ -573,6 +574,69 @@ bool import_authorized(const std::vector<Export>& exports, const std::string& su
   return false;
 }
 
+// The imports added so far, to refuse one that closes a cycle (nats-server's
+// serviceImportFormsCycle and streamImportFormsCycle, with their subject rules: a service
+// import's local subject against the subjects the exporter itself imports; a stream import's
+// subject as seen by the importer against what the exporter imports and exports).
+class ImportGraph {
+ public:
+  explicit ImportGraph(const std::vector<AccountConfig>& accounts) : accounts_(accounts) {}
+
+  Result add_service(const std::string& importer, const ServiceImport& i) {
+    std::set<std::string> visited{importer};
+    if (auto r = service_cycles(i.account, i.to, visited); !r) return r;
+    services_[importer].push_back(&i);
+    return {};
+  }
+  Result add_stream(const std::string& importer, const StreamImport& i) {
+    std::set<std::string> visited{importer};
+    if (auto r = stream_cycles(i.account, i.to, visited); !r) return r;
+    streams_[importer].push_back(&i);
+    return {};
+  }
+
+ private:
+  static constexpr std::size_t kMaxSearch = 1024;  // nats-server's MaxAccountCycleSearchDepth
+
+  Result service_cycles(const std::string& account, std::string from, std::set<std::string>& visited) {
+    if (visited.size() >= kMaxSearch) return std::unexpected("search cycle depth exhausted");
+    for (const ServiceImport* si : services_[account]) {
+      if (!subjects_collide(from, si->subject)) continue;
+      if (visited.contains(si->account)) return std::unexpected("import forms a cycle");
+      visited.insert(account);
+      if (subject_is_subset(si->to, from)) from = si->to;
+      if (auto r = service_cycles(si->account, from, visited); !r) return r;
+    }
+    return {};
+  }
+  Result stream_cycles(const std::string& account, std::string to, std::set<std::string>& visited) {
+    if (visited.size() >= kMaxSearch) return std::unexpected("search cycle depth exhausted");
+    const AccountConfig* a = find(account);
+    if (a == nullptr) return {};
+    const bool exported = std::any_of(a->stream_exports.begin(), a->stream_exports.end(),
+                                      [&](const StreamExport& e) { return subject_is_subset(to, e.subject); });
+    if (!exported) return {};
+    for (const StreamImport* si : streams_[account]) {
+      if (!subjects_collide(to, si->to)) continue;
+      if (visited.contains(si->account)) return std::unexpected("import forms a cycle");
+      visited.insert(account);
+      if (subject_is_subset(si->to, to)) to = si->to;
+      if (auto r = stream_cycles(si->account, to, visited); !r) return r;
+    }
+    return {};
+  }
+  const AccountConfig* find(const std::string& name) const {
+    for (const AccountConfig& a : accounts_) {
+      if (a.name == name) return &a;
+    }
+    return nullptr;
+  }
+
+  const std::vector<AccountConfig>& accounts_;
+  std::map<std::string, std::vector<const ServiceImport*>> services_;
+  std::map<std::string, std::vector<const StreamImport*>> streams_;
+};
+
 // Once every account is read (nats-server's parseAccounts does the same after its loop):
 // exports name known accounts, imports name known accounts and exported subjects.
 Result check_imports_exports(std::vector<AccountConfig>& accounts, const ImportExportPositions& pos,
@@ -666,6 +730,21 @@ Result check_imports_exports(std::vector<AccountConfig>& accounts, const ImportE
                               " to " + quoted(i.subject) + ": " + t.error());
         }
       }
+    }
+  }
+  // Cycles, as nats-server finds them: imports are added one by one (stream imports, then
+  // service imports), and the one that closes a cycle with those added before is refused.
+  ImportGraph graph(accounts);
+  for (const AccountConfig& a : accounts) {
+    enter(a, 2, a.stream_imports);
+    for (const StreamImport& i : a.stream_imports) {
+      if (auto r = graph.add_stream(a.name, i); !r) return fail(&i, "Error adding stream import " + quoted(i.subject) + ": " + r.error());
+    }
+  }
+  for (const AccountConfig& a : accounts) {
+    enter(a, 3, a.service_imports);
+    for (const ServiceImport& i : a.service_imports) {
+      if (auto r = graph.add_service(a.name, i); !r) return fail(&i, "Error adding service import " + quoted(i.subject) + ": " + r.error());
     }
   }
   return {};

@@ -317,6 +317,17 @@ TEST_CASE("imports: configuration errors", "[imports]") {
   refused("accounts { " + a +
               " B { imports = [ {service: {account: A, subject: \"q.b\"}, to: l}, {service: {account: A, subject: \"q.x\"}, to: l} ] } }\n",
           "Duplicate service import subject \"l\", previously used in import for account \"A\", subject \"q.b\"");
+  // Cycles: the import that closes one is refused (nats-server adds them one by one).
+  refused("accounts { A { exports = [ {service: q} ], imports = [ {service: {account: B, subject: q}} ] }\n"
+          " B { exports = [ {service: q} ], imports = [ {service: {account: A, subject: q}} ] } }\n",
+          "Error adding service import \"q\": import forms a cycle");
+  refused("accounts { A { exports = [ {service: q} ], imports = [ {service: {account: C, subject: q}} ] }\n"
+          " B { exports = [ {service: q} ], imports = [ {service: {account: A, subject: q}} ] }\n"
+          " C { exports = [ {service: q} ], imports = [ {service: {account: B, subject: q}} ] } }\n",
+          "import forms a cycle");
+  refused("accounts { A { exports = [ {stream: \"s.>\"} ], imports = [ {stream: {account: B, subject: \"s.>\"}} ] }\n"
+          " B { exports = [ {stream: \"s.>\"} ], imports = [ {stream: {account: A, subject: \"s.>\"}} ] } }\n",
+          "Error adding stream import \"s.>\": import forms a cycle");
   // Accepted: B may import what is exported to it; a prefix on a service import is ignored.
   ImportsConf fine("accounts { " + a +
                    " B { imports = [ {stream: {account: A, subject: \"s.x\"}}, {service: {account: A, subject: \"q.b\"}, prefix: ignored} ] } }\n");
