@@ -146,7 +146,8 @@ class ServiceImportSink final : public MessageSink {
     }
     const std::string payload = with_request_info(msg, importer_.name());
     const auto header_size = static_cast<int64_t>(payload.find("\r\n\r\n") + 4);
-    const Delivery d{subject, reply, header_size, payload, exporter_.name(), MessageOrigin::local, {}};
+    // The requester stays the sender, so a chain of imports reports (and measures) it too.
+    const Delivery d{subject, reply, header_size, payload, exporter_.name(), MessageOrigin::local, {}, msg.sender};
     const bool delivered = route_imported(exporter_.sublist(), d, false);
     if (!delivered && !reply.empty()) responses_->remove_undelivered(reply);
     return delivered;
@@ -162,7 +163,13 @@ class ServiceImportSink final : public MessageSink {
     if (!decision.sample) return nullptr;
     auto t = std::make_unique<LatencyTracking>();
     t->subject = latency_->subject;
-    if (msg.sender != nullptr) t->requestor = latency_client(msg.sender->snapshot(false), false, responses_->server());
+    if (msg.sender != nullptr) {
+      // Without `share` nats-server reports a requester's account and RTT only (no snapshot needed).
+      LatencyClient requestor;
+      requestor.account = importer_.name();
+      requestor.rtt = msg.sender->rtt();
+      t->requestor = std::move(requestor);
+    }
     t->headers = std::move(decision.headers);
     t->forwarded_at = std::chrono::system_clock::now();
     t->forwarded_steady = std::chrono::steady_clock::now();

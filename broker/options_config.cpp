@@ -362,12 +362,11 @@ std::expected<ServiceLatencyConfig, std::string> parse_service_latency(const Con
     return l;
   }
   if (v.type != Type::map) {
-    return std::unexpected(err_at(v, "Expected latency entry to be a map/struct or string, got a " +
-                                         std::string(v.type_name())).error());
+    return err_at(v, "Expected latency entry to be a map/struct or string, got a " + std::string(v.type_name()));
   }
+  // Go reads exactly these two keys (case matters) and ignores any other.
   const ConfValue* subject = nullptr;
-  for (const auto& [k, val] : v.map) {
-    const std::string key = lower(k);
+  for (const auto& [key, val] : v.map) {
     if (key == "sampling") {
       int64_t sample = 0;
       bool headers = false;
@@ -381,33 +380,37 @@ std::expected<ServiceLatencyConfig, std::string> parse_service_latency(const Con
         if (trimmed == "headers") {
           headers = true;
         } else {
+          // strconv.Atoi: an optional sign, decimal digits, within 64 bits.
           if (text.ends_with('%')) text.remove_suffix(1);
+          std::string_view digits = text;
+          if (digits.starts_with('+')) digits.remove_prefix(1);
           int64_t n = 0;
-          const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-          if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-            return std::unexpected(err_at(val, "Failed to parse latency sample: strconv.Atoi: parsing " +
-                                                   quoted(std::string(text)) + ": invalid syntax").error());
+          const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+          const bool syntax_ok = !digits.empty() && end == digits.data() + digits.size() && !digits.starts_with('+');
+          if (!syntax_ok || ec == std::errc::invalid_argument) {
+            return err_at(val, "Failed to parse latency sample: strconv.Atoi: parsing " + quoted(std::string(text)) +
+                                   ": invalid syntax");
+          }
+          if (ec == std::errc::result_out_of_range) {
+            return err_at(val, "Failed to parse latency sample: strconv.Atoi: parsing " + quoted(std::string(text)) +
+                                   ": value out of range");
           }
           sample = n;
         }
       } else {
-        return std::unexpected(err_at(val, "Expected latency sample to be a string or map/struct, got a " +
-                                               std::string(val.type_name())).error());
+        return err_at(val, "Expected latency sample to be a string or map/struct, got a " + std::string(val.type_name()));
       }
       if (!headers && (sample < 1 || sample > 100)) {
-        return std::unexpected(err_at(val, "bad sampling percentage, should be 1-100").error());
+        return err_at(val, "bad sampling percentage, should be 1-100");
       }
       l.sampling = static_cast<int>(sample);
     } else if (key == "subject") {
       subject = &val;
-    } else if (!val.referenced_as_variable) {
-      return std::unexpected(unknown_field(val, k).error());
     }
   }
-  if (subject == nullptr) return std::unexpected(err_at(v, "Latency subject required, but missing").error());
+  if (subject == nullptr) return err_at(v, "Latency subject required, but missing");
   if (subject->type != Type::string) {
-    return std::unexpected(err_at(*subject, "Expected latency subject to be a string, got a " +
-                                                std::string(subject->type_name())).error());
+    return err_at(*subject, "Expected latency subject to be a string, got a " + std::string(subject->type_name()));
   }
   l.subject = subject->str;
   return l;
@@ -1217,6 +1220,17 @@ Result apply_top(const ConfValue& top, Options& o) {
       if (!u.nkey.empty() && other.nkey == u.nkey) return std::unexpected("Duplicate nkey \"" + u.nkey + "\" detected");
     }
     o.users.push_back(std::move(u));
+  }
+  if (o.no_system_account) {
+    // nats-server sends latency reports through its system account's event machinery.
+    for (const AccountConfig& a : o.accounts) {
+      for (const ServiceExport& e : a.service_exports) {
+        if (e.latency) {
+          return std::unexpected("Error adding service latency sampling for " + quoted(e.subject) +
+                                 ": system account not setup");
+        }
+      }
+    }
   }
   return {};
 }

@@ -35,7 +35,8 @@ std::string_view trim(std::string_view s) {
 }
 
 // The header lines of a raw block, keys canonical (as nats-server's getHeader reads them into
-// an http.Header), in the order they came.
+// an http.Header), in the order they came. A line without a colon makes Go's ReadMIMEHeader
+// fail, and nats-server then sees no headers at all: none here either.
 TracingHeaders parse_headers(std::string_view block) {
   TracingHeaders out;
   std::size_t pos = block.find("\r\n");  // past the status line
@@ -44,9 +45,10 @@ TracingHeaders parse_headers(std::string_view block) {
     const std::size_t end = block.find("\r\n", pos);
     if (end == std::string_view::npos || end == pos) break;
     const std::string_view line = block.substr(pos, end - pos);
-    if (const std::size_t colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
-      out.emplace_back(canonical_key(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
-    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return {};
+    const std::string_view key = trim(line.substr(0, colon));
+    if (!key.empty()) out.emplace_back(canonical_key(key), std::string(trim(line.substr(colon + 1))));
     pos = end;
   }
   return out;
@@ -134,7 +136,8 @@ LatencyClient latency_client(const ConnSnapshot& conn, bool detailed, const Late
   c.rtt = conn.rtt;
   if (detailed) {
     c.start = conn.start;
-    c.host = conn.ip;
+    // An in-process connection has no address (nats-server leaves host out for a pipe).
+    if (conn.ip != "pipe") c.host = conn.ip;
     c.id = conn.cid;
     c.user = conn.authorized_user;
     c.name = conn.name;
@@ -156,12 +159,12 @@ SampleDecision should_sample(const ServiceLatencyConfig& cfg, std::string_view h
   const TracingHeaders h = parse_headers(headers);
   if (h.empty()) return {};
   if (const std::string* uber = first_value(h, "Uber-Trace-Id")) {
-    // "trace:span:parent:flags": the low bit of the flags (one or two hex digits) samples.
+    // "trace:span:parent:flags": the low bit of the flags (one or two characters; nats-server
+    // decodes only the last one, as a hex digit) samples.
     const auto tk = split(*uber, ':');
     if (tk.size() == 4 && !tk[3].empty() && tk[3].size() <= 2) {
       const int lo = hex_digit(tk[3].back());
-      const int hi = tk[3].size() == 2 ? hex_digit(tk[3].front()) : 0;
-      if (lo >= 0 && hi >= 0 && (lo & 1) == 1) {
+      if (lo >= 0 && (lo & 1) == 1) {
         return {true, pick(h, [](const std::string& k) { return k == "Uber-Trace-Id" || k.starts_with("Uberctx-"); })};
       }
     }
