@@ -99,6 +99,7 @@ bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResul
   set_permissions(auth ? auth->permissions : nullptr);
   headers_.store(f.headers, std::memory_order_relaxed);
   send_ok();
+  server_.client_connected(*this);
   if (recheck_after_connect_) {
     // A reload arrived while these credentials were checked, maybe against the old settings.
     recheck_after_connect_ = false;

@@ -165,7 +165,7 @@ class ServiceImportSink final : public MessageSink {
     t->subject = latency_->subject;
     if (msg.sender != nullptr) {
       // Without `share` nats-server reports a requester's account and RTT only (no snapshot needed).
-      LatencyClient requestor;
+      ClientInfo requestor;
       requestor.account = importer_.name();
       requestor.rtt = msg.sender->rtt();
       t->requestor = std::move(requestor);
@@ -338,8 +338,8 @@ bool ResponseMap::deliver(Subscription&, const Delivery& msg) {
     // The responder as nats-server reports it: every detail of a client of this server; a
     // response from a route has none (nats-server would merge the responder's server's own
     // measurement, which forest-server does not exchange).
-    std::optional<LatencyClient> responder;
-    if (msg.sender != nullptr) responder = latency_client(msg.sender->snapshot(false), true, server_);
+    std::optional<ClientInfo> responder;
+    if (msg.sender != nullptr) responder = responder_info(msg.sender->snapshot(false), server_);
     const auto service_rtt = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - tracking->forwarded_steady);
     publish_report(*tracking, measured_report(tracking->requestor, std::move(responder), tracking->forwarded_at,
                                               service_rtt, std::move(tracking->headers)));

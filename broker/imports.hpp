@@ -44,7 +44,7 @@ namespace forest::broker {
 // until the response (or its absence) is reported on the export's latency subject.
 struct LatencyTracking {
   std::string subject;                    // where the exporter hears the report
-  std::optional<LatencyClient> requestor;  // null: an internal publisher asked
+  std::optional<ClientInfo> requestor;  // null: an internal publisher asked
   TracingHeaders headers;                  // the tracing headers that made it sampled
   SystemTime forwarded_at;                 // when the request went into the exporter
   std::chrono::steady_clock::time_point forwarded_steady;

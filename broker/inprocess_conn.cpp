@@ -45,6 +45,7 @@ std::expected<std::shared_ptr<InProcessConn>, std::string> InProcessConn::connec
     auth->account->remove_connection();
     return std::unexpected("the server is shutting down");
   }
+  server.client_connected(*conn);
   // The cache sweep runs on the dispatch thread's ticker; registered there, as it wants.
   asio::post(dispatch.context(), [weak = std::weak_ptr<InProcessConn>(conn)] {
     if (auto self = weak.lock(); self && !self->closed()) self->dispatch_.add_tickable(self.get());

@@ -65,7 +65,9 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
   }
   if (const std::string sys = options()->effective_system_account(); !sys.empty()) {
     // First among the services: it answers from the moment the server does.
-    services_.insert(services_.begin(), std::make_unique<SystemService>(*this, register_account(sys)));
+    auto system = std::make_unique<SystemService>(*this, register_account(sys));
+    system_ = system.get();
+    services_.insert(services_.begin(), std::move(system));
   }
   // After every account exists (a reload may not add one).
   imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); }, accounts(),
@@ -436,7 +438,12 @@ bool Server::register_client(std::shared_ptr<ClientEndpoint> conn) {
   return true;
 }
 
+void Server::client_connected(const ClientEndpoint& conn) {
+  if (system_ != nullptr) system_->client_connected(conn.snapshot(false));
+}
+
 void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state) {
+  if (system_ != nullptr) system_->client_disconnected(final_state);
   std::lock_guard lock(mu_);
   // Under mu_, as traffic() reads: the connection's own counts move into the server's at once.
   TrafficCounts own;

@@ -40,6 +40,7 @@ struct CertIdentity;
 class Cluster;
 class JetStreamMonitor;
 class Monitor;
+class SystemService;
 
 // The nats-server protocol level we match; clients switch features on by this version.
 inline constexpr const char* kNatsCompatVersion = "2.9.10";
@@ -167,6 +168,9 @@ class Server {
   // refuses while shutting down. Every registered client reports client_closed() once.
   [[nodiscard]] bool register_client(std::shared_ptr<ClientEndpoint> conn);
   void client_closed(const ClientEndpoint& conn, ConnSnapshot final_state);
+  // A client finished its CONNECT (authenticated, in its account): the system account's
+  // connect event. From the client's thread.
+  void client_connected(const ClientEndpoint& conn);
   [[nodiscard]] std::size_t num_clients() const;
   // The server's traffic counters plus what live connections count themselves
   // (ClientEndpoint::add_own_traffic); I/O threads' out counts are the caller's to add.
@@ -237,6 +241,7 @@ class Server {
   std::string ports_file_;
   // Account imports (broker/imports.hpp); after accounts_, which it points into.
   std::unique_ptr<Imports> imports_;
+  SystemService* system_ = nullptr;  // in services_, when there is a system account
 };
 
 }  // namespace forest::broker

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "json_writer.hpp"
+#include "server_id.hpp"
 #include "time_text.hpp"
 
 namespace forest::broker {
@@ -94,58 +95,14 @@ std::mt19937_64& rng() {
   return gen;
 }
 
-// 22 base-62 characters, the length of the nuid nats-server uses as event ids.
-std::string event_id() {
-  constexpr std::string_view digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::string out(22, '0');
-  std::uniform_int_distribution<std::size_t> pick_digit(0, digits.size() - 1);
-  for (char& c : out) c = digits[pick_digit(rng())];
-  return out;
-}
-
-void write_client(JsonWriter& w, const LatencyClient& c) {
-  w.begin_object();
-  if (c.detailed) {
-    w.field("start", rfc3339(c.start));
-    if (!c.host.empty()) w.field("host", c.host);
-    if (c.id != 0) w.field("id", c.id);
-  }
-  w.field("acc", c.account);
-  if (c.detailed) {
-    if (!c.user.empty()) w.field("user", c.user);
-    if (!c.name.empty()) w.field("name", c.name);
-    if (!c.lang.empty()) w.field("lang", c.lang);
-    if (!c.version.empty()) w.field("ver", c.version);
-  }
-  if (c.rtt.count() != 0) w.field("rtt", static_cast<int64_t>(c.rtt.count()));
-  if (c.detailed) {
-    if (!c.server.empty()) w.field("server", c.server);
-    if (!c.cluster.empty()) w.field("cluster", c.cluster);
-    if (!c.kind.empty()) w.field("kind", c.kind);
-    if (!c.client_type.empty()) w.field("client_type", c.client_type);
-  }
-  w.end_object();
-}
 
 }  // namespace
 
-LatencyClient latency_client(const ConnSnapshot& conn, bool detailed, const LatencyServer& server) {
-  LatencyClient c;
-  c.detailed = detailed;
-  c.account = conn.account;
+ClientInfo responder_info(const ConnSnapshot& conn, const LatencyServer& server) {
+  ClientInfo c = client_info(conn);
   c.rtt = conn.rtt;
-  if (detailed) {
-    c.start = conn.start;
-    // An in-process connection has no address (nats-server leaves host out for a pipe).
-    if (conn.ip != "pipe") c.host = conn.ip;
-    c.id = conn.cid;
-    c.user = conn.authorized_user;
-    c.name = conn.name;
-    c.lang = conn.lang;
-    c.version = conn.version;
-    c.server = server.name;
-    c.cluster = server.cluster;
-  }
+  c.server = server.name;
+  c.cluster = server.cluster;
   return c;
 }
 
@@ -195,7 +152,7 @@ SampleDecision should_sample(const ServiceLatencyConfig& cfg, std::string_view h
   return {};
 }
 
-LatencyReport measured_report(std::optional<LatencyClient> requestor, std::optional<LatencyClient> responder,
+LatencyReport measured_report(std::optional<ClientInfo> requestor, std::optional<ClientInfo> responder,
                               SystemTime forwarded_at, nanoseconds service_rtt, TracingHeaders headers) {
   const auto measured = std::chrono::steady_clock::now();
   LatencyReport r;
@@ -215,7 +172,7 @@ LatencyReport measured_report(std::optional<LatencyClient> requestor, std::optio
   return r;
 }
 
-LatencyReport failed_report(int status, std::optional<LatencyClient> requestor, SystemTime forwarded_at,
+LatencyReport failed_report(int status, std::optional<ClientInfo> requestor, SystemTime forwarded_at,
                             TracingHeaders headers) {
   LatencyReport r;
   r.status = status;
@@ -237,17 +194,17 @@ std::string latency_json(const LatencyReport& r, SystemTime now) {
   JsonWriter w;
   w.begin_object();
   w.field("type", "io.nats.server.metric.v1.service_latency");
-  w.field("id", event_id());
+  w.field("id", make_event_id());
   w.field("timestamp", rfc3339(now));
   w.field("status", r.status);
   if (!r.description.empty()) w.field("description", r.description);
   if (r.requestor) {
     w.key("requestor");
-    write_client(w, *r.requestor);
+    write_client_info(w, *r.requestor);
   }
   if (r.responder) {
     w.key("responder");
-    write_client(w, *r.responder);
+    write_client_info(w, *r.responder);
   }
   if (!r.headers.empty()) {
     w.key("header").begin_object();

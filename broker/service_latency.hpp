@@ -14,34 +14,21 @@
 #include <utility>
 #include <vector>
 
+#include "client_info.hpp"
 #include "conn_info.hpp"
 #include "options.hpp"
 
 namespace forest::broker {
 
-// Who published a request or a response, as nats-server's ClientInfo reports it. `detailed`:
-// everything (a responder); otherwise only the account and the RTT (a requester, whose
-// account did not opt in to share more: forest-server refuses `share`).
-struct LatencyClient {
-  bool detailed = false;
-  SystemTime start{};
-  std::string host;
-  uint64_t id = 0;
-  std::string account;
-  std::string user, name, lang, version;
-  std::chrono::nanoseconds rtt{0};
-  std::string server, cluster;
-  std::string kind = "Client";
-  std::string client_type = "nats";
-};
-
-// The server a report comes from (ClientInfo's server and cluster of a detailed client).
+// The server a report comes from (a responder's server and cluster).
 struct LatencyServer {
   std::string name;
   std::string cluster;
 };
 
-[[nodiscard]] LatencyClient latency_client(const ConnSnapshot& conn, bool detailed, const LatencyServer& server);
+// A responder as nats-server reports it: everything, with its RTT and this server. (A requester
+// is only its account and RTT: forest-server refuses `share`, which would add the rest.)
+[[nodiscard]] ClientInfo responder_info(const ConnSnapshot& conn, const LatencyServer& server);
 
 // Tracing headers, canonical key and value, in the order nats-server's JSON writes them
 // (a Go map: sorted by key).
@@ -65,7 +52,7 @@ struct SampleDecision {
 struct LatencyReport {
   int status = 200;
   std::string description;
-  std::optional<LatencyClient> requestor, responder;
+  std::optional<ClientInfo> requestor, responder;
   TracingHeaders headers;
   SystemTime request_start{};
   std::chrono::nanoseconds service{0}, system{0}, total{0};
@@ -74,12 +61,12 @@ struct LatencyReport {
 // The report for a response that arrived `service_rtt` after the request was forwarded
 // (nats-server's sendTrackingLatency without a remote measurement): service time is that less
 // the responder's RTT; total adds the requester's RTT.
-[[nodiscard]] LatencyReport measured_report(std::optional<LatencyClient> requestor, std::optional<LatencyClient> responder,
+[[nodiscard]] LatencyReport measured_report(std::optional<ClientInfo> requestor, std::optional<ClientInfo> responder,
                                             SystemTime forwarded_at, std::chrono::nanoseconds service_rtt,
                                             TracingHeaders headers);
 // A report without a response (400, 408, 503, 504). A requester that is not a client (an
 // internal publisher) has no ClientInfo: null, as in nats-server.
-[[nodiscard]] LatencyReport failed_report(int status, std::optional<LatencyClient> requestor, SystemTime forwarded_at,
+[[nodiscard]] LatencyReport failed_report(int status, std::optional<ClientInfo> requestor, SystemTime forwarded_at,
                                           TracingHeaders headers);
 
 // The JSON, with a fresh event id and `now` as its timestamp.

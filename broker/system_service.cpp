@@ -6,12 +6,14 @@
 #include <utility>
 
 #include "account.hpp"
+#include "client_info.hpp"
 #include "cluster.hpp"
 #include "internal_client.hpp"
 #include "json_read.hpp"
 #include "json_writer.hpp"
 #include "monitor.hpp"
 #include "server.hpp"
+#include "server_id.hpp"
 #include "time_text.hpp"
 
 namespace forest::broker {
@@ -173,10 +175,53 @@ std::expected<void, std::string> SystemService::start() {
   }
   if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
   server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
+  running_.store(true);
   return {};
 }
 
+void SystemService::client_connected(const ConnSnapshot& conn) {
+  if (!running_.load() || conn.account.empty() || conn.account == kGlobalAccount) return;
+  client_->run([this, conn] {
+    publish_event("$SYS.ACCOUNT." + conn.account + ".CONNECT", "io.nats.server.advisory.v1.client_connect", conn, false);
+  });
+}
+
+void SystemService::client_disconnected(const ConnSnapshot& conn) {
+  if (!running_.load() || conn.account.empty() || conn.account == kGlobalAccount) return;
+  client_->run([this, conn] {
+    publish_event("$SYS.ACCOUNT." + conn.account + ".DISCONNECT", "io.nats.server.advisory.v1.client_disconnect", conn,
+                  true);
+  });
+}
+
+void SystemService::publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn,
+                                  bool closed) {
+  if (!running_.load()) return;
+  ClientInfo c = client_info(conn);
+  if (closed) {
+    c.rtt = conn.rtt;
+    c.stop = conn.stop;
+  }
+  JsonWriter w;
+  w.begin_object();
+  w.field("type", type);
+  w.field("id", make_event_id());
+  w.field("timestamp", rfc3339(closed ? conn.stop : std::chrono::system_clock::now()));
+  w.key("server").raw(server_info_json());
+  w.key("client");
+  write_client_info(w, c);
+  if (closed) {
+    // The client's view: what it sent is what the server took in.
+    w.key("sent").begin_object().field("msgs", conn.in_msgs).field("bytes", conn.in_bytes).end_object();
+    w.key("received").begin_object().field("msgs", conn.out_msgs).field("bytes", conn.out_bytes).end_object();
+    w.field("reason", close_reason_text(conn.reason));
+  }
+  w.end_object();
+  (void)client_->publish(account_, subject, "", w.str(), -1, {});
+}
+
 void SystemService::stop() {
+  running_.store(false);
   for (const SubPtr& sub : subs_) client_->unsubscribe(account_, sub);
   subs_.clear();
 }

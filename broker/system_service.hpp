@@ -12,8 +12,9 @@
 //
 // The subscriptions are ordinary ones in the system account, so routes carry them and one
 // request reaches every server (nats-server's too). Handlers run on the server's service
-// thread. Not here: account-scoped requests ($SYS.REQ.ACCOUNT.*), events ($SYS.ACCOUNT.*.CONNECT,
-// periodic STATSZ), GATEWAYZ/LEAFZ/ACCOUNTZ.
+// thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too. Not
+// here: account-scoped requests ($SYS.REQ.ACCOUNT.*), the other events (account connection
+// counts, periodic STATSZ, auth errors), GATEWAYZ/LEAFZ/ACCOUNTZ.
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "conn_info.hpp"
 #include "internal_service.hpp"
 #include "subscription.hpp"
 
@@ -42,7 +44,15 @@ class SystemService final : public InternalService {
   std::expected<void, std::string> start() override;
   void stop() override;
 
+  // nats-server's account events: a client of a named account (not $G) finished its CONNECT,
+  // or closed. Published into the system account on $SYS.ACCOUNT.<account>.CONNECT and
+  // .DISCONNECT (with its traffic and the reason). From any thread: the snapshot is taken by
+  // the caller, the event written and published on the service thread.
+  void client_connected(const ConnSnapshot& conn);
+  void client_disconnected(const ConnSnapshot& conn);
+
  private:
+  void publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn, bool closed);
   void answer(const InternalMessage& m, const std::string& kind);
   // nats-server's ServerInfo of this server (the "server" object of every reply).
   [[nodiscard]] std::string server_info_json();
@@ -54,6 +64,7 @@ class SystemService final : public InternalService {
   std::shared_ptr<InternalClient> client_;
   std::unique_ptr<Monitor> monitor_;  // builds the endpoints' JSON; never listens
   std::vector<SubPtr> subs_;
+  std::atomic<bool> running_{false};  // between start() and stop(): events are published
   uint64_t seq_ = 0;  // service thread
   double last_cpu_seconds_ = 0;
   std::chrono::steady_clock::time_point last_cpu_sample_{};

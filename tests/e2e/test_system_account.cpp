@@ -112,6 +112,64 @@ TEST_CASE("system account: $SYS.REQ.SERVER.PING answers with statsz", "[system-a
   CHECK(int64_t(reply["statsz"]["mem"]) > 0);
 }
 
+TEST_CASE("system account: connect and disconnect events of other accounts' clients", "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  sys->send("SUB $SYS.ACCOUNT.*.CONNECT 1\r\nSUB $SYS.ACCOUNT.*.DISCONNECT 2\r\nPING\r\n");
+  REQUIRE(sys->read_line(3s) == "PONG\r\n");
+
+  auto a = std::make_unique<RawClient>("127.0.0.1", server->client_port());
+  REQUIRE(a->read_line(3s).rfind("INFO ", 0) == 0);
+  a->send("CONNECT {\"verbose\":false,\"pedantic\":false,\"name\":\"evt\",\"lang\":\"raw\",\"version\":\"0.1\","
+          "\"user\":\"a\",\"pass\":\"p\"}\r\nPUB x 5\r\nhello\r\nPING\r\n");
+  REQUIRE(a->read_line(3s) == "PONG\r\n");
+  const auto [connect_subject, connect] = next_message(*sys);
+  INFO(connect);
+  REQUIRE(connect_subject == "$SYS.ACCOUNT.A.CONNECT");
+  simdjson::dom::parser parser;
+  simdjson::dom::element e = parser.parse(connect);
+  CHECK(std::string_view(e["type"]) == "io.nats.server.advisory.v1.client_connect");
+  CHECK(std::string_view(e["id"]).size() == 22);
+  CHECK(std::string_view(e["server"]["name"]) == "sys-test-" + kind);
+  CHECK(std::string_view(e["client"]["acc"]) == "A");
+  CHECK(std::string_view(e["client"]["user"]) == "a");
+  CHECK(std::string_view(e["client"]["name"]) == "evt");
+  CHECK(std::string_view(e["client"]["lang"]) == "raw");
+  CHECK(std::string_view(e["client"]["ver"]) == "0.1");
+  CHECK(std::string_view(e["client"]["host"]) == "127.0.0.1");
+  CHECK(std::string_view(e["client"]["kind"]) == "Client");
+  CHECK(std::string_view(e["client"]["client_type"]) == "nats");
+  CHECK(e["client"]["start"].is_string());
+  CHECK(e["client"]["stop"].error() == simdjson::NO_SUCH_FIELD);
+  const uint64_t cid = uint64_t(e["client"]["id"]);
+
+  a.reset();  // the client goes away
+  const auto [disconnect_subject, disconnect] = next_message(*sys);
+  INFO(disconnect);
+  REQUIRE(disconnect_subject == "$SYS.ACCOUNT.A.DISCONNECT");
+  e = parser.parse(disconnect);
+  CHECK(std::string_view(e["type"]) == "io.nats.server.advisory.v1.client_disconnect");
+  CHECK(uint64_t(e["client"]["id"]) == cid);
+  CHECK(std::string_view(e["client"]["acc"]) == "A");
+  CHECK(e["client"]["stop"].is_string());
+  CHECK(int64_t(e["sent"]["msgs"]) == 1);
+  CHECK(int64_t(e["sent"]["bytes"]) == 5);
+  CHECK(int64_t(e["received"]["msgs"]) == 0);
+  CHECK(std::string_view(e["reason"]) == "Client Closed");
+
+  // The system account's own clients give events too; a client that fails to authenticate none.
+  auto bad = std::make_unique<RawClient>("127.0.0.1", server->client_port());
+  REQUIRE(bad->read_line(3s).rfind("INFO ", 0) == 0);
+  bad->send("CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"wrong\"}\r\n");
+  CHECK(bad->read_line(3s).rfind("-ERR 'Authorization Violation'", 0) == 0);
+  bad.reset();
+  sys->send("PING\r\n");
+  CHECK(sys->read_line(3s) == "PONG\r\n");  // no event came first
+}
+
 TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options", "[system-account]") {
   const std::string kind = GENERATE(from_range(server_kinds()));
   INFO("server: " << kind);
