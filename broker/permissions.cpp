@@ -2,6 +2,7 @@
 // group rules and its reply-subject accounting for allow_responses.
 #include "permissions.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
@@ -154,7 +155,7 @@ void ConnPermissions::note_reply(std::string_view reply, Clock::time_point now) 
   if (reply.empty() || !rules_->responses()) return;
   std::lock_guard lock(replies_mu_);
   replies_.insert_or_assign(std::string(reply), Reply{now, 0});
-  if (replies_.size() > kReplyPruneAt) prune_replies(now);
+  if (replies_.size() > prune_at_) prune_replies(now);
 }
 
 bool ConnPermissions::use_reply(std::string_view subject, Clock::time_point now) {
@@ -178,8 +179,15 @@ void ConnPermissions::prune_replies(Clock::time_point now) {
     const bool expired = rp.expires.count() > 0 && now - it->second.at > rp.expires;
     it = used_up || expired ? replies_.erase(it) : std::next(it);
   }
-  // Without a limit or an expiry nothing above goes: keep memory bounded anyway.
-  for (auto it = replies_.begin(); replies_.size() > kMaxReplies && it != replies_.end();) it = replies_.erase(it);
+  // Without a limit or an expiry nothing above goes: keep memory bounded anyway, down to three
+  // quarters of the cap so that the next full scan is a quarter of the cap away.
+  if (replies_.size() > kMaxReplies) {
+    for (auto it = replies_.begin(); replies_.size() > kMaxReplies / 4 * 3 && it != replies_.end();) it = replies_.erase(it);
+  }
+  // nats-server scans past 4,096 at every delivery; a scan that frees little would make each
+  // delivery cost the whole table (quadratic). Scan again once the table has doubled instead
+  // (expired and used-up entries are refused by use_reply() meanwhile).
+  prune_at_ = std::clamp(replies_.size() * 2, kReplyPruneAt, kMaxReplies);
 }
 
 std::size_t ConnPermissions::tracked_replies() const {

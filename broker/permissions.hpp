@@ -139,6 +139,9 @@ class ConnPermissions {
   std::atomic<bool> deny_filter_{false};
   mutable std::mutex replies_mu_;
   std::unordered_map<std::string, Reply> replies_;
+  // The size past which note_reply() scans the table (replies_mu_). It grows with what a scan
+  // leaves alive, so a table of live replies is not scanned again at every delivery.
+  std::size_t prune_at_ = kReplyPruneAt;
 };
 
 // The `-ERR` texts, as nats-server words them (subjects quoted as Go's %q does).
