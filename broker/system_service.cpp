@@ -21,6 +21,10 @@ namespace {
 
 constexpr std::string_view kPingSubject = "$SYS.REQ.SERVER.PING";
 constexpr std::array<const char*, 7> kKinds = {"STATSZ", "VARZ", "CONNZ", "SUBSZ", "ROUTEZ", "JSZ", "HEALTHZ"};
+// $SYS.REQ.ACCOUNT.<account>.<KIND>: the endpoints that nats-server scopes to one account by
+// setting the endpoint's account option (SUBSZ with its subscriptions listed).
+constexpr std::string_view kAccountPrefix = "$SYS.REQ.ACCOUNT.";
+constexpr std::array<const char*, 2> kAccountKinds = {"CONNZ", "SUBSZ"};
 
 // How one JSON option of a request body becomes a query parameter of the monitoring endpoint.
 enum class OptionType { string, boolean, integer, conn_state };
@@ -52,10 +56,11 @@ constexpr OptionMapping kOptions[] = {
     {"JSZ", "account", "acc", OptionType::string, nullptr},
     {"JSZ", "accounts", "accounts", OptionType::boolean, "true"},
     {"JSZ", "streams", "streams", OptionType::boolean, "true"},
-    {"JSZ", "consumers", "consumers", OptionType::boolean, "true"},
+    {"JSZ", "consumer", "consumers", OptionType::boolean, "true"},  // Go's JSzOptions: "consumer"
     {"JSZ", "config", "config", OptionType::boolean, "true"},
     {"JSZ", "offset", "offset", OptionType::integer, nullptr},
     {"JSZ", "limit", "limit", OptionType::integer, nullptr},
+    {"JSZ", "leader_only", "leader-only", OptionType::boolean, "true"},
     {"HEALTHZ", "js-enabled-only", "js-enabled-only", OptionType::boolean, "true"},
     {"HEALTHZ", "js-server-only", "js-server-only", OptionType::boolean, "true"},
 };
@@ -82,8 +87,15 @@ struct RequestOptions {
   std::string query;
 };
 
+// Whether an account-scoped request sets this option itself, whatever the body says (Go
+// overwrites the decoded option): the account, and SUBSZ's subscription list.
+bool set_by_account_scope(const std::string& kind, std::string_view query) {
+  return query == "acc" || (kind == "SUBSZ" && query == "subs");
+}
+
 // False when the body is not an object or an option has the wrong type (a 400 reply).
-bool read_request_options(std::string_view body, const std::string& kind, RequestOptions& out, std::string& error) {
+bool read_request_options(std::string_view body, const std::string& kind, RequestOptions& out, std::string& error,
+                          bool account_scoped = false) {
   if (body.empty()) return true;
   const bool ok = json::for_each_field(body, [&](std::string_view key, json::value v) {
     if (json::key_is(key, "server_name")) return json::read_string(v, out.server_name);
@@ -117,7 +129,7 @@ bool read_request_options(std::string_view body, const std::string& kind, Reques
           break;
         }
       }
-      if (value.empty()) return true;
+      if (value.empty() || (account_scoped && set_by_account_scope(kind, o.query))) return true;
       out.query += out.query.empty() ? "?" : "&";
       out.query += std::string(o.query) + "=" + percent_encode(value);
       return true;
@@ -172,6 +184,12 @@ std::expected<void, std::string> SystemService::start() {
     direct_subject.append(server_.server_id()).append(".").append(kind);
     ok = ok && add(ping_subject, handler);
     ok = ok && add(direct_subject, handler);
+  }
+  for (const char* k : kAccountKinds) {
+    const std::string kind = k;
+    std::string subject(kAccountPrefix);
+    subject.append("*.").append(kind);
+    ok = ok && add(subject, [this, kind](const InternalMessage& m) { answer_account(m, kind); });
   }
   if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
   server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
@@ -319,6 +337,44 @@ void SystemService::answer(const InternalMessage& m, const std::string& kind) {
       } else {
         w.key("error").begin_object().field("code", r.status).field("description", r.body).end_object();
       }
+    }
+  }
+  w.end_object();
+  reply(m, w.take());
+}
+
+// $SYS.REQ.ACCOUNT.<account>.<KIND>: the endpoint's JSON for that account only, with the
+// body's options (the account and SUBSZ's subscriptions are the subject's, as in Go). An
+// account this server does not have gives the endpoint's empty answer, as nats-server's does.
+void SystemService::answer_account(const InternalMessage& m, const std::string& kind) {
+  if (m.reply.empty()) return;
+  const std::string_view subject = m.subject;
+  const std::size_t end = subject.rfind('.');
+  if (!subject.starts_with(kAccountPrefix) || end <= kAccountPrefix.size()) return;
+  const std::string account(subject.substr(kAccountPrefix.size(), end - kAccountPrefix.size()));
+  RequestOptions options;
+  std::string error;
+  JsonWriter w;
+  w.begin_object();
+  if (!read_request_options(m.body(), kind, options, error, true)) {
+    w.key("server").raw(server_info_json());
+    w.key("error").begin_object().field("code", 400).field("description", error).end_object();
+  } else {
+    const auto o = server_.options();
+    Cluster* c = server_.cluster();
+    if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
+    w.key("server").raw(server_info_json());
+    std::string query = options.query;
+    query += query.empty() ? "?" : "&";
+    query += "acc=" + percent_encode(account);
+    if (kind == "SUBSZ") query += "&subs=1";
+    std::string path = "/" + kind;
+    for (char& ch : path) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const HttpReply r = monitor_->handle(path + query);
+    if (r.status == 200) {
+      w.key("data").raw(r.body);
+    } else {
+      w.key("error").begin_object().field("code", r.status).field("description", r.body).end_object();
     }
   }
   w.end_object();

@@ -4,17 +4,19 @@
 //   $SYS.REQ.SERVER.PING                 statsz of every server ({"server":{..},"statsz":{..}})
 //   $SYS.REQ.SERVER.PING.<KIND>          <KIND> of every server ({"server":{..},"data":{..}})
 //   $SYS.REQ.SERVER.<server id>.<KIND>   the same from one server
+//   $SYS.REQ.ACCOUNT.<account>.<AKIND>   <AKIND> of every server, for one account only
 //
-// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ or HEALTHZ; the data is what the monitoring
-// endpoint of that name returns. A request body may filter servers (server_name, cluster,
+// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ or HEALTHZ, AKIND CONNZ or SUBSZ; the data
+// is what the monitoring endpoint of that name returns. A request body may filter servers (server_name, cluster,
 // host: substrings; domain: equal) and carry the endpoint's options (nats-server's JSON names,
 // e.g. {"subscriptions":true} for CONNZ); a body that is not such JSON gets a 400 error reply.
 //
 // The subscriptions are ordinary ones in the system account, so routes carry them and one
 // request reaches every server (nats-server's too). Handlers run on the server's service
-// thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too. Not
-// here: account-scoped requests ($SYS.REQ.ACCOUNT.*), the other events (account connection
-// counts, periodic STATSZ, auth errors), GATEWAYZ/LEAFZ/ACCOUNTZ.
+// thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too.
+// Not here: the other account-scoped requests (INFO, STATZ, CONNS, JSZ, LEAFZ), the imports
+// through which nats-server lets every account ask for its own CONNZ and STATZ, the other
+// events (account connection counts, periodic STATSZ, auth errors), GATEWAYZ/LEAFZ/ACCOUNTZ.
 #pragma once
 
 #include <atomic>
@@ -54,6 +56,7 @@ class SystemService final : public InternalService {
  private:
   void publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn, bool closed);
   void answer(const InternalMessage& m, const std::string& kind);
+  void answer_account(const InternalMessage& m, const std::string& kind);
   // nats-server's ServerInfo of this server (the "server" object of every reply).
   [[nodiscard]] std::string server_info_json();
   [[nodiscard]] std::string statsz_json();

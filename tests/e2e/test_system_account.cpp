@@ -7,12 +7,14 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "raw_client.hpp"
 #include "run_command.hpp"
@@ -224,6 +226,66 @@ TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options",
   simdjson::dom::parser parser4;
   simdjson::dom::element health = parser4.parse(payload);
   CHECK(std::string_view(health["data"]["status"]) == "ok");
+}
+
+TEST_CASE("system account: $SYS.REQ.ACCOUNT.<account>.CONNZ and .SUBSZ see that account only", "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  auto a = login(*server, "a");
+  a->send("SUB watched 1\r\nSUB also.watched 2\r\nPING\r\n");
+  REQUIRE(a->read_line(3s) == "PONG\r\n");
+  sys->send("SUB _INBOX.acc 1\r\nSUB sys.own 2\r\n");
+
+  // CONNZ: A's one client, whatever account the body names (the subject's wins).
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.CONNZ", "_INBOX.acc", R"({"subscriptions":true,"acc":"SYS"})");
+  auto [subject, payload] = next_message(*sys);
+  INFO(payload);
+  REQUIRE(subject == "_INBOX.acc");
+  simdjson::dom::parser parser;
+  simdjson::dom::element connz = parser.parse(payload);
+  CHECK(std::string_view(connz["server"]["name"]) == "sys-test-" + kind);
+  CHECK(int64_t(connz["data"]["num_connections"]) == 1);
+  simdjson::dom::array conns = connz["data"]["connections"];
+  REQUIRE(conns.size() == 1);
+  simdjson::dom::array listed = conns.at(0)["subscriptions_list"];
+  CHECK(listed.size() == 2);  // the A client's two
+
+  // SUBSZ: subscriptions listed without asking, all of them A's: ours and none of SYS's.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.SUBSZ", "_INBOX.acc");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  REQUIRE(subject == "_INBOX.acc");
+  simdjson::dom::parser parser2;
+  simdjson::dom::element subsz = parser2.parse(payload);
+  simdjson::dom::array subs = subsz["data"]["subscriptions_list"];
+  std::vector<std::string> subjects;
+  for (simdjson::dom::element sd : subs) {
+    CHECK(std::string_view(sd["account"]) == "A");
+    subjects.emplace_back(std::string_view(sd["subject"]));
+  }
+  CHECK(std::count(subjects.begin(), subjects.end(), "watched") == 1);
+  CHECK(std::count(subjects.begin(), subjects.end(), "also.watched") == 1);
+  CHECK(std::count(subjects.begin(), subjects.end(), "sys.own") == 0);
+
+  // An account this server does not have: the endpoint's empty answer, not an error.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.NOPE.CONNZ", "_INBOX.acc");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser3;
+  simdjson::dom::element none = parser3.parse(payload);
+  CHECK(int64_t(none["data"]["num_connections"]) == 0);
+  CHECK(none["error"].error() == simdjson::NO_SUCH_FIELD);
+
+  // A body that is not the endpoint's options: a 400 error reply.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.SUBSZ", "_INBOX.acc", R"({"offset":"x"})");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser4;
+  simdjson::dom::element bad = parser4.parse(payload);
+  CHECK(int64_t(bad["error"]["code"]) == 400);
 }
 
 TEST_CASE("system account: other accounts cannot reach the server requests", "[system-account]") {
