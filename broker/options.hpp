@@ -46,6 +46,9 @@ enum class ResponseType : uint8_t { singleton, stream, chunked };
 struct StreamExport {
   std::string subject;
   std::vector<std::string> accounts;  // empty: public
+  // `account_token_position: N` (1-based; 0: none): the export's Nth token is a `*` that an
+  // importer may only fill with its own account name (it overrides `accounts`).
+  int64_t account_token_position = 0;
   bool operator==(const StreamExport&) const = default;
 };
 
@@ -63,6 +66,7 @@ struct ServiceExport {
   ResponseType response_type = ResponseType::singleton;
   Duration response_threshold{0};  // 0: nats-server's default, 2 minutes
   std::optional<ServiceLatencyConfig> latency;
+  int64_t account_token_position = 0;  // as StreamExport's
   bool operator==(const ServiceExport&) const = default;
   [[nodiscard]] Duration threshold() const {
     return response_threshold.count() > 0 ? response_threshold : Duration(std::chrono::minutes(2));

@@ -429,6 +429,7 @@ Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
     Duration threshold{0};
     bool threshold_seen = false;
     std::optional<ServiceLatencyConfig> latency;
+    int64_t token_position = 0;
     for (const auto& [k, val] : item.map) {
       const std::string key = lower(k);
       if (key == "stream" || key == "service") {
@@ -478,7 +479,7 @@ Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
         if (!l) return std::unexpected(l.error());
         latency = std::move(*l);
       } else if (key == "account_token_position") {
-        return not_supported(val, k);
+        if (auto r = get_int(val, k, token_position); !r) return r;
       } else if (!val.referenced_as_variable) {
         return unknown_field(val, k);
       }
@@ -486,10 +487,11 @@ Result parse_exports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
     if (stream) {
       if (rt || threshold_seen) return err_at(item, "Detected response directive on non-service");
       if (latency) return err_at(item, "Detected latency directive on non-service");
-      acc.stream_exports.push_back({*stream, accounts});
+      acc.stream_exports.push_back({*stream, accounts, token_position});
       pos.add(acc, 0, item);
     } else if (service) {
-      acc.service_exports.push_back({*service, accounts, rt.value_or(ResponseType::singleton), threshold, latency});
+      acc.service_exports.push_back(
+          {*service, accounts, rt.value_or(ResponseType::singleton), threshold, latency, token_position});
       pos.add(acc, 1, item);
     }
   }
@@ -560,8 +562,28 @@ const AccountConfig* find_config(const std::vector<AccountConfig>& accounts, con
   return nullptr;
 }
 
-bool export_allows(const std::vector<std::string>& approved, const std::string& account) {
-  return approved.empty() || std::find(approved.begin(), approved.end(), account) != approved.end();
+std::vector<std::string_view> subject_tokens(std::string_view subject) {
+  std::vector<std::string_view> out;
+  for (std::size_t start = 0;;) {
+    const std::size_t dot = subject.find('.', start);
+    out.push_back(subject.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (dot == std::string_view::npos) return out;
+    start = dot + 1;
+  }
+}
+
+// nats-server's checkAuth. With an account token position, the import's token there must be
+// the importer's name; an import of the export's own subject has no such token (its `*`), so
+// it is refused, as in Go. Otherwise the approved accounts, or anyone when there are none.
+template <typename Export>
+bool export_allows(const Export& e, const std::string& subject, bool same_subject, const std::string& account) {
+  if (e.account_token_position > 0) {
+    if (same_subject) return false;
+    const std::vector<std::string_view> tokens = subject_tokens(subject);
+    const auto at = static_cast<std::size_t>(e.account_token_position);
+    return at <= tokens.size() && tokens[at - 1] == account;
+  }
+  return e.accounts.empty() || std::find(e.accounts.begin(), e.accounts.end(), account) != e.accounts.end();
 }
 
 // nats-server's checkStreamExportApproved / checkServiceExportApproved: an export of the same
@@ -569,12 +591,20 @@ bool export_allows(const std::vector<std::string>& approved, const std::string& 
 template <typename Export>
 bool import_authorized(const std::vector<Export>& exports, const std::string& subject, const std::string& importer) {
   for (const Export& e : exports) {
-    if (e.subject == subject) return export_allows(e.accounts, importer);
+    if (e.subject == subject) return export_allows(e, subject, true, importer);
   }
   for (const Export& e : exports) {
-    if (subject_is_subset(subject, e.subject)) return export_allows(e.accounts, importer);
+    if (subject_is_subset(subject, e.subject)) return export_allows(e, subject, false, importer);
   }
   return false;
+}
+
+// nats-server's setExportAuth: an account token position must name a `*` token of the export.
+bool token_position_valid(const std::string& subject, int64_t position) {
+  if (position == 0) return true;
+  const std::vector<std::string_view> tokens = subject_tokens(subject);
+  return position > 0 && static_cast<std::size_t>(position) <= tokens.size() &&
+         tokens[static_cast<std::size_t>(position) - 1] == "*";
 }
 
 // The imports added so far, to refuse one that closes a cycle (nats-server's
@@ -665,6 +695,9 @@ Result check_imports_exports(std::vector<AccountConfig>& accounts, const ImportE
     enter(a, 0, a.stream_exports);
     for (const StreamExport& e : a.stream_exports) {
       if (!is_valid_subject(e.subject)) return fail(&e, "Error adding stream export " + quoted(e.subject) + ": invalid subject");
+      if (!token_position_valid(e.subject, e.account_token_position)) {
+        return fail(&e, "Error adding stream export " + quoted(e.subject) + ": sublist: invalid subject");  // Go's text
+      }
       for (const std::string& n : e.accounts) {
         if (!find_config(accounts, n)) return fail(&e, quoted(n) + " account not defined for stream export");
       }
@@ -672,6 +705,9 @@ Result check_imports_exports(std::vector<AccountConfig>& accounts, const ImportE
     enter(a, 1, a.service_exports);
     for (const ServiceExport& e : a.service_exports) {
       if (!is_valid_subject(e.subject)) return fail(&e, "Error adding service export " + quoted(e.subject) + ": invalid subject");
+      if (!token_position_valid(e.subject, e.account_token_position)) {
+        return fail(&e, "Error adding service export " + quoted(e.subject) + ": sublist: invalid subject");  // Go's text
+      }
       for (const std::string& n : e.accounts) {
         if (!find_config(accounts, n)) return fail(&e, quoted(n) + " account not defined for service export");
       }

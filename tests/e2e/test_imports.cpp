@@ -229,6 +229,41 @@ TEST_CASE("imports: a service import's reply reaches the requester only", "[impo
   CHECK(drain(*b2).empty());
 }
 
+TEST_CASE("imports: an account token position lets each importer reach its own subject", "[imports]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  ImportsConf conf(R"(
+accounts {
+  A {
+    users = [ {user: a1, password: p} ]
+    exports = [ {service: "t.*.req", account_token_position: 2}, {stream: "e.*.>", account_token_position: 2} ]
+  }
+  B {
+    users = [ {user: b1, password: p} ]
+    imports = [ {service: {account: A, subject: "t.B.req"}}, {stream: {account: A, subject: "e.B.>"}} ]
+  }
+}
+)");
+  auto s = start(kind, conf);
+  auto a1 = login(*s, "a1");
+  auto b1 = login(*s, "b1");
+  a1->send("SUB t.*.req 1\r\n");
+  b1->send("SUB _INBOX.b 1\r\nSUB e.> 2\r\n");
+  REQUIRE(drain(*a1).empty());
+  REQUIRE(drain(*b1).empty());
+  // The service: B's request reaches A on B's own subject, and the answer comes back.
+  CHECK(publish(*b1, "t.B.req", "hi", "_INBOX.b").empty());
+  const std::string request = drain(*a1);
+  INFO(request);
+  REQUIRE(request.find("t.B.req 1 _R_.") != std::string::npos);
+  publish(*a1, reply_of(request), "ok");
+  CHECK(drain(*b1) == "MSG _INBOX.b 1 2\r\nok\r\n");
+  // The stream: B sees A's messages on its own subjects only.
+  publish(*a1, "e.B.x", "mine");
+  publish(*a1, "e.C.x", "other");
+  CHECK(drain(*b1) == "MSG e.B.x 2 4\r\nmine\r\n");
+}
+
 namespace {
 
 void respond(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
@@ -328,6 +363,25 @@ TEST_CASE("imports: configuration errors", "[imports]") {
   refused("accounts { A { exports = [ {stream: \"s.>\"} ], imports = [ {stream: {account: B, subject: \"s.>\"}} ] }\n"
           " B { exports = [ {stream: \"s.>\"} ], imports = [ {stream: {account: A, subject: \"s.>\"}} ] } }\n",
           "Error adding stream import \"s.>\": import forms a cycle");
+  // account_token_position: the token must be a `*` of the export, and an importer may fill it
+  // with its own name only (not another's, nor import the export's own `*`).
+  refused("accounts { A { exports = [ {service: \"t.x.req\", account_token_position: 2} ] } }\n",
+          "Error adding service export \"t.x.req\": sublist: invalid subject");
+  refused("accounts { A { exports = [ {stream: \"t.*\", account_token_position: 3} ] } }\n",
+          "Error adding stream export \"t.*\": sublist: invalid subject");
+  const std::string tok = "A { exports = [ {service: \"t.*.req\", account_token_position: 2}, "
+                          "{stream: \"e.*.>\", account_token_position: 2} ] }\n";
+  refused("accounts { " + tok + " B { imports = [ {service: {account: A, subject: \"t.C.req\"}} ] }\n C {} }\n",
+          "Error adding service import \"t.C.req\": service import not authorized");
+  refused("accounts { " + tok + " B { imports = [ {service: {account: A, subject: \"t.*.req\"}} ] } }\n",
+          "Error adding service import \"t.*.req\": service import not authorized");
+  refused("accounts { " + tok + " B { imports = [ {stream: {account: A, subject: \"e.C.>\"}} ] }\n C {} }\n",
+          "Error adding stream import \"e.C.>\": stream import not authorized");
+  ImportsConf own("accounts { " + tok +
+                  " B { imports = [ {service: {account: A, subject: \"t.B.req\"}}, {stream: {account: A, subject: \"e.B.>\"}} ] } }\n");
+  std::string own_out;
+  CHECK(run_command({binary, "-a", "127.0.0.1", "-p", "-1", "-c", own.path, "-t"}, &own_out) == 0);
+  INFO(own_out);
   // Accepted: B may import what is exported to it; a prefix on a service import is ignored.
   ImportsConf fine("accounts { " + a +
                    " B { imports = [ {stream: {account: A, subject: \"s.x\"}}, {service: {account: A, subject: \"q.b\"}, prefix: ignored} ] } }\n");
