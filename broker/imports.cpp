@@ -119,14 +119,15 @@ std::string with_request_info(const Delivery& msg, std::string_view account) {
 class ServiceImportSink final : public MessageSink {
  public:
   ServiceImportSink(Account& importer, Account& exporter, std::shared_ptr<ResponseMap> responses, SubjectMap map,
-                    const ServiceExport& exp)
+                    const ServiceExport& exp, bool share)
       : importer_(importer),
         exporter_(exporter),
         responses_(std::move(responses)),
         map_(std::move(map)),
         type_(exp.response_type),
         threshold_(exp.threshold()),
-        latency_(exp.latency) {}
+        latency_(exp.latency),
+        share_(share) {}
 
   bool deliver(Subscription&, const Delivery& msg) override {
     // Only where the request was published (nats-server checks service imports on a client's
@@ -163,7 +164,12 @@ class ServiceImportSink final : public MessageSink {
     if (!decision.sample) return nullptr;
     auto t = std::make_unique<LatencyTracking>();
     t->subject = latency_->subject;
-    if (msg.sender != nullptr) {
+    if (msg.sender != nullptr && share_) {
+      // A shared import: the requester in full, as nats-server's getClientInfo(true) gives it.
+      ClientInfo requestor = responder_info(msg.sender->snapshot(false), responses_->server());
+      requestor.rtt = msg.sender->rtt();
+      t->requestor = std::move(requestor);
+    } else if (msg.sender != nullptr) {
       // Without `share` nats-server reports a requester's account and RTT only (no snapshot needed).
       ClientInfo requestor;
       requestor.account = importer_.name();
@@ -184,6 +190,7 @@ class ServiceImportSink final : public MessageSink {
   ResponseType type_;
   Duration threshold_;
   std::optional<ServiceLatencyConfig> latency_;
+  bool share_;  // the import's `share`: reports name the requester in full
 };
 
 SubPtr make_sub(std::shared_ptr<MessageSink> sink, const std::string& subject, bool node_local) {
@@ -411,7 +418,7 @@ void Imports::apply(const std::vector<AccountConfig>& accounts) {
       if (exporter == nullptr || ec == nullptr) continue;
       const ServiceExport* e = find_export(ec->service_exports, i.subject);
       auto sink = std::make_shared<ServiceImportSink>(*importer, *exporter, responses_for(*exporter),
-                                                      SubjectMap::make(i.to, i.subject), e ? *e : ServiceExport{});
+                                                      SubjectMap::make(i.to, i.subject), e ? *e : ServiceExport{}, i.share);
       SubPtr sub = make_sub(std::move(sink), i.to, true);
       if (importer->subscribe(sub)) installed_.push_back({importer, std::move(sub)});
     }

@@ -87,6 +87,7 @@ struct ServiceImport {
   std::string account;
   std::string subject;
   std::string to;
+  bool share = false;  // `share: true`: latency reports name the requester in full
   bool operator==(const ServiceImport&) const = default;
 };
 

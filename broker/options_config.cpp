@@ -507,7 +507,7 @@ Result parse_imports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
     }
     bool is_stream = false, is_service = false;
     std::string account, subject, prefix, to;
-    bool has_prefix = false, has_to = false;
+    bool has_prefix = false, has_to = false, share = false;
     for (const auto& [k, val] : item.map) {
       const std::string key = lower(k);
       if (key == "stream" || key == "service") {
@@ -528,7 +528,8 @@ Result parse_imports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
         if (auto r = get_string(val, k, to); !r) return r;
         has_to = true;
       } else if (key == "share") {
-        return not_supported(val, k);
+        // Latency reports of a shared service import name the requester in full.
+        if (auto r = get_bool(val, k, share); !r) return r;
       } else if (!val.referenced_as_variable) {
         return unknown_field(val, k);
       }
@@ -548,7 +549,7 @@ Result parse_imports(const ConfValue& v, AccountConfig& acc, ImportExportPositio
                                   quoted(dup.subject));
         }
       }
-      acc.service_imports.push_back({account, subject, local});
+      acc.service_imports.push_back({account, subject, local, share});
       pos.add(acc, 3, item);
     }
   }

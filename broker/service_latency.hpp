@@ -26,8 +26,8 @@ struct LatencyServer {
   std::string cluster;
 };
 
-// A responder as nats-server reports it: everything, with its RTT and this server. (A requester
-// is only its account and RTT: forest-server refuses `share`, which would add the rest.)
+// A responder as nats-server reports it: everything, with its RTT and this server. A requester
+// is reported so too when its import has `share: true`; else only its account and RTT.
 [[nodiscard]] ClientInfo responder_info(const ConnSnapshot& conn, const LatencyServer& server);
 
 // Tracing headers, canonical key and value, in the order nats-server's JSON writes them

@@ -215,6 +215,27 @@ TEST_CASE("service latency: a measured request reports requester, responder and 
   CHECK(next_message(*s.observer, 300ms).empty());
 }
 
+TEST_CASE("service latency: a shared import reports the requester in full", "[imports]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  std::string text = kLatency;
+  const std::string plain = R"({service: {account: A, subject: "svc.all"}})";
+  REQUIRE(text.find(plain) != std::string::npos);
+  text.replace(text.find(plain), plain.size(), R"({service: {account: A, subject: "svc.all"}, share: true})");
+  LatencyConf conf(text);
+  Setup s = setup(kind, conf);
+
+  pub(*s.requester, "svc.all", "_INBOX.b1.1", "q");
+  pub(*s.responder, take_request(*s.responder), "", "answer");
+  CHECK(next(*s.requester, 5s).line == "MSG _INBOX.b1.1 5 6\r\n");
+  const std::string report = next_message(*s.observer, 5s);
+  INFO(report);
+  REQUIRE(!report.empty());
+  CHECK(has(report, R"("requestor":{"start":")"));
+  CHECK(has(report, R"("acc":"B","user":"b1","name":"b1-conn","lang":"raw","ver":"1.2.3","rtt":)"));
+  CHECK(has(report, R"("kind":"Client","client_type":"nats"},"responder":{"start":")"));
+}
+
 TEST_CASE("service latency: sampling by the requests' tracing headers", "[imports]") {
   const std::string kind = GENERATE(from_range(server_kinds()));
   INFO("server: " << kind);
@@ -327,6 +348,16 @@ TEST_CASE("service latency: configuration errors", "[imports]") {
   refused(R"({service: q, latency: "q"})", "Error adding service latency sampling for \"q\" on subject \"q\": invalid publish subject");
   refused(R"({service: q, response_type: stream, latency: l})",
           "Error adding service latency sampling for \"q\" on subject \"l\": bad service response type");
+  // `share` takes a boolean only (nats-server's error is Go's "interface conversion" text).
+  {
+    LatencyConf bad(R"(accounts { A { exports = [ {service: q} ] }
+ B { imports = [ {service: {account: A, subject: q}, share: "yes"} ] } }
+)");
+    std::string out;
+    CHECK(run_command({binary, "-a", "127.0.0.1", "-p", "-1", "-c", bad.path, "-t"}, &out) != 0);
+    INFO(out);
+    CHECK(out.find(kind == "forest" ? "share" : "is string, not bool") != std::string::npos);
+  }
   // nats-server refuses this only when it happens to read no_system_account before accounts:
   // it walks the top-level keys in Go's random map order (about one run in four passes -t).
   // Ours reads the whole file first and always refuses it.
