@@ -163,12 +163,21 @@ HttpReply Monitor::handle(std::string_view target) {
     count_request("/healthz");
     return healthz(query);
   }
+  if (path == "/leafz") {
+    count_request("/leafz");
+    return leafz(query);
+  }
+  if (path == "/gatewayz") {
+    count_request("/gatewayz");
+    return gatewayz(query);
+  }
   if (path == "/") {
     count_request("/");
     return HttpReply{200, "text/html; charset=utf-8",
                      "<html><body><h1>forest-server monitoring</h1><ul>"
                      "<li><a href=\"/varz\">varz</a></li><li><a href=\"/connz\">connz</a></li>"
                      "<li><a href=\"/routez\">routez</a></li><li><a href=\"/subsz\">subsz</a></li>"
+                     "<li><a href=\"/gatewayz\">gatewayz</a></li><li><a href=\"/leafz\">leafz</a></li>"
                      "<li><a href=\"/jsz\">jsz</a></li>"
                      "<li><a href=\"/healthz\">healthz</a></li></ul></body></html>"};
   }

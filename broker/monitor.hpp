@@ -95,6 +95,8 @@ class Monitor {
   // monitor_jetstream.cpp
   HttpReply jsz(const QueryParams& q);
   HttpReply healthz(const QueryParams& q);
+  HttpReply leafz(const QueryParams& q);     // monitor_absent.cpp: no leaf nodes here
+  HttpReply gatewayz(const QueryParams& q);  // monitor_absent.cpp: no gateways here
 
   Server& server_;
   // Declared first so that it is destroyed last: sockets and timers below belong to it.

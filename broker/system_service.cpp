@@ -20,11 +20,12 @@ namespace forest::broker {
 namespace {
 
 constexpr std::string_view kPingSubject = "$SYS.REQ.SERVER.PING";
-constexpr std::array<const char*, 7> kKinds = {"STATSZ", "VARZ", "CONNZ", "SUBSZ", "ROUTEZ", "JSZ", "HEALTHZ"};
+constexpr std::array<const char*, 9> kKinds = {"STATSZ", "VARZ", "CONNZ",  "SUBSZ",  "ROUTEZ",
+                                               "JSZ",    "HEALTHZ", "LEAFZ", "GATEWAYZ"};
 // $SYS.REQ.ACCOUNT.<account>.<KIND>: the endpoints that nats-server scopes to one account by
 // setting the endpoint's account option (SUBSZ with its subscriptions listed).
 constexpr std::string_view kAccountPrefix = "$SYS.REQ.ACCOUNT.";
-constexpr std::array<const char*, 2> kAccountKinds = {"CONNZ", "SUBSZ"};
+constexpr std::array<const char*, 3> kAccountKinds = {"CONNZ", "SUBSZ", "LEAFZ"};
 
 // How one JSON option of a request body becomes a query parameter of the monitoring endpoint.
 enum class OptionType { string, boolean, integer, conn_state };
@@ -61,6 +62,11 @@ constexpr OptionMapping kOptions[] = {
     {"JSZ", "offset", "offset", OptionType::integer, nullptr},
     {"JSZ", "limit", "limit", OptionType::integer, nullptr},
     {"JSZ", "leader_only", "leader-only", OptionType::boolean, "true"},
+    {"LEAFZ", "subscriptions", "subs", OptionType::boolean, "1"},
+    {"LEAFZ", "account", "acc", OptionType::string, nullptr},
+    {"GATEWAYZ", "name", "gw_name", OptionType::string, nullptr},
+    {"GATEWAYZ", "accounts", "accs", OptionType::boolean, "1"},
+    {"GATEWAYZ", "account_name", "acc_name", OptionType::string, nullptr},
     {"HEALTHZ", "js-enabled-only", "js-enabled-only", OptionType::boolean, "true"},
     {"HEALTHZ", "js-server-only", "js-server-only", OptionType::boolean, "true"},
 };

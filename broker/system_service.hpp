@@ -6,17 +6,17 @@
 //   $SYS.REQ.SERVER.<server id>.<KIND>   the same from one server
 //   $SYS.REQ.ACCOUNT.<account>.<AKIND>   <AKIND> of every server, for one account only
 //
-// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ or HEALTHZ, AKIND CONNZ or SUBSZ; the data
-// is what the monitoring endpoint of that name returns. A request body may filter servers (server_name, cluster,
+// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ, HEALTHZ, LEAFZ or GATEWAYZ, AKIND CONNZ,
+// SUBSZ or LEAFZ; the data is what the monitoring endpoint of that name returns. A request body may filter servers (server_name, cluster,
 // host: substrings; domain: equal) and carry the endpoint's options (nats-server's JSON names,
 // e.g. {"subscriptions":true} for CONNZ); a body that is not such JSON gets a 400 error reply.
 //
 // The subscriptions are ordinary ones in the system account, so routes carry them and one
 // request reaches every server (nats-server's too). Handlers run on the server's service
 // thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too.
-// Not here: the other account-scoped requests (INFO, STATZ, CONNS, JSZ, LEAFZ), the imports
+// Not here: the other account-scoped requests (INFO, STATZ, CONNS, JSZ), the imports
 // through which nats-server lets every account ask for its own CONNZ and STATZ, the other
-// events (account connection counts, periodic STATSZ, auth errors), GATEWAYZ/LEAFZ/ACCOUNTZ.
+// events (account connection counts, periodic STATSZ, auth errors), ACCOUNTZ.
 #pragma once
 
 #include <atomic>

@@ -341,3 +341,26 @@ TEST_CASE("more monitoring sessions than the cap leave the server answering", "[
     CHECK(server->stop() == 0);
   }
 }
+
+TEST_CASE("/leafz and /gatewayz of a server with neither", "[monitor]") {
+  const std::string which = GENERATE(from_range(server_kinds()));
+  INFO("server: " << which);
+  auto server = start(which);
+  simdjson::dom::parser p1, p2, p3;
+  const simdjson::dom::element leafz = parse(p1, http_get(server->http_port(), "/leafz?subs=1&acc=A"));
+  CHECK(object_keys(leafz) == std::set<std::string>{"server_id", "now", "leafnodes", "leafs"});
+  CHECK(int64_t(leafz["leafnodes"]) == 0);
+  CHECK(leafz["leafs"].is_null());
+  const simdjson::dom::element gatewayz = parse(p2, http_get(server->http_port(), "/gatewayz?accs=1&gw_name=x"));
+  CHECK(object_keys(gatewayz) == std::set<std::string>{"server_id", "now", "outbound_gateways", "inbound_gateways"});
+  CHECK(object_keys(gatewayz["outbound_gateways"]).empty());
+  CHECK(object_keys(gatewayz["inbound_gateways"]).empty());
+  CHECK(std::string_view(gatewayz["server_id"]) == std::string_view(leafz["server_id"]));
+  // Go's bool decoding: a bad value is a 400, counted like any request to the path.
+  HttpConn http(server->http_port());
+  CHECK(http.request("GET", "/leafz?subs=maybe").status == 400);
+  CHECK(http.request("GET", "/gatewayz?accs=maybe").status == 400);
+  const auto stats = object_keys(parse(p3, http_get(server->http_port(), "/varz"))["http_req_stats"]);
+  CHECK(stats.count("/leafz") == 1);
+  CHECK(stats.count("/gatewayz") == 1);
+}

@@ -208,6 +208,15 @@ TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options",
   REQUIRE(subs.size() == 1);
   CHECK(std::string_view(subs.at(0)) == "watched");
 
+  // GATEWAYZ of every server: none configured.
+  send_request(*sys, "$SYS.REQ.SERVER.PING.GATEWAYZ", "_INBOX.z", R"({"accounts":true})");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser5;
+  simdjson::dom::element gatewayz = parser5.parse(payload);
+  CHECK(std::string_view(gatewayz["data"]["server_id"]) == id);
+  CHECK(gatewayz["data"]["outbound_gateways"].is_object());
+
   // Options of the wrong type: an error reply with code 400 and no data.
   send_request(*sys, "$SYS.REQ.SERVER.PING.CONNZ", "_INBOX.z", "{\"subscriptions\":\"yes\"}");
   std::tie(subject, payload) = next_message(*sys);
@@ -269,6 +278,14 @@ TEST_CASE("system account: $SYS.REQ.ACCOUNT.<account>.CONNZ and .SUBSZ see that 
   CHECK(std::count(subjects.begin(), subjects.end(), "watched") == 1);
   CHECK(std::count(subjects.begin(), subjects.end(), "also.watched") == 1);
   CHECK(std::count(subjects.begin(), subjects.end(), "sys.own") == 0);
+
+  // LEAFZ: no leaf nodes, on either server.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.LEAFZ", "_INBOX.acc");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser5;
+  simdjson::dom::element leafz = parser5.parse(payload);
+  CHECK(int64_t(leafz["data"]["leafnodes"]) == 0);
 
   // An account this server does not have: the endpoint's empty answer, not an error.
   send_request(*sys, "$SYS.REQ.ACCOUNT.NOPE.CONNZ", "_INBOX.acc");
