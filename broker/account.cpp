@@ -129,4 +129,17 @@ int64_t Account::num_connections() const {
   return connections_;
 }
 
+void Account::add_closed_traffic(const TrafficCounts& t) {
+  std::lock_guard lock(limits_mu_);
+  closed_traffic_.in_msgs += t.in_msgs;
+  closed_traffic_.in_bytes += t.in_bytes;
+  closed_traffic_.out_msgs += t.out_msgs;
+  closed_traffic_.out_bytes += t.out_bytes;
+}
+
+TrafficCounts Account::closed_traffic() const {
+  std::lock_guard lock(limits_mu_);
+  return closed_traffic_;
+}
+
 }  // namespace forest::broker

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "account_limits.hpp"
+#include "conn_info.hpp"
 #include "sublist.hpp"
 
 namespace forest::broker {
@@ -102,6 +103,14 @@ class Account {
   void remove_connection();
   [[nodiscard]] int64_t num_connections() const;
 
+  // What its clients that have closed sent and received (Server::client_closed), and its slow
+  // consumers: with the live clients' counts, nats-server's AccountStat (account_statz.hpp).
+  // Counted when a client closes, not per message, so publishing pays nothing for it.
+  void add_closed_traffic(const TrafficCounts& t);
+  [[nodiscard]] TrafficCounts closed_traffic() const;
+  void count_slow_consumer() { slow_consumers_.fetch_add(1, std::memory_order_relaxed); }
+  [[nodiscard]] int64_t slow_consumers() const { return slow_consumers_.load(std::memory_order_relaxed); }
+
  private:
   // Under interest_mu_: counts `sub` in (+1) or out (-1); returns whether that is a change
   // worth telling routes, and fills `change`.
@@ -126,6 +135,9 @@ class Account {
 
   std::atomic<SubscriptionWatcher*> watcher_{nullptr};
   std::atomic<int64_t> owed_replies_{0};
+
+  TrafficCounts closed_traffic_;  // under limits_mu_
+  std::atomic<int64_t> slow_consumers_{0};
 };
 
 }  // namespace forest::broker

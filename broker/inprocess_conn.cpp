@@ -362,6 +362,7 @@ void InProcessConn::append_queued(std::vector<Queued>& queue, std::string& arena
 
 void InProcessConn::report_slow_consumer(std::string subject) {
   server_.counters().slow_consumers.fetch_add(1, std::memory_order_relaxed);
+  if (account_ != nullptr) account_->count_slow_consumer();
   post_event(InProcessEvent::slow_consumer, std::move(subject));
 }
 

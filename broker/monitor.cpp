@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "account.hpp"
+#include "account_statz.hpp"
 #include "client_conn.hpp"
 #include "cluster.hpp"
 #include "route_conn.hpp"
@@ -171,6 +172,10 @@ HttpReply Monitor::handle(std::string_view target) {
     count_request("/gatewayz");
     return gatewayz(query);
   }
+  if (path == "/accstatz") {
+    count_request("/accstatz");
+    return accstatz(query);
+  }
   if (path == "/") {
     count_request("/");
     return HttpReply{200, "text/html; charset=utf-8",
@@ -178,6 +183,7 @@ HttpReply Monitor::handle(std::string_view target) {
                      "<li><a href=\"/varz\">varz</a></li><li><a href=\"/connz\">connz</a></li>"
                      "<li><a href=\"/routez\">routez</a></li><li><a href=\"/subsz\">subsz</a></li>"
                      "<li><a href=\"/gatewayz\">gatewayz</a></li><li><a href=\"/leafz\">leafz</a></li>"
+                     "<li><a href=\"/accstatz\">accstatz</a></li>"
                      "<li><a href=\"/jsz\">jsz</a></li>"
                      "<li><a href=\"/healthz\">healthz</a></li></ul></body></html>"};
   }
@@ -540,6 +546,16 @@ std::string Monitor::routez(const QueryParams& query) {
   w.end_array();
   w.end_object();
   return w.take();
+}
+
+// nats-server's HandleAccountStatz: the accounts with client connections here, or all with
+// ?unused=1.
+HttpReply Monitor::accstatz(const QueryParams& q) {
+  const auto unused = q.get_bool("unused");
+  if (!unused) return HttpReply{400, "text/plain; charset=utf-8", unused.error()};
+  std::vector<AccountStat> stats = account_stats(server_, server_.accounts());
+  if (!*unused) std::erase_if(stats, [](const AccountStat& s) { return s.conns == 0; });
+  return HttpReply{200, "application/json", account_statz_json(server_, stats)};
 }
 
 }  // namespace forest::broker

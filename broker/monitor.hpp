@@ -97,6 +97,7 @@ class Monitor {
   HttpReply healthz(const QueryParams& q);
   HttpReply leafz(const QueryParams& q);     // monitor_absent.cpp: no leaf nodes here
   HttpReply gatewayz(const QueryParams& q);  // monitor_absent.cpp: no gateways here
+  HttpReply accstatz(const QueryParams& q);
 
   Server& server_;
   // Declared first so that it is destroyed last: sockets and timers below belong to it.

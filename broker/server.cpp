@@ -444,6 +444,15 @@ void Server::client_connected(const ClientEndpoint& conn) {
 
 void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state) {
   if (system_ != nullptr) system_->client_disconnected(final_state);
+  if (Account* a = find_account(final_state.account.empty() ? std::string_view(kGlobalAccount) : final_state.account)) {
+    a->add_closed_traffic({final_state.in_msgs, final_state.in_bytes, final_state.out_msgs, final_state.out_bytes});
+    // A TCP client that is a slow consumer is always closed for it (in-process ones count
+    // where they drop messages).
+    if (final_state.reason == CloseReason::slow_consumer_pending_bytes ||
+        final_state.reason == CloseReason::slow_consumer_write_deadline) {
+      a->count_slow_consumer();
+    }
+  }
   std::lock_guard lock(mu_);
   // Under mu_, as traffic() reads: the connection's own counts move into the server's at once.
   TrafficCounts own;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "account.hpp"
+#include "account_statz.hpp"
 #include "client_info.hpp"
 #include "cluster.hpp"
 #include "internal_client.hpp"
@@ -146,6 +147,28 @@ bool read_request_options(std::string_view body, const std::string& kind, Reques
   return ok;
 }
 
+// An account STATZ request's own options (nats-server's AccountStatzOptions).
+struct StatzOptions {
+  std::vector<std::string> accounts;  // PING only: these accounts (all when empty)
+  bool include_unused = false;        // also accounts without client connections
+};
+
+bool read_statz_options(std::string_view body, StatzOptions& out) {
+  if (body.empty()) return true;
+  return json::for_each_field(body, [&](std::string_view key, json::value v) {
+    if (json::key_is(key, "accounts")) return json::read_strings(v, out.accounts);
+    if (json::key_is(key, "include_unused")) return json::read_bool(v, out.include_unused);
+    return true;
+  });
+}
+
+// The <account> of $SYS.REQ.ACCOUNT.<account>.<KIND> ("" when the subject is not one).
+std::string account_of_request(std::string_view subject) {
+  const std::size_t end = subject.rfind('.');
+  if (!subject.starts_with(kAccountPrefix) || end == std::string_view::npos || end <= kAccountPrefix.size()) return "";
+  return std::string(subject.substr(kAccountPrefix.size(), end - kAccountPrefix.size()));
+}
+
 // nats-server's filterRequest: true when this server is not one the request asks for.
 bool filtered_out(const RequestOptions& r, const std::string& name, const std::string& host, const std::string& cluster,
                   const std::string& domain) {
@@ -197,6 +220,8 @@ std::expected<void, std::string> SystemService::start() {
     subject.append("*.").append(kind);
     ok = ok && add(subject, [this, kind](const InternalMessage& m) { answer_account(m, kind); });
   }
+  ok = ok && add(std::string(kAccountPrefix) + "*.STATZ", [this](const InternalMessage& m) { answer_account_statz(m); });
+  ok = ok && add(std::string(kAccountPrefix) + "*.CONNS", [this](const InternalMessage& m) { answer_account_conns(m); });
   if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
   server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
   running_.store(true);
@@ -354,10 +379,8 @@ void SystemService::answer(const InternalMessage& m, const std::string& kind) {
 // account this server does not have gives the endpoint's empty answer, as nats-server's does.
 void SystemService::answer_account(const InternalMessage& m, const std::string& kind) {
   if (m.reply.empty()) return;
-  const std::string_view subject = m.subject;
-  const std::size_t end = subject.rfind('.');
-  if (!subject.starts_with(kAccountPrefix) || end <= kAccountPrefix.size()) return;
-  const std::string account(subject.substr(kAccountPrefix.size(), end - kAccountPrefix.size()));
+  const std::string account = account_of_request(m.subject);
+  if (account.empty()) return;
   RequestOptions options;
   std::string error;
   JsonWriter w;
@@ -383,6 +406,76 @@ void SystemService::answer_account(const InternalMessage& m, const std::string& 
       w.key("error").begin_object().field("code", r.status).field("description", r.body).end_object();
     }
   }
+  w.end_object();
+  reply(m, w.take());
+}
+
+// $SYS.REQ.ACCOUNT.<account>.STATZ, and $SYS.REQ.ACCOUNT.PING.STATZ for every account (or the
+// body's "accounts"): nats-server's AccountStatz. Accounts without client connections here
+// are left out unless "include_unused"; with none left, this server does not answer.
+void SystemService::answer_account_statz(const InternalMessage& m) {
+  if (m.reply.empty()) return;
+  const std::string account = account_of_request(m.subject);
+  if (account.empty()) return;
+  RequestOptions options;
+  StatzOptions statz;
+  std::string error;
+  JsonWriter w;
+  w.begin_object();
+  if (!read_request_options(m.body(), "STATZ", options, error) || !read_statz_options(m.body(), statz)) {
+    w.key("server").raw(server_info_json());
+    w.key("error").begin_object().field("code", 400).field("description", "invalid request options for STATZ").end_object();
+  } else {
+    const auto o = server_.options();
+    Cluster* c = server_.cluster();
+    if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
+    std::vector<Account*> accounts;
+    if (account != "PING") {
+      if (Account* a = server_.find_account(account)) accounts.push_back(a);
+    } else if (statz.accounts.empty()) {
+      accounts = server_.accounts();
+    } else {
+      for (const std::string& name : statz.accounts) {
+        if (Account* a = server_.find_account(name)) accounts.push_back(a);
+      }
+    }
+    std::vector<AccountStat> stats = account_stats(server_, accounts);
+    if (!statz.include_unused) {
+      std::erase_if(stats, [](const AccountStat& s) { return s.conns == 0; });
+      if (stats.empty()) return;
+    }
+    w.key("server").raw(server_info_json());
+    w.key("data").raw(account_statz_json(server_, stats));
+  }
+  w.end_object();
+  reply(m, w.take());
+}
+
+// $SYS.REQ.ACCOUNT.<account>.CONNS: nats-server's account_connections event, sent to the
+// requester only, by a server where the account has client connections. A body that names
+// another account ("acc"), or is not JSON, gets no answer (nats-server logs it).
+void SystemService::answer_account_conns(const InternalMessage& m) {
+  if (m.reply.empty()) return;
+  const std::string account = account_of_request(m.subject);
+  if (account.empty()) return;
+  std::string asked = account;
+  if (!m.body().empty() && !json::for_each_field(m.body(), [&](std::string_view key, json::value v) {
+        return !json::key_is(key, "acc") || json::read_string(v, asked);
+      })) {
+    server_.log().error("Error unmarshalling account connections request message");
+    return;
+  }
+  if (asked != account) return;
+  Account* a = server_.find_account(account);
+  if (a == nullptr || a->num_connections() == 0) return;
+  const std::vector<AccountStat> stats = account_stats(server_, {a});
+  JsonWriter w;
+  w.begin_object();
+  w.field("type", "io.nats.server.advisory.v1.account_connections");
+  w.field("id", make_event_id());
+  w.field("timestamp", rfc3339(std::chrono::system_clock::now()));
+  w.key("server").raw(server_info_json());
+  write_account_stat_fields(w, stats.front());
   w.end_object();
   reply(m, w.take());
 }

@@ -5,6 +5,9 @@
 //   $SYS.REQ.SERVER.PING.<KIND>          <KIND> of every server ({"server":{..},"data":{..}})
 //   $SYS.REQ.SERVER.<server id>.<KIND>   the same from one server
 //   $SYS.REQ.ACCOUNT.<account>.<AKIND>   <AKIND> of every server, for one account only
+//   $SYS.REQ.ACCOUNT.<account>.STATZ     the account's statistics (AccountStatz), from the
+//                                        servers where it has connections; PING: all accounts
+//   $SYS.REQ.ACCOUNT.<account>.CONNS     the same as an account_connections event
 //
 // KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ, HEALTHZ, LEAFZ or GATEWAYZ, AKIND CONNZ,
 // SUBSZ or LEAFZ; the data is what the monitoring endpoint of that name returns. A request body may filter servers (server_name, cluster,
@@ -14,9 +17,9 @@
 // The subscriptions are ordinary ones in the system account, so routes carry them and one
 // request reaches every server (nats-server's too). Handlers run on the server's service
 // thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too.
-// Not here: the other account-scoped requests (INFO, STATZ, CONNS, JSZ), the imports
-// through which nats-server lets every account ask for its own CONNZ and STATZ, the other
-// events (account connection counts, periodic STATSZ, auth errors), ACCOUNTZ.
+// Not here: the account-scoped INFO and JSZ, the imports through which nats-server lets every
+// account ask for its own CONNZ and STATZ, the other events (the account connection counts
+// sent on every connect and close, periodic STATSZ, auth errors), ACCOUNTZ.
 #pragma once
 
 #include <atomic>
@@ -57,6 +60,8 @@ class SystemService final : public InternalService {
   void publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn, bool closed);
   void answer(const InternalMessage& m, const std::string& kind);
   void answer_account(const InternalMessage& m, const std::string& kind);
+  void answer_account_statz(const InternalMessage& m);
+  void answer_account_conns(const InternalMessage& m);
   // nats-server's ServerInfo of this server (the "server" object of every reply).
   [[nodiscard]] std::string server_info_json();
   [[nodiscard]] std::string statsz_json();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -363,4 +364,56 @@ TEST_CASE("/leafz and /gatewayz of a server with neither", "[monitor]") {
   const auto stats = object_keys(parse(p3, http_get(server->http_port(), "/varz"))["http_req_stats"]);
   CHECK(stats.count("/leafz") == 1);
   CHECK(stats.count("/gatewayz") == 1);
+}
+
+TEST_CASE("/accstatz counts an account's connections and its clients' traffic, closed ones too", "[monitor]") {
+  const std::string which = GENERATE(from_range(server_kinds()));
+  INFO("server: " << which);
+  auto server = start(which);
+  // The $G entry of /accstatz (none when absent).
+  auto global_entry = [&](simdjson::dom::parser& p, const std::string& path) -> std::optional<simdjson::dom::element> {
+    const simdjson::dom::element statz = parse(p, http_get(server->http_port(), path));
+    simdjson::dom::array list;
+    REQUIRE(statz["account_statz"].get(list) == simdjson::SUCCESS);
+    for (simdjson::dom::element e : list) {
+      if (std::string_view(e["acc"]) == "$G") return e;
+    }
+    return std::nullopt;
+  };
+  simdjson::dom::parser p0;
+  CHECK(!global_entry(p0, "/accstatz"));  // no connections yet: not listed
+  {
+    auto c = connect_raw(server->client_port());
+    c->send("SUB s 1\r\nPUB s 2\r\nhi\r\nPUB s 3\r\nhey\r\nPING\r\n");
+    const std::string echoed = "MSG s 1 2\r\nhi\r\nMSG s 1 3\r\nhey\r\nPONG\r\n";
+    REQUIRE(c->read_exactly(echoed.size(), 5s) == echoed);
+    simdjson::dom::parser p1;
+    const auto entry = global_entry(p1, "/accstatz");
+    REQUIRE(entry);
+    const simdjson::dom::element g = *entry;
+    CHECK(int64_t(g["conns"]) == 1);
+    CHECK(int64_t(g["total_conns"]) == 1);
+    CHECK(int64_t(g["leafnodes"]) == 0);
+    CHECK(int64_t(g["received"]["msgs"]) == 2);
+    CHECK(int64_t(g["received"]["bytes"]) == 5);
+    CHECK(int64_t(g["sent"]["msgs"]) == 2);
+    CHECK(int64_t(g["sent"]["bytes"]) == 5);
+    CHECK(int64_t(g["slow_consumers"]) == 0);
+  }
+  // Closed: no longer listed, but listed with ?unused=1, its traffic still counted.
+  simdjson::dom::parser p2, p3;
+  bool gone = false;
+  for (int i = 0; i < 250 && !gone; ++i) {
+    gone = !global_entry(p2, "/accstatz");
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(gone);
+  const auto entry = global_entry(p3, "/accstatz?unused=1");
+  REQUIRE(entry);
+  const simdjson::dom::element g = *entry;
+  CHECK(int64_t(g["conns"]) == 0);
+  CHECK(int64_t(g["received"]["msgs"]) == 2);
+  CHECK(int64_t(g["sent"]["msgs"]) == 2);
+  HttpConn http(server->http_port());
+  CHECK(http.request("GET", "/accstatz?unused=maybe").status == 400);
 }

@@ -305,6 +305,79 @@ TEST_CASE("system account: $SYS.REQ.ACCOUNT.<account>.CONNZ and .SUBSZ see that 
   CHECK(int64_t(bad["error"]["code"]) == 400);
 }
 
+TEST_CASE("system account: $SYS.REQ.ACCOUNT.<account>.STATZ, PING.STATZ and .CONNS", "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  auto a = login(*server, "a");
+  a->send("PUB x 3\r\nabc\r\nPING\r\n");
+  REQUIRE(a->read_line(3s) == "PONG\r\n");
+  sys->send("SUB _INBOX.st 1\r\n");
+
+  // One account: its statistics from this server.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.STATZ", "_INBOX.st");
+  auto [subject, payload] = next_message(*sys);
+  INFO(payload);
+  REQUIRE(subject == "_INBOX.st");
+  simdjson::dom::parser parser;
+  simdjson::dom::element st = parser.parse(payload);
+  CHECK(std::string_view(st["server"]["name"]) == "sys-test-" + kind);
+  simdjson::dom::array list = st["data"]["account_statz"];
+  REQUIRE(list.size() == 1);
+  CHECK(std::string_view(list.at(0)["acc"]) == "A");
+  CHECK(int64_t(list.at(0)["conns"]) == 1);
+  CHECK(int64_t(list.at(0)["received"]["msgs"]) == 1);
+  CHECK(int64_t(list.at(0)["received"]["bytes"]) == 3);
+
+  // Every account with connections here (A and SYS), none without.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.PING.STATZ", "_INBOX.st");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser2;
+  std::vector<std::string> names;
+  for (simdjson::dom::element e : simdjson::dom::array(parser2.parse(payload)["data"]["account_statz"])) {
+    names.emplace_back(std::string_view(e["acc"]));
+    CHECK(int64_t(e["conns"]) >= 1);
+  }
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"A", "SYS"});
+
+  // An account without connections here gets no answer, unless unused ones are asked for.
+  // Replies come in order: the second request's answer shows the first had none.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.NOPE.STATZ", "_INBOX.st");
+  send_request(*sys, "$SYS.REQ.ACCOUNT.NOPE.STATZ", "_INBOX.st", R"({"include_unused":true})");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser3;
+  CHECK(simdjson::dom::array(parser3.parse(payload)["data"]["account_statz"]).size() == 0);
+
+  // CONNS: the account_connections event, to the requester.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.CONNS", "_INBOX.st");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser4;
+  simdjson::dom::element conns = parser4.parse(payload);
+  CHECK(std::string_view(conns["type"]) == "io.nats.server.advisory.v1.account_connections");
+  CHECK(std::string_view(conns["id"]).size() == 22);
+  CHECK(conns["timestamp"].is_string());
+  CHECK(std::string_view(conns["server"]["name"]) == "sys-test-" + kind);
+  CHECK(std::string_view(conns["acc"]) == "A");
+  CHECK(int64_t(conns["conns"]) == 1);
+  CHECK(int64_t(conns["total_conns"]) == 1);
+  CHECK(int64_t(conns["received"]["msgs"]) == 1);
+  // A body naming another account, or an account without connections: no answer.
+  // The answer to a third request comes first.
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.CONNS", "_INBOX.st", R"({"acc":"SYS"})");
+  send_request(*sys, "$SYS.REQ.ACCOUNT.NOPE.CONNS", "_INBOX.st");
+  send_request(*sys, "$SYS.REQ.ACCOUNT.A.STATZ", "_INBOX.st");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser5;
+  CHECK(parser5.parse(payload)["data"]["account_statz"].is_array());
+}
+
 TEST_CASE("system account: other accounts cannot reach the server requests", "[system-account]") {
   const std::string kind = GENERATE(from_range(server_kinds()));
   INFO("server: " << kind);
