@@ -139,6 +139,22 @@ TEST_CASE("allow_responses without limits keeps memory bounded", "[permissions]"
   CHECK(p.tracked_replies() <= ConnPermissions::kMaxReplies);
 }
 
+TEST_CASE("allow_responses: expired replies are pruned while the table grows", "[permissions]") {
+  Permissions cfg;
+  cfg.publish = SubjectPermission{};
+  cfg.publish->allow = std::vector<std::string>{};
+  cfg.responses = ResponsePermission{1, std::chrono::seconds(10)};
+  ConnPermissions p(rules(cfg));
+  const auto t0 = ConnPermissions::Clock::now();
+  for (int i = 0; i < 5000; ++i) p.note_reply("old." + std::to_string(i), t0);
+  // Past the expiry, new replies: a scan drops the old ones (the table is scanned again only
+  // once it has doubled, so it never holds more than twice what is live).
+  for (int i = 0; i < 10000; ++i) p.note_reply("new." + std::to_string(i), t0 + 11s);
+  CHECK(p.tracked_replies() <= 10000);
+  CHECK_FALSE(p.may_publish("old.1", t0 + 11s));
+  CHECK(p.may_publish("new.1", t0 + 11s));
+}
+
 TEST_CASE("the -ERR texts quote as Go's %q", "[permissions]") {
   CHECK(publish_violation_text("foo") == "Permissions Violation for Publish to \"foo\"");
   CHECK(subscription_violation_text("a.*", "") == "Permissions Violation for Subscription to \"a.*\"");
