@@ -14,17 +14,20 @@ namespace forest::broker {
 std::vector<AccountStat> account_stats(Server& server, const std::vector<Account*>& accounts) {
   std::vector<AccountStat> out;
   out.reserve(accounts.size());
-  std::unordered_map<std::string, std::size_t> at;
-  for (Account* a : accounts) {
-    AccountStat s;
-    s.account = a->name();
-    s.conns = a->num_connections();
-    s.traffic = a->closed_traffic();
-    s.slow_consumers = a->slow_consumers();
-    at.emplace(s.account, out.size());
-    out.push_back(std::move(s));
-  }
-  for (const auto& client : server.clients()) {
+  std::unordered_map<std::string, std::size_t> at;  // the first entry of each account
+  // The closed clients' traffic and the live list under one lock (Server::clients_and).
+  const auto clients = server.clients_and([&] {
+    for (Account* a : accounts) {
+      AccountStat s;
+      s.account = a->name();
+      s.conns = a->num_connections();
+      s.traffic = a->closed_traffic();
+      s.slow_consumers = a->slow_consumers();
+      at.emplace(s.account, out.size());
+      out.push_back(std::move(s));
+    }
+  });
+  for (const auto& client : clients) {
     const ConnSnapshot c = client->snapshot(false);
     const auto it = at.find(c.account.empty() ? std::string(kGlobalAccount) : c.account);
     if (it == at.end()) continue;
@@ -33,6 +36,11 @@ std::vector<AccountStat> account_stats(Server& server, const std::vector<Account
     t.in_bytes += c.in_bytes;
     t.out_msgs += c.out_msgs;
     t.out_bytes += c.out_bytes;
+  }
+  // An account asked for twice is listed twice, the same (as nats-server does).
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::size_t first = at.at(out[i].account);
+    if (first != i) out[i] = out[first];
   }
   return out;
 }

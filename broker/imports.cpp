@@ -5,6 +5,8 @@
 
 #include "account.hpp"
 #include "client_endpoint.hpp"
+#include "client_info.hpp"
+#include "json_writer.hpp"
 #include "publish.hpp"
 #include "sublist.hpp"
 #include "subject.hpp"
@@ -93,13 +95,21 @@ class StreamImportSink final : public MessageSink {
 
 // "Nats-Request-Info" as nats-server 2.9 adds it to a request crossing a service import from a
 // client: the requester's account and its RTT (omitted while unmeasured, as Go's omitempty
-// does for zero). A request that already carries one (a chain of imports) keeps it.
-std::string with_request_info(const Delivery& msg, std::string_view account) {
-  std::string line = "Nats-Request-Info: {\"acc\":\"" + std::string(account) + "\"";
-  if (msg.sender != nullptr) {
-    if (const auto rtt = msg.sender->rtt(); rtt.count() > 0) line += ",\"rtt\":" + std::to_string(rtt.count());
+// does for zero), or, for a shared import, the requester in full (`shared`). A request that
+// already carries one (a chain of imports) keeps it.
+std::string with_request_info(const Delivery& msg, std::string_view account, const ClientInfo* shared) {
+  std::string line;
+  if (shared != nullptr) {
+    JsonWriter w;
+    write_client_info(w, *shared);
+    line = "Nats-Request-Info: " + w.take() + "\r\n";
+  } else {
+    line = "Nats-Request-Info: {\"acc\":\"" + std::string(account) + "\"";
+    if (msg.sender != nullptr) {
+      if (const auto rtt = msg.sender->rtt(); rtt.count() > 0) line += ",\"rtt\":" + std::to_string(rtt.count());
+    }
+    line += "}\r\n";
   }
-  line += "}\r\n";
   std::string out;
   if (msg.header_size < 0) {
     out.reserve(12 + line.size() + msg.payload.size());
@@ -136,7 +146,14 @@ class ServiceImportSink final : public MessageSink {
     DepthGuard depth;
     if (!depth.ok) return false;
     const std::string subject = map_.apply(msg.subject);
-    std::unique_ptr<LatencyTracking> tracking = sample(msg);
+    // A shared import names the requester in full, in the request's header and in its latency
+    // report (nats-server's getClientInfo(share)).
+    std::optional<ClientInfo> shared;
+    if (share_ && msg.sender != nullptr) {
+      shared = responder_info(msg.sender->snapshot(false), responses_->server());
+      shared->rtt = msg.sender->rtt();
+    }
+    std::unique_ptr<LatencyTracking> tracking = sample(msg, shared);
     std::string reply;
     if (!msg.reply.empty()) {
       reply = responses_->add(importer_, msg.reply, type_, threshold_, std::move(tracking));
@@ -145,7 +162,7 @@ class ServiceImportSink final : public MessageSink {
       responses_->publish_report(*tracking, failed_report(400, tracking->requestor, tracking->forwarded_at,
                                                           std::move(tracking->headers)));
     }
-    const std::string payload = with_request_info(msg, importer_.name());
+    const std::string payload = with_request_info(msg, importer_.name(), shared ? &*shared : nullptr);
     const auto header_size = static_cast<int64_t>(payload.find("\r\n\r\n") + 4);
     // The requester stays the sender, so a chain of imports reports (and measures) it too.
     const Delivery d{subject, reply, header_size, payload, exporter_.name(), MessageOrigin::local, {}, msg.sender};
@@ -156,7 +173,7 @@ class ServiceImportSink final : public MessageSink {
 
  private:
   // A sampled request's tracking (null when the export does not track or the dice said no).
-  std::unique_ptr<LatencyTracking> sample(const Delivery& msg) const {
+  std::unique_ptr<LatencyTracking> sample(const Delivery& msg, const std::optional<ClientInfo>& shared) const {
     if (!latency_) return nullptr;
     const std::string_view headers =
         msg.header_size > 0 ? msg.payload.substr(0, static_cast<std::size_t>(msg.header_size)) : std::string_view{};
@@ -164,11 +181,8 @@ class ServiceImportSink final : public MessageSink {
     if (!decision.sample) return nullptr;
     auto t = std::make_unique<LatencyTracking>();
     t->subject = latency_->subject;
-    if (msg.sender != nullptr && share_) {
-      // A shared import: the requester in full, as nats-server's getClientInfo(true) gives it.
-      ClientInfo requestor = responder_info(msg.sender->snapshot(false), responses_->server());
-      requestor.rtt = msg.sender->rtt();
-      t->requestor = std::move(requestor);
+    if (shared) {
+      t->requestor = *shared;
     } else if (msg.sender != nullptr) {
       // Without `share` nats-server reports a requester's account and RTT only (no snapshot needed).
       ClientInfo requestor;

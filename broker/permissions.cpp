@@ -155,7 +155,7 @@ void ConnPermissions::note_reply(std::string_view reply, Clock::time_point now) 
   if (reply.empty() || !rules_->responses()) return;
   std::lock_guard lock(replies_mu_);
   replies_.insert_or_assign(std::string(reply), Reply{now, 0});
-  if (replies_.size() > prune_at_) prune_replies(now);
+  if (replies_.size() > prune_at_) prune_replies(now, reply);
 }
 
 bool ConnPermissions::use_reply(std::string_view subject, Clock::time_point now) {
@@ -172,17 +172,30 @@ bool ConnPermissions::use_reply(std::string_view subject, Clock::time_point now)
   return true;
 }
 
-void ConnPermissions::prune_replies(Clock::time_point now) {
+void ConnPermissions::prune_replies(Clock::time_point now, std::string_view keep) {
   const ResponsePermission& rp = *rules_->responses();
   for (auto it = replies_.begin(); it != replies_.end();) {
     const bool used_up = rp.max_msgs > 0 && it->second.uses >= rp.max_msgs;
     const bool expired = rp.expires.count() > 0 && now - it->second.at > rp.expires;
     it = used_up || expired ? replies_.erase(it) : std::next(it);
   }
-  // Without a limit or an expiry nothing above goes: keep memory bounded anyway, down to three
-  // quarters of the cap so that the next full scan is a quarter of the cap away.
+  // Without a limit or an expiry nothing above goes: keep memory bounded anyway (nats-server
+  // has no cap), down to three quarters of it so that the next full scan is a quarter of the
+  // cap away. The oldest go first, never `keep` (the reply just noted).
   if (replies_.size() > kMaxReplies) {
-    for (auto it = replies_.begin(); replies_.size() > kMaxReplies / 4 * 3 && it != replies_.end();) it = replies_.erase(it);
+    std::vector<std::pair<Clock::time_point, const std::string*>> by_age;
+    by_age.reserve(replies_.size());
+    for (const auto& [subject, r] : replies_) {
+      by_age.emplace_back(subject == keep ? Clock::time_point::max() : r.at, &subject);
+    }
+    const std::size_t drop = replies_.size() - kMaxReplies / 4 * 3;
+    std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(drop), by_age.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    // Copied first: erase(key) must not be handed a reference into the node it destroys.
+    std::vector<std::string> gone;
+    gone.reserve(drop);
+    for (std::size_t i = 0; i < drop; ++i) gone.push_back(*by_age[i].second);
+    for (const std::string& subject : gone) replies_.erase(subject);
   }
   // nats-server scans past 4,096 at every delivery; a scan that frees little would make each
   // delivery cost the whole table (quadratic). Scan again once the table has doubled instead

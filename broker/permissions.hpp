@@ -132,7 +132,7 @@ class ConnPermissions {
     int64_t uses = 0;
   };
   bool use_reply(std::string_view subject, Clock::time_point now);
-  void prune_replies(Clock::time_point now);  // replies_mu_ held
+  void prune_replies(Clock::time_point now, std::string_view keep);  // replies_mu_ held
 
   std::shared_ptr<const PermissionRules> rules_;
   std::unordered_map<std::string, bool> pub_cache_;

@@ -444,16 +444,18 @@ void Server::client_connected(const ClientEndpoint& conn) {
 
 void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state) {
   if (system_ != nullptr) system_->client_disconnected(final_state);
-  if (Account* a = find_account(final_state.account.empty() ? std::string_view(kGlobalAccount) : final_state.account)) {
-    a->add_closed_traffic({final_state.in_msgs, final_state.in_bytes, final_state.out_msgs, final_state.out_bytes});
-    // A TCP client that is a slow consumer is always closed for it (in-process ones count
-    // where they drop messages).
-    if (final_state.reason == CloseReason::slow_consumer_pending_bytes ||
-        final_state.reason == CloseReason::slow_consumer_write_deadline) {
-      a->count_slow_consumer();
-    }
+  Account* account = find_account(final_state.account.empty() ? std::string_view(kGlobalAccount) : final_state.account);
+  // A TCP client that is a slow consumer is always closed for it (in-process ones count where
+  // they drop messages).
+  if (account != nullptr && (final_state.reason == CloseReason::slow_consumer_pending_bytes ||
+                             final_state.reason == CloseReason::slow_consumer_write_deadline)) {
+    account->count_slow_consumer();
   }
   std::lock_guard lock(mu_);
+  // Under mu_ with the erase below, as clients_and() reads: counted live or closed, once.
+  if (account != nullptr) {
+    account->add_closed_traffic({final_state.in_msgs, final_state.in_bytes, final_state.out_msgs, final_state.out_bytes});
+  }
   // Under mu_, as traffic() reads: the connection's own counts move into the server's at once.
   TrafficCounts own;
   conn.add_own_traffic(own);
@@ -482,6 +484,15 @@ TrafficCounts Server::traffic() const {
 
 std::vector<std::shared_ptr<ClientEndpoint>> Server::clients() const {
   std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<ClientEndpoint>> out;
+  out.reserve(clients_.size());
+  for (const auto& [cid, c] : clients_) out.push_back(c);
+  return out;
+}
+
+std::vector<std::shared_ptr<ClientEndpoint>> Server::clients_and(const std::function<void()>& also) const {
+  std::lock_guard lock(mu_);
+  also();
   std::vector<std::shared_ptr<ClientEndpoint>> out;
   out.reserve(clients_.size());
   for (const auto& [cid, c] : clients_) out.push_back(c);

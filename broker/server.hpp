@@ -176,6 +176,10 @@ class Server {
   // (ClientEndpoint::add_own_traffic); I/O threads' out counts are the caller's to add.
   [[nodiscard]] TrafficCounts traffic() const;
   [[nodiscard]] std::vector<std::shared_ptr<ClientEndpoint>> clients() const;
+  // The live clients, with `also()` run under the same lock: a client's closing moves its
+  // traffic into its account under that lock too (client_closed), so what also() reads of the
+  // accounts and the list agree, and each client is counted once (account_statz.cpp).
+  [[nodiscard]] std::vector<std::shared_ptr<ClientEndpoint>> clients_and(const std::function<void()>& also) const;
   [[nodiscard]] std::vector<ConnSnapshot> closed_clients() const;
 
  private:

@@ -226,7 +226,13 @@ TEST_CASE("service latency: a shared import reports the requester in full", "[im
   Setup s = setup(kind, conf);
 
   pub(*s.requester, "svc.all", "_INBOX.b1.1", "q");
-  pub(*s.responder, take_request(*s.responder), "", "answer");
+  // The request's Nats-Request-Info names the requester in full too.
+  const Received request = next(*s.responder, 5s);
+  INFO(request.body);
+  CHECK(has(request.body, R"(Nats-Request-Info: {"start":")"));
+  CHECK(has(request.body, R"("acc":"B","user":"b1","name":"b1-conn","lang":"raw","ver":"1.2.3")"));
+  CHECK(has(request.body, R"("kind":"Client","client_type":"nats"})"));
+  pub(*s.responder, reply_of(request.line), "", "answer");
   CHECK(next(*s.requester, 5s).line == "MSG _INBOX.b1.1 5 6\r\n");
   const std::string report = next_message(*s.observer, 5s);
   INFO(report);

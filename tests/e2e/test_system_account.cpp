@@ -225,10 +225,19 @@ TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options",
   CHECK(int64_t(bad["error"]["code"]) == 400);
   CHECK(bad["data"].error() == simdjson::NO_SUCH_FIELD);
 
+  // What the endpoint itself refuses (not the body's decoding) is a 500.
+  send_request(*sys, "$SYS.REQ.SERVER.PING.CONNZ", "_INBOX.z", R"({"sort":"no-such-order"})");
+  std::tie(subject, payload) = next_message(*sys);
+  INFO(payload);
+  simdjson::dom::parser parser6;
+  CHECK(int64_t(parser6.parse(payload)["error"]["code"]) == 500);
+
   // A filter that names another server: no answer from this one. Replies come in order, so
   // the answer to a second, unfiltered request shows the first was left unanswered.
   sys->send("SUB _INBOX.other 2\r\n");
   send_request(*sys, "$SYS.REQ.SERVER.PING.VARZ", "_INBOX.other", "{\"server_name\":\"no-such-server\"}");
+  // Nor to JSZ of leaders only, from a server without JetStream (no leader of anything).
+  send_request(*sys, "$SYS.REQ.SERVER.PING.JSZ", "_INBOX.other", R"({"leader_only":true})");
   send_request(*sys, "$SYS.REQ.SERVER.PING.HEALTHZ", "_INBOX.z");
   std::tie(subject, payload) = next_message(*sys);
   CHECK(subject == "_INBOX.z");

@@ -155,6 +155,23 @@ TEST_CASE("allow_responses: expired replies are pruned while the table grows", "
   CHECK(p.may_publish("new.1", t0 + 11s));
 }
 
+TEST_CASE("allow_responses: at the hard cap the oldest replies go, the newest stay", "[permissions]") {
+  Permissions cfg;
+  cfg.publish = SubjectPermission{};
+  cfg.publish->allow = std::vector<std::string>{};
+  cfg.responses = ResponsePermission{-1, std::chrono::nanoseconds(-1)};  // no limit, no expiry
+  ConnPermissions p(rules(cfg));
+  const auto t0 = ConnPermissions::Clock::now();
+  const std::size_t n = ConnPermissions::kMaxReplies + 1;
+  for (std::size_t i = 0; i < n; ++i) p.note_reply("r." + std::to_string(i), t0 + std::chrono::microseconds(i));
+  CHECK(p.tracked_replies() == ConnPermissions::kMaxReplies / 4 * 3);
+  const auto later = t0 + std::chrono::seconds(1);
+  CHECK_FALSE(p.may_publish("r.0", later));
+  CHECK_FALSE(p.may_publish("r." + std::to_string(n - ConnPermissions::kMaxReplies / 4 * 3 - 1), later));
+  CHECK(p.may_publish("r." + std::to_string(n - ConnPermissions::kMaxReplies / 4 * 3), later));
+  CHECK(p.may_publish("r." + std::to_string(n - 1), later));  // the one that crossed the cap
+}
+
 TEST_CASE("the -ERR texts quote as Go's %q", "[permissions]") {
   CHECK(publish_violation_text("foo") == "Permissions Violation for Publish to \"foo\"");
   CHECK(subscription_violation_text("a.*", "") == "Permissions Violation for Subscription to \"a.*\"");
