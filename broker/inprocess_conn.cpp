@@ -162,8 +162,11 @@ void InProcessConn::remove_subscription(uint64_t sid, uint64_t sub_id) {
 }
 
 std::expected<void, std::string> InProcessConn::check_publish(std::string_view subject, std::string_view reply,
-                                                             std::string_view payload, int64_t header_size) const {
-  if (!is_valid_literal_subject(subject)) return std::unexpected(std::string(protocol::err::kInvalidSubject));
+                                                             std::string_view payload, int64_t header_size,
+                                                             bool subject_checked) const {
+  if (!subject_checked && !is_valid_literal_subject(subject)) {
+    return std::unexpected(std::string(protocol::err::kInvalidSubject));
+  }
   if (!reply.empty() && !is_valid_literal_subject(reply)) {
     return std::unexpected(std::string(protocol::err::kInvalidSubject));
   }
@@ -195,7 +198,9 @@ std::expected<void, std::string> InProcessConn::publish(std::string_view subject
 std::expected<void, std::string> InProcessConn::publish_batch(std::span<const PublishItem> items) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     const PublishItem& m = items[i];
-    if (auto ok = check_publish(m.subject, m.reply, m.payload, m.header_size); !ok) {
+    // A subject equal to the one before was found valid already (batches often repeat one).
+    const bool repeated = i > 0 && m.subject == items[i - 1].subject;
+    if (auto ok = check_publish(m.subject, m.reply, m.payload, m.header_size, repeated); !ok) {
       return std::unexpected("message " + std::to_string(i) + ": " + ok.error());
     }
   }
@@ -212,11 +217,30 @@ std::expected<void, std::string> InProcessConn::publish_batch(std::span<const Pu
     }
     Stage stage;
     uint64_t bytes = 0;
+    // Runs of messages on one subject without a reply are routed as one (route_run): one
+    // lookup, and each in-process receiver counts and stages the run at once.
+    thread_local std::vector<Delivery> run;
+    const auto flush_run = [&] {
+      if (run.empty()) return;
+      if (run.size() == 1) {
+        (void)route_message(*cache_, run.front(), opts_.echo ? nullptr : this);
+      } else {
+        route_run(*cache_, run, opts_.echo ? nullptr : this);
+      }
+      run.clear();
+    };
     for (const PublishItem& m : items) {
-      const Delivery d{m.subject, m.reply, m.header_size, m.payload, account_->name(), MessageOrigin::local, {}, this};
-      if (!route_message(*cache_, d, opts_.echo ? nullptr : this) && !m.reply.empty()) unanswered.push_back(m.reply);
       bytes += m.payload.size();
+      const Delivery d{m.subject, m.reply, m.header_size, m.payload, account_->name(), MessageOrigin::local, {}, this};
+      if (m.reply.empty()) {
+        if (!run.empty() && run.front().subject != m.subject) flush_run();
+        run.push_back(d);
+        continue;
+      }
+      flush_run();
+      if (!route_message(*cache_, d, opts_.echo ? nullptr : this)) unanswered.push_back(m.reply);
     }
+    flush_run();
     in_msgs_.store(in_msgs_.load(std::memory_order_relaxed) + items.size(), std::memory_order_relaxed);
     in_bytes_.store(in_bytes_.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
     stage.hand_over();
@@ -305,6 +329,24 @@ bool InProcessConn::stage_delivery(Stage& stage, Subscription& sub, const Delive
   staged.bytes += msg.payload.size();
   if (reached) post_removal(sub);
   return true;
+}
+
+bool InProcessConn::deliver_run(Subscription& sub, std::span<const Delivery> run) {
+  Stage* stage = Stage::current();
+  if (stage == nullptr) return MessageSink::deliver_run(sub, run);
+  Staged& staged = stage->slot_for(*this);  // raises stagers_ first: the entry stays alive
+  auto* entry = static_cast<Entry*>(sub.sink_data);
+  if (entry == nullptr || sub.closed.load() || closed_.load()) return false;
+  // Direct handlers and permissions: one at a time, as stage_delivery() does.
+  if (entry->direct || has_perms_.load(std::memory_order_relaxed)) return MessageSink::deliver_run(sub, run);
+  bool reached = false;
+  const uint64_t granted = try_count_deliveries(sub, run.size(), reached);
+  for (const Delivery& msg : run.first(static_cast<std::size_t>(granted))) {
+    append_queued(staged.queue, staged.arena, entry, msg);
+    staged.bytes += msg.payload.size();
+  }
+  if (reached) post_removal(sub);
+  return granted > 0;
 }
 
 void InProcessConn::take_staged(Staged& staged) {

@@ -138,6 +138,8 @@ class InProcessConn final : public MessageSink,
 
   // MessageSink
   bool deliver(Subscription& sub, const Delivery& msg) override;
+  // A batch's run on one subject (route_run): counted and staged at once.
+  bool deliver_run(Subscription& sub, std::span<const Delivery> run) override;
 
   // ClientEndpoint
   [[nodiscard]] uint64_t client_id() const override { return cid_; }
@@ -186,7 +188,8 @@ class InProcessConn final : public MessageSink,
   // A batch's deliveries to in-process receivers, per receiver (inprocess_stage.cpp).
   class Stage;
   [[nodiscard]] std::expected<void, std::string> check_publish(std::string_view subject, std::string_view reply,
-                                                               std::string_view payload, int64_t header_size) const;
+                                                               std::string_view payload, int64_t header_size,
+                                                               bool subject_checked = false) const;
   // deliver() while a batch of this thread is staging: queues into the batch, not into queue_.
   bool stage_delivery(Stage& stage, Subscription& sub, const Delivery& msg);
   bool deliver_now(Subscription& sub, const Delivery& msg);  // one message, under mu_

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "inprocess_conn.hpp"
 
 namespace forest::broker {
@@ -39,10 +41,22 @@ class InProcessConn::Stage {
   void hand_over();
 
  private:
+  // Emptied buffers of earlier batches on this thread. A receiver's take_staged() swaps its
+  // own empty queue in (the one its dispatch thread drained), so buffers go round between
+  // the publisher and the receivers instead of being allocated per batch and freed on
+  // another thread.
+  struct Spare {
+    std::vector<Queued> queue;
+    std::string arena;
+  };
+  static thread_local std::vector<Spare> t_spares;
+  static constexpr std::size_t kMaxSpares = 8;
+  static constexpr std::size_t kMaxSpareArena = 1u << 20;  // larger ones are freed
+
   static thread_local Stage* t_stage;  // this thread's, while a batch routes
   Stage* previous_;
   bool active_ = true;
-  std::vector<Staged> slots_;  // one per receiver, few
+  boost::container::small_vector<Staged, 2> slots_;  // one per receiver, few: no allocation
   std::size_t last_ = 0;       // the slot found last: a batch mostly goes to one receiver
 };
 

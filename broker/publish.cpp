@@ -79,6 +79,37 @@ bool pick_weighted(const QueueGroup& group, const Delivery& msg, const MessageSi
   return false;
 }
 
+// What route_message() does after the plain subscribers: the queue groups and the routes.
+bool route_beyond_plain(const MatchResult& result, const Delivery& msg, const MessageSink* skip,
+                        std::span<const std::string_view> queue_filter) {
+  bool delivered = false;
+  if (msg.origin == MessageOrigin::route) {
+    // Only the groups the sending server chose us for, and only our own members.
+    for (const QueueGroup& group : result.queues) {
+      if (std::find(queue_filter.begin(), queue_filter.end(), group.name) == queue_filter.end()) continue;
+      delivered |= pick_local(group, msg, skip);
+    }
+    return delivered;
+  }
+
+  if (!result.remote) {
+    for (const QueueGroup& group : result.queues) delivered |= pick_local(group, msg, skip);
+    return delivered;
+  }
+
+  thread_local RouteTargets targets;
+  targets.count = 0;
+  for (const SubPtr& sub : result.routes) targets.add(sub->sink.get());
+  for (const QueueGroup& group : result.queues) {
+    delivered |= group.weight_ends.empty() ? pick_local(group, msg, skip) : pick_weighted(group, msg, skip, targets);
+  }
+  for (std::size_t i = 0; i < targets.count; ++i) {
+    const auto& t = targets.list[i];
+    delivered |= t.route->deliver_routed(msg, t.queues);
+  }
+  return delivered;
+}
+
 }  // namespace
 
 bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* skip,
@@ -88,32 +119,20 @@ bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* sk
   const MatchResultPtr& result = cache.lookup(msg.subject);
   bool delivered = false;
   for (const SubPtr& sub : result->plain) delivered |= deliver_local(sub, msg, skip);
+  if (result->queues.empty() && !result->remote) return delivered;
+  return route_beyond_plain(*result, msg, skip, queue_filter) || delivered;
+}
 
-  if (msg.origin == MessageOrigin::route) {
-    // Only the groups the sending server chose us for, and only our own members.
-    for (const QueueGroup& group : result->queues) {
-      if (std::find(queue_filter.begin(), queue_filter.end(), group.name) == queue_filter.end()) continue;
-      delivered |= pick_local(group, msg, skip);
-    }
-    return delivered;
+void route_run(MatchCache& cache, std::span<const Delivery> run, const MessageSink* skip) {
+  if (run.empty()) return;
+  const MatchResultPtr& result = cache.lookup(run.front().subject);
+  for (const SubPtr& sub : result->plain) {
+    if (sub->sink.get() == skip || sub->closed.load(std::memory_order_relaxed)) continue;
+    (void)sub->sink->deliver_run(*sub, run);
   }
-
-  if (!result->remote) {
-    for (const QueueGroup& group : result->queues) delivered |= pick_local(group, msg, skip);
-    return delivered;
-  }
-
-  thread_local RouteTargets targets;
-  targets.count = 0;
-  for (const SubPtr& sub : result->routes) targets.add(sub->sink.get());
-  for (const QueueGroup& group : result->queues) {
-    delivered |= group.weight_ends.empty() ? pick_local(group, msg, skip) : pick_weighted(group, msg, skip, targets);
-  }
-  for (std::size_t i = 0; i < targets.count; ++i) {
-    const auto& t = targets.list[i];
-    delivered |= t.route->deliver_routed(msg, t.queues);
-  }
-  return delivered;
+  if (result->queues.empty() && !result->remote) return;
+  // Each message picks its own queue members, as it would alone.
+  for (const Delivery& msg : run) (void)route_beyond_plain(*result, msg, skip, {});
 }
 
 bool route_imported(const Sublist& index, const Delivery& msg, bool local_only) {

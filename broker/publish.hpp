@@ -20,6 +20,12 @@ namespace forest::broker {
 bool route_message(MatchCache& cache, const Delivery& msg, const MessageSink* skip,
                    std::span<const std::string_view> queue_filter = {});
 
+// Routes a run of messages on one subject, from a local client, none with a reply subject
+// (nobody waits for no-responders): one lookup for all; each plain subscriber takes the run
+// at once (MessageSink::deliver_run), each message picks its own queue members and goes to
+// the routes with interest, in order.
+void route_run(MatchCache& cache, std::span<const Delivery> run, const MessageSink* skip);
+
 class Sublist;
 
 // Routing inside an import's deliver() (broker/imports.hpp), on the publisher's thread but

@@ -6,6 +6,7 @@
 // immutable after insertion.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -51,6 +52,13 @@ class MessageSink {
   virtual bool deliver(Subscription& sub, const Delivery& msg) = 0;
   // Routes: one copy of a message, with the queue groups the far side should serve with it.
   virtual bool deliver_routed(const Delivery&, std::span<const std::string_view> /*queues*/) { return false; }
+  // A run of messages for one subscription, in order (route_run: one subject, one lookup).
+  // Returns whether any was taken. A sink that can take a run at once overrides this.
+  virtual bool deliver_run(Subscription& sub, std::span<const Delivery> run) {
+    bool taken = false;
+    for (const Delivery& msg : run) taken |= deliver(sub, msg);
+    return taken;
+  }
 };
 
 enum class SubOrigin : uint8_t { local, route };
@@ -120,6 +128,36 @@ inline bool try_count_delivery(Subscription& sub, bool& reached) {
   } while (!sub.delivered.compare_exchange_weak(n, n + 1));
   reached = n + 1 == static_cast<uint64_t>(max);
   return true;
+}
+
+// try_count_delivery() for `want` deliveries at once: how many of them are allowed (the
+// first ones). One atomic operation for the run instead of one per message; the same rules
+// against a concurrent UNSUB. `reached` is set when the last allowed one reaches the limit.
+inline uint64_t try_count_deliveries(Subscription& sub, uint64_t want, bool& reached) {
+  int64_t max = sub.max_msgs.load();
+  if (max <= 0) {
+    const uint64_t before = sub.delivered.fetch_add(want);
+    const uint64_t after = before + want;
+    max = sub.max_msgs.load();
+    if (max <= 0 || after < static_cast<uint64_t>(max)) return want;
+    const auto limit = static_cast<uint64_t>(max);
+    if (before >= limit) {
+      sub.delivered.fetch_sub(want);
+      return 0;
+    }
+    if (after > limit) sub.delivered.fetch_sub(after - limit);
+    reached = true;
+    return limit - before;
+  }
+  const auto limit = static_cast<uint64_t>(max);
+  uint64_t n = sub.delivered.load();
+  uint64_t granted = 0;
+  do {
+    if (n >= limit) return 0;
+    granted = std::min(want, limit - n);
+  } while (!sub.delivered.compare_exchange_weak(n, n + granted));
+  reached = n + granted == limit;
+  return granted;
 }
 
 // True once the auto-unsubscribe limit is reached (the subscription takes nothing more).

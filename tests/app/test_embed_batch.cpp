@@ -172,6 +172,71 @@ TEST_CASE("publish_batch: requests nobody takes get no-responders", "[embed][bat
   REQUIRE(eventually([&] { return status_503.load() == 3; }));
 }
 
+TEST_CASE("publish_batch: a run on one subject gives each queue group one copy of each message", "[embed][batch]") {
+  // Runs of one subject are routed as one (broker/publish.hpp, route_run); queue members are
+  // still picked per message, across in-process and TCP members alike.
+  forest::Server server(forest::testing::quiet_config());
+  REQUIRE(server.start());
+  auto pub = server.connect({.name = "batcher"});
+  auto members = server.connect({.name = "members"});
+  auto plain_conn = server.connect({.name = "plain"});
+  REQUIRE(pub);
+  REQUIRE(members);
+  REQUIRE(plain_conn);
+  Collected m1, m2, plain;
+  auto q1 = (*members)->queue_subscribe("work.run", "workers", [&](const forest::Message& m) { m1.add(m); });
+  auto q2 = (*members)->queue_subscribe("work.run", "workers", [&](const forest::Message& m) { m2.add(m); });
+  auto p = (*plain_conn)->subscribe("work.run", [&](const forest::Message& m) { plain.add(m); });
+  REQUIRE(q1);
+  REQUIRE(q2);
+  REQUIRE(p);
+  natsConnection* nc = nullptr;
+  REQUIRE(natsConnection_ConnectTo(&nc, server.client_url().c_str()) == NATS_OK);
+  natsSubscription* tq = nullptr;
+  REQUIRE(natsConnection_QueueSubscribeSync(&tq, nc, "work.run", "workers") == NATS_OK);
+  REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+
+  constexpr int kMsgs = 300;
+  REQUIRE((*pub)->publish_batch(numbered("work.run", kMsgs)));
+  REQUIRE(eventually([&] { return plain.size() == kMsgs; }));
+  // The TCP member's share: read until a quiet 200 ms.
+  std::size_t tcp_got = 0;
+  for (natsMsg* m = nullptr; natsSubscription_NextMsg(&m, tq, 200) == NATS_OK; m = nullptr) {
+    ++tcp_got;
+    natsMsg_Destroy(m);
+  }
+  REQUIRE((*members)->flush());
+  CHECK(m1.size() + m2.size() + tcp_got == kMsgs);  // each message once in the group
+  // Picked at random per message: with 300 messages each of three members gets some.
+  CHECK(m1.size() > 0);
+  CHECK(m2.size() > 0);
+  CHECK(tcp_got > 0);
+  {
+    std::lock_guard lock(plain.mu);
+    for (int i = 0; i < kMsgs; ++i) CHECK(plain.data[static_cast<std::size_t>(i)] == std::to_string(i));
+  }
+  natsSubscription_Destroy(tq);
+  natsConnection_Destroy(nc);
+}
+
+TEST_CASE("publish_batch: a run skips the publisher's own subscription when echo is off", "[embed][batch]") {
+  forest::Server server(forest::testing::quiet_config());
+  REQUIRE(server.start());
+  auto pub = server.connect({.name = "quiet", .echo = false});
+  auto other = server.connect({.name = "other"});
+  REQUIRE(pub);
+  REQUIRE(other);
+  Collected own, theirs;
+  auto s1 = (*pub)->subscribe("echo.run", [&](const forest::Message& m) { own.add(m); });
+  auto s2 = (*other)->subscribe("echo.run", [&](const forest::Message& m) { theirs.add(m); });
+  REQUIRE(s1);
+  REQUIRE(s2);
+  REQUIRE((*pub)->publish_batch(numbered("echo.run", 50)));
+  REQUIRE(eventually([&] { return theirs.size() == 50; }));
+  REQUIRE((*pub)->flush());
+  CHECK(own.size() == 0);
+}
+
 TEST_CASE("publish_batch: batches racing unsubscribes and closes of the receiver", "[embed][batch]") {
   forest::Server server(forest::testing::quiet_config());
   REQUIRE(server.start());

@@ -295,6 +295,53 @@ TEST_CASE("auto-unsubscribe limit set while publishers deliver", "[sublist][conc
   }
 }
 
+TEST_CASE("auto-unsubscribe counted for a run of deliveries at once", "[sublist]") {
+  Subscription sub;
+  bool reached = false;
+  CHECK(try_count_deliveries(sub, 10, reached) == 10);  // no limit
+  CHECK_FALSE(reached);
+  REQUIRE_FALSE(set_delivery_limit(sub, 14));
+  CHECK(try_count_deliveries(sub, 10, reached) == 4);  // the first four of the run
+  CHECK(reached);
+  reached = false;
+  CHECK(try_count_deliveries(sub, 3, reached) == 0);
+  CHECK_FALSE(reached);
+  CHECK(sub.delivered.load() == 14);
+}
+
+TEST_CASE("auto-unsubscribe limit set while publishers deliver runs", "[sublist][concurrency]") {
+  // As the single-delivery case above, with publishers counting runs of 1 to 7 at once.
+  for (int round = 0; round < 200; ++round) {
+    Subscription sub;
+    const int64_t max = 50 + round % 7;
+    std::atomic<bool> go{false};
+    std::atomic<int> reached{0};
+    std::atomic<uint64_t> taken{0};
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < 3; ++t) {
+      publishers.emplace_back([&, t] {
+        while (!go.load()) {
+        }
+        for (int i = 0; i < 40; ++i) {
+          bool r = false;
+          taken.fetch_add(try_count_deliveries(sub, static_cast<uint64_t>(1 + (i + t) % 7), r));
+          if (r) reached.fetch_add(1);
+        }
+      });
+    }
+    go.store(true);
+    const bool now = set_delivery_limit(sub, max);
+    for (auto& p : publishers) p.join();
+    const uint64_t delivered = sub.delivered.load();
+    CHECK(delivered == taken.load());
+    if (delivered > static_cast<uint64_t>(max)) CHECK(now);
+    CHECK((now || reached.load() >= 1));
+    CHECK(reached.load() <= 1);
+    bool r = false;
+    CHECK(try_count_deliveries(sub, 2, r) == 0);
+  }
+}
+
 TEST_CASE("concurrent publishers while subscriptions churn", "[sublist][concurrency]") {
   Sublist sl;
   // A stable subscription every lookup must always see, plus churn on overlapping subjects.
