@@ -146,6 +146,7 @@ ConnSnapshot ClientConn::snapshot(bool with_subs) const {
   s.lang = lang_;
   s.version = version_;
   s.authorized_user = user_;
+  s.given_user = given_user_.empty() ? given_nkey_ : given_user_;
   s.account = account_ != nullptr ? account_->name() : "";
   s.num_subs = static_cast<uint32_t>(subs_.size());
   if (with_subs) {

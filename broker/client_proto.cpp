@@ -52,6 +52,15 @@ void ClientConn::on_async_auth(const std::optional<AuthResult>& auth) {
 bool ClientConn::finish_connect(ConnectOptions& f, const std::optional<AuthResult>& auth) {
   const auto opts = server_.options();
   if (opts->auth_required() && !auth) {
+    {
+      // What the CONNECT said, for the auth error event (and /connz of closed connections).
+      std::lock_guard lock(info_mu_);
+      name_ = f.name;
+      lang_ = f.lang;
+      version_ = f.version;
+      given_user_ = f.user;
+      given_nkey_ = f.nkey;
+    }
     server_.log().error("{} - authentication error", describe());
     send_err(protocol::err::kAuthorizationViolation);
     close(CloseReason::authentication_violation);

@@ -71,6 +71,9 @@ struct ConnSnapshot {
   uint32_t num_subs = 0;
   std::string name, lang, version;
   std::string authorized_user;
+  // The user (or nkey) named in CONNECT, whether or not it passed: the auth error event names
+  // it (nats-server's raw auth user; a token is never shown, nats-server would show it).
+  std::string given_user;
   std::string account;
   std::vector<SubInfo> subs;  // filled when asked for
 };

@@ -443,7 +443,12 @@ void Server::client_connected(const ClientEndpoint& conn) {
 }
 
 void Server::client_closed(const ClientEndpoint& conn, ConnSnapshot final_state) {
-  if (system_ != nullptr) system_->client_disconnected(final_state);
+  if (system_ != nullptr) {
+    system_->client_disconnected(final_state);
+    // Every way a client fails authentication ends here with this reason: a CONNECT that does
+    // not pass, a first operation other than CONNECT, credentials a reload no longer accepts.
+    if (final_state.reason == CloseReason::authentication_violation) system_->auth_failed(final_state);
+  }
   Account* account = find_account(final_state.account.empty() ? std::string_view(kGlobalAccount) : final_state.account);
   // A TCP client that is a slow consumer is always closed for it (in-process ones count where
   // they drop messages).

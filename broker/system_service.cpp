@@ -260,10 +260,21 @@ void SystemService::client_disconnected(const ConnSnapshot& conn) {
   });
 }
 
+void SystemService::auth_failed(const ConnSnapshot& conn) {
+  if (!running_.load()) return;
+  client_->run([this, conn] {
+    ConnSnapshot shown = conn;
+    if (shown.account.empty()) shown.account = std::string(kGlobalAccount);  // not yet in one: $G, as nats-server
+    publish_event("$SYS.SERVER." + server_.server_id() + ".CLIENT.AUTH.ERR", "io.nats.server.advisory.v1.client_disconnect",
+                  shown, true, &shown.given_user);
+  });
+}
+
 void SystemService::publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn,
-                                  bool closed) {
+                                  bool closed, const std::string* user) {
   if (!running_.load()) return;
   ClientInfo c = client_info(conn);
+  if (user != nullptr) c.user = *user;
   if (closed) {
     c.rtt = conn.rtt;
     c.stop = conn.stop;

@@ -16,10 +16,11 @@
 //
 // The subscriptions are ordinary ones in the system account, so routes carry them and one
 // request reaches every server (nats-server's too). Handlers run on the server's service
-// thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too.
+// thread. The account events $SYS.ACCOUNT.<account>.CONNECT and .DISCONNECT go out too, and
+// $SYS.SERVER.<id>.CLIENT.AUTH.ERR for each client that fails authentication.
 // Not here: the account-scoped INFO and JSZ, the imports through which nats-server lets every
 // account ask for its own CONNZ and STATZ, the other events (the account connection counts
-// sent on every connect and close, periodic STATSZ, auth errors), ACCOUNTZ.
+// sent on every connect and close, periodic STATSZ), ACCOUNTZ.
 #pragma once
 
 #include <atomic>
@@ -55,9 +56,14 @@ class SystemService final : public InternalService {
   // the caller, the event written and published on the service thread.
   void client_connected(const ConnSnapshot& conn);
   void client_disconnected(const ConnSnapshot& conn);
+  // nats-server's auth error event: a client closed for failing authentication, of any account
+  // ($G before it authenticated), on $SYS.SERVER.<id>.CLIENT.AUTH.ERR, as a client_disconnect.
+  void auth_failed(const ConnSnapshot& conn);
 
  private:
-  void publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn, bool closed);
+  // `user`: the client's user as the event shows it (by default the authorized one).
+  void publish_event(const std::string& subject, const std::string& type, const ConnSnapshot& conn, bool closed,
+                     const std::string* user = nullptr);
   void answer(const InternalMessage& m, const std::string& kind);
   void answer_account(const InternalMessage& m, const std::string& kind);
   void answer_account_statz(const InternalMessage& m);

@@ -176,6 +176,68 @@ TEST_CASE("system account: connect and disconnect events of other accounts' clie
   CHECK(sys->read_line(3s) == "PONG\r\n");  // no event came first
 }
 
+TEST_CASE("system account: $SYS.SERVER.<id>.CLIENT.AUTH.ERR for each client that fails authentication",
+          "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  sys->send("SUB $SYS.SERVER.*.CLIENT.AUTH.ERR 1\r\nPING\r\n");
+  REQUIRE(sys->read_line(3s) == "PONG\r\n");
+  sys->send("SUB _INBOX.id 2\r\n");
+  send_request(*sys, "$SYS.REQ.SERVER.PING", "_INBOX.id");
+  const auto [ping_subject, ping] = next_message(*sys);
+  REQUIRE(ping_subject == "_INBOX.id");
+  simdjson::dom::parser parser;
+  const std::string server_id(std::string_view(parser.parse(ping)["server"]["id"]));
+
+  // A wrong password.
+  auto bad = std::make_unique<RawClient>("127.0.0.1", server->client_port());
+  REQUIRE(bad->read_line(3s).rfind("INFO ", 0) == 0);
+  bad->send("CONNECT {\"verbose\":false,\"name\":\"bad-one\",\"lang\":\"raw\",\"version\":\"0.1\","
+            "\"user\":\"a\",\"pass\":\"wrong\"}\r\n");
+  CHECK(bad->read_line(3s).rfind("-ERR 'Authorization Violation'", 0) == 0);
+  const auto [subject, event] = next_message(*sys);
+  INFO(event);
+  REQUIRE(subject == "$SYS.SERVER." + server_id + ".CLIENT.AUTH.ERR");
+  simdjson::dom::element e = parser.parse(event);
+  CHECK(std::string_view(e["type"]) == "io.nats.server.advisory.v1.client_disconnect");
+  CHECK(std::string_view(e["id"]).size() == 22);
+  CHECK(std::string_view(e["server"]["id"]) == server_id);
+  CHECK(std::string_view(e["client"]["acc"]) == "$G");  // not in an account yet
+  CHECK(std::string_view(e["client"]["user"]) == "a");  // as the CONNECT named it
+  CHECK(std::string_view(e["client"]["name"]) == "bad-one");
+  CHECK(std::string_view(e["client"]["lang"]) == "raw");
+  CHECK(std::string_view(e["client"]["ver"]) == "0.1");
+  CHECK(std::string_view(e["client"]["host"]) == "127.0.0.1");
+  CHECK(std::string_view(e["client"]["kind"]) == "Client");
+  CHECK(e["client"]["start"].is_string());
+  CHECK(e["client"]["stop"].is_string());
+  CHECK(uint64_t(e["client"]["id"]) > 0);
+  CHECK(int64_t(e["sent"]["msgs"]) == 0);
+  CHECK(std::string_view(e["reason"]) == "Authentication Failure");
+
+  // A first operation other than CONNECT while authorization is required.
+  auto rude = std::make_unique<RawClient>("127.0.0.1", server->client_port());
+  REQUIRE(rude->read_line(3s).rfind("INFO ", 0) == 0);
+  rude->send("PUB x 1\r\nx\r\n");
+  CHECK(rude->read_line(3s).rfind("-ERR 'Authorization Violation'", 0) == 0);
+  const auto [subject2, event2] = next_message(*sys);
+  INFO(event2);
+  REQUIRE(subject2 == "$SYS.SERVER." + server_id + ".CLIENT.AUTH.ERR");
+  e = parser.parse(event2);
+  CHECK(std::string_view(e["client"]["acc"]) == "$G");
+  CHECK(e["client"]["user"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(e["client"]["name"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(std::string_view(e["reason"]) == "Authentication Failure");
+
+  // A client that passes gives none.
+  auto good = login(*server, "a");
+  sys->send("PING\r\n");
+  CHECK(sys->read_line(3s) == "PONG\r\n");
+}
+
 TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options", "[system-account]") {
   const std::string kind = GENERATE(from_range(server_kinds()));
   INFO("server: " << kind);
