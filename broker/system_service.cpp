@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <array>
+#include <future>
 #include <utility>
 
 #include "account.hpp"
@@ -242,11 +243,125 @@ std::expected<void, std::string> SystemService::start() {
   if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
   server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
   running_.store(true);
+  client_->run([this] {
+    statsz_timer_ = std::make_unique<asio::steady_timer>(client_->thread().context());
+    conns_timer_ = std::make_unique<asio::steady_timer>(client_->thread().context());
+    conns_heartbeat_timer_ = std::make_unique<asio::steady_timer>(client_->thread().context());
+    schedule_statsz();
+  });
   return {};
 }
 
+void SystemService::schedule_statsz() {
+  statsz_timer_->expires_after(statsz_interval_);
+  // `this` is not touched once cancelled: stop() cancels on the service thread before the
+  // service goes away, and the cancelled wait only sees the error.
+  statsz_timer_->async_wait([this](const error_code& ec) {
+    if (ec || !running_.load()) return;
+    client_->run([this] {
+      send_statsz();
+      statsz_interval_ = std::min(statsz_interval_ * 2, kStatszMax);
+      if (statsz_timer_) schedule_statsz();
+    });
+  });
+}
+
+void SystemService::account_conns_changed(const std::string& account) {
+  if (!running_.load()) return;
+  {
+    std::lock_guard lock(dirty_mu_);
+    dirty_accounts_.insert(account);
+    if (std::exchange(conns_scheduled_, true)) return;  // the events to come will have it
+  }
+  client_->run([this] { schedule_conns_events(); });
+}
+
+void SystemService::schedule_conns_events() {
+  if (!conns_timer_) return;  // stopped
+  const auto at = last_conns_events_ + kConnsSpacing;
+  if (std::chrono::steady_clock::now() >= at) {
+    send_conns_events();
+    return;
+  }
+  conns_timer_->expires_at(at);
+  conns_timer_->async_wait([this](const error_code& ec) {
+    if (ec || !running_.load()) return;  // cancelled: `this` may be going
+    client_->run([this] { send_conns_events(); });
+  });
+}
+
+void SystemService::send_conns_events() {
+  std::set<std::string> names;
+  {
+    std::lock_guard lock(dirty_mu_);
+    names.swap(dirty_accounts_);
+    conns_scheduled_ = false;
+  }
+  if (!running_.load()) return;
+  const auto now = std::chrono::steady_clock::now();
+  last_conns_events_ = now;
+  std::vector<Account*> accounts;
+  for (const std::string& name : names) {
+    if (Account* a = server_.find_account(name)) accounts.push_back(a);
+  }
+  if (accounts.empty()) return;
+  for (const AccountStat& stat : account_stats(server_, accounts)) {  // one pass for all
+    const std::string json = account_conns_json(stat);
+    (void)client_->publish(account_, "$SYS.SERVER.ACCOUNT." + stat.account + ".CONNS", "", json, -1, {});
+    (void)client_->publish(account_, "$SYS.ACCOUNT." + stat.account + ".SERVER.CONNS", "", json, -1, {});
+    if (stat.conns > 0) {
+      conns_heartbeat_due_[stat.account] = now + kConnsHeartbeat;
+    } else {
+      conns_heartbeat_due_.erase(stat.account);
+    }
+  }
+  schedule_conns_heartbeat();
+}
+
+void SystemService::schedule_conns_heartbeat() {
+  if (!conns_heartbeat_timer_ || conns_heartbeat_due_.empty()) return;
+  auto first = conns_heartbeat_due_.begin()->second;
+  for (const auto& [name, due] : conns_heartbeat_due_) first = std::min(first, due);
+  conns_heartbeat_timer_->expires_at(first);  // cancels the wait before (it returns on the error)
+  conns_heartbeat_timer_->async_wait([this](const error_code& ec) {
+    if (ec || !running_.load()) return;
+    client_->run([this] {
+      const auto now = std::chrono::steady_clock::now();
+      std::vector<std::string> due_now;  // collected first: sending changes the map
+      for (const auto& [name, due] : conns_heartbeat_due_) {
+        if (due <= now) due_now.push_back(name);
+      }
+      for (const std::string& name : due_now) account_conns_changed(name);
+    });
+  });
+}
+
+std::string SystemService::account_conns_json(const AccountStat& stat) {
+  JsonWriter w;
+  w.begin_object();
+  w.field("type", "io.nats.server.advisory.v1.account_connections");
+  w.field("id", make_event_id());
+  w.field("timestamp", rfc3339(std::chrono::system_clock::now()));
+  w.key("server").raw(server_info_json());
+  write_account_stat_fields(w, stat);
+  w.end_object();
+  return w.take();
+}
+
+void SystemService::send_statsz() {
+  if (!running_.load()) return;
+  JsonWriter w;
+  w.begin_object();
+  w.key("server").raw(server_info_json());
+  w.key("statsz").raw(statsz_json());
+  w.end_object();
+  (void)client_->publish(account_, "$SYS.SERVER." + server_.server_id() + ".STATSZ", "", w.str(), -1, {});
+}
+
 void SystemService::client_connected(const ConnSnapshot& conn) {
-  if (!running_.load() || conn.account.empty() || conn.account == kGlobalAccount) return;
+  if (!running_.load() || conn.account.empty()) return;
+  account_conns_changed(conn.account);  // every account, $G too (nats-server's addClient)
+  if (conn.account == kGlobalAccount) return;
   client_->run([this, conn] {
     publish_event("$SYS.ACCOUNT." + conn.account + ".CONNECT", "io.nats.server.advisory.v1.client_connect", conn, false);
   });
@@ -254,6 +369,7 @@ void SystemService::client_connected(const ConnSnapshot& conn) {
 
 void SystemService::client_disconnected(const ConnSnapshot& conn) {
   if (!running_.load() || conn.account.empty() || conn.account == kGlobalAccount) return;
+  account_conns_changed(conn.account);
   client_->run([this, conn] {
     publish_event("$SYS.ACCOUNT." + conn.account + ".DISCONNECT", "io.nats.server.advisory.v1.client_disconnect", conn,
                   true);
@@ -299,6 +415,22 @@ void SystemService::publish_event(const std::string& subject, const std::string&
 
 void SystemService::stop() {
   running_.store(false);
+  // The timer belongs to the service thread: cancelled and freed there, waited for here.
+  auto cancel = [this] {
+    statsz_timer_.reset();
+    conns_timer_.reset();
+    conns_heartbeat_timer_.reset();
+  };
+  if (client_->on_own_thread()) {
+    cancel();
+  } else {
+    std::promise<void> done;
+    asio::post(client_->thread().context(), [&] {
+      cancel();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
   for (const SubPtr& sub : subs_) client_->unsubscribe(account_, sub);
   subs_.clear();
 }
@@ -490,16 +622,7 @@ void SystemService::answer_account_conns(const InternalMessage& m) {
   if (asked != account) return;
   Account* a = server_.find_account(account);
   if (a == nullptr || a->num_connections() == 0) return;
-  const std::vector<AccountStat> stats = account_stats(server_, {a});
-  JsonWriter w;
-  w.begin_object();
-  w.field("type", "io.nats.server.advisory.v1.account_connections");
-  w.field("id", make_event_id());
-  w.field("timestamp", rfc3339(std::chrono::system_clock::now()));
-  w.key("server").raw(server_info_json());
-  write_account_stat_fields(w, stats.front());
-  w.end_object();
-  reply(m, w.take());
+  reply(m, account_conns_json(account_stats(server_, {a}).front()));
 }
 
 void SystemService::reply(const InternalMessage& m, const std::string& json) {

@@ -238,6 +238,102 @@ TEST_CASE("system account: $SYS.SERVER.<id>.CLIENT.AUTH.ERR for each client that
   CHECK(sys->read_line(3s) == "PONG\r\n");
 }
 
+TEST_CASE("system account: the statsz heartbeat on $SYS.SERVER.<id>.STATSZ", "[system-account]") {
+  // nats-server sends its statsz 250 ms after start, then at twice the interval each time (up
+  // to 30 s): within a few seconds of start a subscriber sees at least one.
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  sys->send("SUB $SYS.SERVER.*.STATSZ 1\r\nPING\r\n");
+  REQUIRE(sys->read_line(3s) == "PONG\r\n");
+  std::pair<std::string, std::string> got;
+  for (int i = 0; i < 2 && got.first.empty(); ++i) got = next_message(*sys);  // 5 s each
+  INFO(got.second);
+  REQUIRE(got.first.rfind("$SYS.SERVER.", 0) == 0);
+  simdjson::dom::parser parser;
+  const simdjson::dom::element e = parser.parse(got.second);
+  const std::string_view id = e["server"]["id"];
+  CHECK(got.first == "$SYS.SERVER." + std::string(id) + ".STATSZ");
+  CHECK(std::string_view(e["server"]["name"]) == "sys-test-" + kind);
+  CHECK(int64_t(e["statsz"]["connections"]) >= 1);
+  CHECK(e["statsz"]["start"].is_string());
+  CHECK(e["statsz"]["received"]["msgs"].is_int64());
+  CHECK(int64_t(e["statsz"]["mem"]) > 0);
+}
+
+TEST_CASE("system account: an account's connections going up and down send account_connections events",
+          "[system-account]") {
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  sys->send("SUB $SYS.ACCOUNT.A.SERVER.CONNS 1\r\nSUB $SYS.SERVER.ACCOUNT.A.CONNS 2\r\nPING\r\n");
+  REQUIRE(sys->read_line(3s) == "PONG\r\n");
+  simdjson::dom::parser parser;
+  // Both subjects, the old one first, with the same event.
+  auto expect_events = [&](int64_t conns) {
+    const auto [old_subject, old_event] = next_message(*sys);
+    const auto [new_subject, new_event] = next_message(*sys);
+    INFO(old_event << "\n" << new_event);
+    REQUIRE(old_subject == "$SYS.SERVER.ACCOUNT.A.CONNS");
+    REQUIRE(new_subject == "$SYS.ACCOUNT.A.SERVER.CONNS");
+    simdjson::dom::parser old_parser;
+    const std::string_view old_id = old_parser.parse(old_event)["id"];  // one event (Go's server seq differs)
+    const simdjson::dom::element e = parser.parse(new_event);
+    CHECK(std::string_view(e["id"]) == old_id);
+    CHECK(std::string_view(e["type"]) == "io.nats.server.advisory.v1.account_connections");
+    CHECK(std::string_view(e["id"]).size() == 22);
+    CHECK(std::string_view(e["server"]["name"]) == "sys-test-" + kind);
+    CHECK(std::string_view(e["acc"]) == "A");
+    CHECK(int64_t(e["conns"]) == conns);
+    CHECK(int64_t(e["leafnodes"]) == 0);
+    CHECK(int64_t(e["total_conns"]) == conns);
+    CHECK(e["sent"]["msgs"].is_int64());
+    CHECK(e["received"]["bytes"].is_int64());
+  };
+  auto a1 = login(*server, "a");
+  expect_events(1);
+  auto a2 = login(*server, "a");
+  expect_events(2);
+  a2.reset();
+  expect_events(1);
+  a1.reset();
+  expect_events(0);
+  sys->send("PING\r\n");
+  CHECK(sys->read_line(3s) == "PONG\r\n");  // nothing more
+}
+
+TEST_CASE("system account: a burst of connections ends with an event that counts them all", "[system-account]") {
+  // Ours coalesces the events of changes within 100 ms (system_service.hpp); whatever the
+  // number of events, the last one has the final count. nats-server sends one per change.
+  const std::string kind = GENERATE(from_range(server_kinds()));
+  INFO("server: " << kind);
+  SysConf conf(kSystem);
+  auto server = start(kind, conf);
+  auto sys = login(*server, "sys");
+  sys->send("SUB $SYS.ACCOUNT.A.SERVER.CONNS 1\r\nPING\r\n");
+  REQUIRE(sys->read_line(3s) == "PONG\r\n");
+  constexpr int kClients = 30;
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(login(*server, "a"));
+  simdjson::dom::parser parser;
+  int events = 0;
+  int64_t conns = -1;
+  while (conns != kClients) {
+    const auto [subject, event] = next_message(*sys);
+    INFO(event);
+    REQUIRE(subject == "$SYS.ACCOUNT.A.SERVER.CONNS");
+    const int64_t n = parser.parse(event)["conns"];
+    CHECK(n >= conns);  // never goes back while clients only come
+    conns = n;
+    ++events;
+  }
+  CHECK(events <= kClients);
+}
+
 TEST_CASE("system account: PING.VARZ, <id>.CONNZ with options, and bad options", "[system-account]") {
   const std::string kind = GENERATE(from_range(server_kinds()));
   INFO("server: " << kind);
