@@ -144,6 +144,18 @@ void ClientConn::recheck_credentials() {
   }
   auto verdict = [self = self<ClientConn>()](const std::optional<AuthResult>& auth) {
     if (self->closing_) return;
+    bool gone = false;
+    {
+      std::lock_guard lock(self->info_mu_);
+      gone = self->server_.options()->user_gone(self->given_user_, self->given_nkey_);
+    }
+    if (gone) {
+      // As nats-server: its user is gone, so it is closed as one that moved account (no
+      // error, no auth error event); a user that stays but no longer passes is a violation.
+      self->server_.log().info("{} - user removed by a reload, closing", self->describe());
+      self->close(CloseReason::client_closed);
+      return;
+    }
     if (!auth) {
       self->server_.log().error("{} - authentication error: credentials no longer pass after a reload", self->describe());
       self->send_err(protocol::err::kAuthorizationViolation);

@@ -408,8 +408,17 @@ void Imports::clear() {
   installed_.clear();
 }
 
+std::vector<AccountConfig> Imports::applied() const {
+  std::lock_guard lock(mu_);
+  return applied_;
+}
+
 void Imports::apply(const std::vector<AccountConfig>& accounts) {
   clear();
+  {
+    std::lock_guard lock(mu_);
+    applied_ = accounts;
+  }
   auto config_of = [&](const std::string& name) -> const AccountConfig* {
     for (const AccountConfig& a : accounts) {
       if (a.name == name) return &a;

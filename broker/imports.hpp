@@ -111,6 +111,8 @@ class Imports final : public SubscriptionWatcher {
   // Replaces every import's subscription with those `accounts` configure (checked by the
   // options parser). Response maps stay, so replies already owed still find their way.
   void apply(const std::vector<AccountConfig>& accounts);
+  // The `accounts` of the last apply() (any thread).
+  [[nodiscard]] std::vector<AccountConfig> applied() const;
   // Pending replies of service imports into `exporter` (tests, monitoring).
   [[nodiscard]] std::size_t pending_responses(const std::string& exporter) const;
   // Housekeeping (the server's timer): replies past their threshold go, reporting 504.
@@ -132,6 +134,7 @@ class Imports final : public SubscriptionWatcher {
   mutable std::mutex mu_;  // guards responses_ (pending_responses may come from any thread)
   std::unordered_map<std::string, std::shared_ptr<ResponseMap>> responses_;
   std::vector<Installed> response_subs_;
+  std::vector<AccountConfig> applied_;  // under mu_
 };
 
 }  // namespace forest::broker

@@ -500,8 +500,13 @@ void InProcessConn::recheck_authorization(bool credentials_changed) {
   Credentials credentials{opts_.user, opts_.pass, opts_.token};
   credentials.connection_type = "IN_PROCESS";
   const auto auth = server_.authenticate(credentials);
-  // As a TCP client: credentials that no longer pass, or a user moved to another account.
-  if (!auth || auth->account != account_) {
+  // As a TCP client: a user that is gone or moved to another account is closed, credentials
+  // that no longer pass are a violation.
+  if (server_.options()->user_gone(opts_.user, "") || (auth && auth->account != account_)) {
+    close_with(CloseReason::client_closed, "");
+    return;
+  }
+  if (!auth) {
     close_with(CloseReason::authentication_violation, protocol::err::kAuthorizationViolation);
     return;
   }

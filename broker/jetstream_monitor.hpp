@@ -4,8 +4,9 @@
 //
 // Threads: the service registers itself with the Server when it is built (before
 // Server::start(), so the pointer never changes while the monitor runs). enabled() may be
-// called from any thread; jsz() from the monitor thread: it hands the work to the service
-// thread, which owns the stores, and waits at most `timeout` for the answer.
+// called from any thread; jsz() from the monitor thread or the service thread: it hands the
+// work to the service thread, which owns the stores, and waits at most `timeout` for the answer
+// (on the service thread itself, as the system account's requests run, it takes it at once).
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,9 @@ struct JszOptions {
   bool leader_only = false;
   int64_t offset = 0;
   int64_t limit = 0;
+  // Only the account's AccountDetail object, as nats-server's JszAccount answers
+  // $SYS.REQ.ACCOUNT.<account>.JSZ (`account` names it; consumers need streams there).
+  bool account_detail = false;
 };
 
 // Why jsz() gave no JSON: the HTTP status and nats-server's plain-text body.

@@ -176,6 +176,10 @@ HttpReply Monitor::handle(std::string_view target) {
     count_request("/accstatz");
     return accstatz(query);
   }
+  if (path == "/accountz") {
+    count_request("/accountz");
+    return accountz(query);
+  }
   if (path == "/") {
     count_request("/");
     return HttpReply{200, "text/html; charset=utf-8",
@@ -183,6 +187,7 @@ HttpReply Monitor::handle(std::string_view target) {
                      "<li><a href=\"/varz\">varz</a></li><li><a href=\"/connz\">connz</a></li>"
                      "<li><a href=\"/routez\">routez</a></li><li><a href=\"/subsz\">subsz</a></li>"
                      "<li><a href=\"/gatewayz\">gatewayz</a></li><li><a href=\"/leafz\">leafz</a></li>"
+                     "<li><a href=\"/accountz\">accountz</a></li>"
                      "<li><a href=\"/accstatz\">accstatz</a></li>"
                      "<li><a href=\"/jsz\">jsz</a></li>"
                      "<li><a href=\"/healthz\">healthz</a></li></ul></body></html>"};

@@ -1,5 +1,5 @@
-// Monitoring over HTTP (Boost.Beast): /varz, /connz, /subsz, /routez, /jsz, /healthz with
-// nats-server's JSON field names.
+// Monitoring over HTTP (Boost.Beast): /varz, /connz, /subsz, /routez, /jsz, /healthz, /leafz,
+// /gatewayz, /accstatz and /accountz with nats-server's JSON field names.
 //
 // Owned by the Server; runs on its own thread with its own io_context (started by listen(),
 // joined by stop()), so a slow /subsz or /connz never delays accepting clients on the control
@@ -98,6 +98,7 @@ class Monitor {
   HttpReply leafz(const QueryParams& q);     // monitor_absent.cpp: no leaf nodes here
   HttpReply gatewayz(const QueryParams& q);  // monitor_absent.cpp: no gateways here
   HttpReply accstatz(const QueryParams& q);
+  HttpReply accountz(const QueryParams& q);  // monitor_accountz.cpp
 
   Server& server_;
   // Declared first so that it is destroyed last: sockets and timers below belong to it.

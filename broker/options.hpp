@@ -230,6 +230,18 @@ struct Options {
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(tls.timeout() + 1.0));
   }
   [[nodiscard]] bool auth_required() const { return !username.empty() || !token.empty() || !users.empty(); }
+  // Whether a client that named the user `user` (or the nkey `nkey`) in its CONNECT names one
+  // that these options no longer have: a reload closes it as nats-server does a client whose
+  // user is gone (not as an authorization violation). A client that named neither (a token,
+  // a certificate, no credentials) is never gone.
+  [[nodiscard]] bool user_gone(const std::string& user, const std::string& nkey) const {
+    if (user.empty() && nkey.empty()) return false;
+    if (nkey.empty() && user == username) return false;
+    for (const User& u : users) {
+      if (nkey.empty() ? u.username == user : u.nkey == nkey) return false;
+    }
+    return true;
+  }
 };
 
 // Parses a Go duration ("2m", "1h30m", "500ms", "1.5s", "10us").

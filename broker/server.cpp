@@ -21,6 +21,7 @@
 #include "protocol/errors.hpp"
 #include "server_id.hpp"
 #include "cert_identity.hpp"
+#include "system_imports.hpp"
 #include "system_service.hpp"
 #include "tls.hpp"
 
@@ -72,8 +73,14 @@ Server::Server(Options opts, std::shared_ptr<Logger> log)
   // After every account exists (a reload may not add one).
   imports_ = std::make_unique<Imports>([this](std::string_view name) { return find_account(name); }, accounts(),
                                        LatencyServer{server_name(), options()->cluster.name});
-  imports_->apply(options()->accounts);
+  imports_->apply(import_configs(*options()));
   update_slow_auth();
+}
+
+std::vector<AccountConfig> Server::import_configs(const Options& o) {
+  std::vector<std::string> names;
+  for (Account* a : accounts()) names.push_back(a->name());
+  return with_system_imports(o.accounts, o.effective_system_account(), names);
 }
 
 void Server::update_slow_auth() {
@@ -715,7 +722,7 @@ std::expected<std::vector<std::string>, std::string> Server::reload() {
   if (limits_changed) {
     for (const AccountConfig& a : shared->accounts) find_account(a.name)->set_limits(a.limits);
   }
-  if (imports_changed) imports_->apply(shared->accounts);
+  if (imports_changed) imports_->apply(import_configs(*shared));
   rebuild_info();
   for (const auto& c : clients()) c->apply_options();
   if (auth_changed || next_auth_timeout != old->effective_auth_timeout()) {

@@ -133,6 +133,9 @@ class Server {
   // bcrypt hashes ("$2a$...") or plain text, compared in constant time.
   [[nodiscard]] static bool password_matches(const std::string& configured, std::string_view given);
   [[nodiscard]] std::vector<Account*> accounts();
+  // The accounts' exports and imports as applied: the configured ones and the system
+  // imports (broker/system_imports.hpp). Any thread.
+  [[nodiscard]] std::vector<AccountConfig> applied_imports() const { return imports_->applied(); }
   [[nodiscard]] ServerCounters& counters() { return counters_; }
   [[nodiscard]] SystemTime start_time() const { return start_time_; }
   [[nodiscard]] bool lame_duck() const { return lame_duck_.load(); }
@@ -245,6 +248,8 @@ class Server {
   std::string ports_file_;
   // Account imports (broker/imports.hpp); after accounts_, which it points into.
   std::unique_ptr<Imports> imports_;
+  // What imports_ applies for `o`: its accounts and the system imports.
+  [[nodiscard]] std::vector<AccountConfig> import_configs(const Options& o);
   SystemService* system_ = nullptr;  // in services_, when there is a system account
 };
 

@@ -7,10 +7,12 @@
 #include <utility>
 
 #include "account.hpp"
+#include "account_info.hpp"
 #include "account_statz.hpp"
 #include "client_info.hpp"
 #include "cluster.hpp"
 #include "internal_client.hpp"
+#include "jetstream_monitor.hpp"
 #include "json_read.hpp"
 #include "json_writer.hpp"
 #include "monitor.hpp"
@@ -22,8 +24,11 @@ namespace forest::broker {
 namespace {
 
 constexpr std::string_view kPingSubject = "$SYS.REQ.SERVER.PING";
-constexpr std::array<const char*, 9> kKinds = {"STATSZ", "VARZ", "CONNZ",  "SUBSZ",  "ROUTEZ",
-                                               "JSZ",    "HEALTHZ", "LEAFZ", "GATEWAYZ"};
+// How long an account JSZ waits for the JetStream snapshot (taken at once: both run on the
+// service thread).
+constexpr std::chrono::seconds kJszTimeout{5};
+constexpr std::array<const char*, 10> kKinds = {"STATSZ", "VARZ",  "CONNZ", "SUBSZ",    "ROUTEZ",
+                                                "JSZ",    "HEALTHZ", "LEAFZ", "GATEWAYZ", "ACCOUNTZ"};
 // $SYS.REQ.ACCOUNT.<account>.<KIND>: the endpoints that nats-server scopes to one account by
 // setting the endpoint's account option (SUBSZ with its subscriptions listed).
 constexpr std::string_view kAccountPrefix = "$SYS.REQ.ACCOUNT.";
@@ -69,6 +74,7 @@ constexpr OptionMapping kOptions[] = {
     {"GATEWAYZ", "name", "gw_name", OptionType::string, nullptr},
     {"GATEWAYZ", "accounts", "accs", OptionType::boolean, "1"},
     {"GATEWAYZ", "account_name", "acc_name", OptionType::string, nullptr},
+    {"ACCOUNTZ", "account", "acc", OptionType::string, nullptr},
     {"HEALTHZ", "js-enabled-only", "js-enabled-only", OptionType::boolean, "true"},
     {"HEALTHZ", "js-server-only", "js-server-only", OptionType::boolean, "true"},
 };
@@ -178,11 +184,12 @@ bool skipped(const std::string& kind, const HttpReply& r) {
 
 // The endpoint's JSON as "data", or its error. nats-server's zReq gives 400 only to a body
 // that does not decode (answered before the endpoint runs); whatever the endpoint itself
-// refuses (a bad sort, a bad test subject) is a 500.
+// refuses (a bad sort, a bad test subject) is a 500, with "data" null (Go's typed nil).
 void write_endpoint_answer(JsonWriter& w, const HttpReply& r) {
   if (r.status == 200) {
     w.key("data").raw(r.body);
   } else {
+    w.key("data").raw("null");
     w.key("error").begin_object().field("code", 500).field("description", r.body).end_object();
   }
 }
@@ -195,6 +202,22 @@ bool filtered_out(const RequestOptions& r, const std::string& name, const std::s
   if (!r.cluster.empty() && cluster.find(r.cluster) == std::string::npos) return true;
   if (!r.tags.empty()) return true;  // no server tags here: a tag filter matches none of ours
   return !r.domain.empty() && r.domain != domain;
+}
+
+// Whether this server answers an account request: its body is read as the endpoint's options
+// (bad_body: a 400 reply), then its server filter applied (no: no reply at all).
+enum class Asked { yes, no, bad_body };
+Asked read_account_body(std::string_view body, const std::string& kind, Server& server, RequestOptions& options,
+                        std::string& error) {
+  if (!read_request_options(body, kind, options, error, true)) return Asked::bad_body;
+  const auto o = server.options();
+  Cluster* c = server.cluster();
+  return filtered_out(options, server.server_name(), o->host, c ? c->name() : "", o->jetstream.domain) ? Asked::no
+                                                                                                      : Asked::yes;
+}
+
+void write_bad_body(JsonWriter& w, const std::string& error) {
+  w.key("error").begin_object().field("code", 400).field("description", error).end_object();
 }
 
 int64_t dom_int(const simdjson::dom::element& e, const char* key) {
@@ -240,6 +263,8 @@ std::expected<void, std::string> SystemService::start() {
   }
   ok = ok && add(std::string(kAccountPrefix) + "*.STATZ", [this](const InternalMessage& m) { answer_account_statz(m); });
   ok = ok && add(std::string(kAccountPrefix) + "*.CONNS", [this](const InternalMessage& m) { answer_account_conns(m); });
+  ok = ok && add(std::string(kAccountPrefix) + "*.INFO", [this](const InternalMessage& m) { answer_account_info(m); });
+  ok = ok && add(std::string(kAccountPrefix) + "*.JSZ", [this](const InternalMessage& m) { answer_account_jsz(m); });
   if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
   server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
   running_.store(true);
@@ -540,16 +565,14 @@ void SystemService::answer_account(const InternalMessage& m, const std::string& 
   if (account.empty()) return;
   RequestOptions options;
   std::string error;
+  const Asked asked = read_account_body(m.body(), kind, server_, options, error);
+  if (asked == Asked::no) return;
   JsonWriter w;
   w.begin_object();
-  if (!read_request_options(m.body(), kind, options, error, true)) {
-    w.key("server").raw(server_info_json());
-    w.key("error").begin_object().field("code", 400).field("description", error).end_object();
+  w.key("server").raw(server_info_json());
+  if (asked == Asked::bad_body) {
+    write_bad_body(w, error);
   } else {
-    const auto o = server_.options();
-    Cluster* c = server_.cluster();
-    if (filtered_out(options, server_.server_name(), o->host, c ? c->name() : "", o->jetstream.domain)) return;
-    w.key("server").raw(server_info_json());
     std::string query = options.query;
     query += query.empty() ? "?" : "&";
     query += "acc=" + percent_encode(account);
@@ -623,6 +646,77 @@ void SystemService::answer_account_conns(const InternalMessage& m) {
   Account* a = server_.find_account(account);
   if (a == nullptr || a->num_connections() == 0) return;
   reply(m, account_conns_json(account_stats(server_, {a}).front()));
+}
+
+// $SYS.REQ.ACCOUNT.<account>.INFO: nats-server's AccountInfo (broker/account_info.hpp), or the
+// error that the account does not exist.
+void SystemService::answer_account_info(const InternalMessage& m) {
+  if (m.reply.empty()) return;
+  const std::string account = account_of_request(m.subject);
+  if (account.empty()) return;
+  RequestOptions options;
+  std::string error;
+  const Asked asked = read_account_body(m.body(), "INFO", server_, options, error);
+  if (asked == Asked::no) return;
+  JsonWriter w;
+  w.begin_object();
+  w.key("server").raw(server_info_json());
+  if (asked == Asked::bad_body) {
+    write_bad_body(w, error);
+  } else {
+    auto info = account_info_json(server_, account);
+    write_endpoint_answer(w, info ? HttpReply{200, "application/json", std::move(*info)}
+                                  : HttpReply{400, "text/plain", info.error()});
+  }
+  w.end_object();
+  reply(m, w.take());
+}
+
+// $SYS.REQ.ACCOUNT.<account>.JSZ: nats-server's JszAccount, the account's AccountDetail with
+// the body's "streams", "consumer" and "config"; JetStream serves $G only here.
+void SystemService::answer_account_jsz(const InternalMessage& m) {
+  if (m.reply.empty()) return;
+  const std::string account = account_of_request(m.subject);
+  if (account.empty()) return;
+  RequestOptions options;
+  std::string error;
+  JszOptions o;
+  o.account = account;
+  o.account_detail = true;
+  Asked asked = read_account_body(m.body(), "JSZ", server_, options, error);
+  if (asked == Asked::yes && !m.body().empty() && !json::for_each_field(m.body(), [&](std::string_view key, json::value v) {
+        if (json::key_is(key, "streams")) return json::read_bool(v, o.streams);
+        if (json::key_is(key, "consumer")) return json::read_bool(v, o.consumers);
+        if (json::key_is(key, "config")) return json::read_bool(v, o.config);
+        return true;
+      })) {
+    asked = Asked::bad_body;
+    error = "invalid request options for JSZ";
+  }
+  if (asked == Asked::no) return;
+  JsonWriter w;
+  w.begin_object();
+  w.key("server").raw(server_info_json());
+  if (asked == Asked::bad_body) {
+    write_bad_body(w, error);
+  } else {
+    JetStreamMonitor* js = server_.jetstream_monitor();
+    HttpReply r{400, "text/plain", ""};
+    if (js == nullptr || !js->enabled()) {
+      r.body = "jetstream not enabled";
+    } else if (server_.find_account(account) == nullptr) {
+      r.body = "account \"" + account + "\" not found";
+    } else if (account != kGlobalAccount) {
+      r.body = "account \"" + account + "\" not jetstream enabled";
+    } else if (auto detail = js->jsz(o, kJszTimeout)) {
+      r = HttpReply{200, "application/json", std::move(*detail)};
+    } else {
+      r.body = detail.error().text;
+    }
+    write_endpoint_answer(w, r);
+  }
+  w.end_object();
+  reply(m, w.take());
 }
 
 void SystemService::reply(const InternalMessage& m, const std::string& json) {

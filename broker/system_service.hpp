@@ -8,8 +8,10 @@
 //   $SYS.REQ.ACCOUNT.<account>.STATZ     the account's statistics (AccountStatz), from the
 //                                        servers where it has connections; PING: all accounts
 //   $SYS.REQ.ACCOUNT.<account>.CONNS     the same as an account_connections event
+//   $SYS.REQ.ACCOUNT.<account>.INFO      the account's AccountInfo (as /accountz?acc=)
+//   $SYS.REQ.ACCOUNT.<account>.JSZ       the account's JetStream AccountDetail
 //
-// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ, HEALTHZ, LEAFZ or GATEWAYZ, AKIND CONNZ,
+// KIND is STATSZ, VARZ, CONNZ, SUBSZ, ROUTEZ, JSZ, HEALTHZ, LEAFZ, GATEWAYZ or ACCOUNTZ, AKIND CONNZ,
 // SUBSZ or LEAFZ; the data is what the monitoring endpoint of that name returns. A request body may filter servers (server_name, cluster,
 // host: substrings; domain: equal) and carry the endpoint's options (nats-server's JSON names,
 // e.g. {"subscriptions":true} for CONNZ); a body that is not such JSON gets a 400 error reply.
@@ -27,8 +29,8 @@
 // of the last event go out together after that interval, in one event per account with the
 // state then: the event sums the account's live clients' traffic (account_statz.hpp), and one
 // sum per connect would make a connect storm quadratic.
-// Not here: the account-scoped INFO and JSZ, the imports through which nats-server lets every
-// account ask for its own CONNZ and STATZ, ACCOUNTZ.
+// Every other account reaches its own CONNZ and STATZ through the system imports
+// (broker/system_imports.hpp).
 #pragma once
 
 #include <atomic>
@@ -83,6 +85,8 @@ class SystemService final : public InternalService {
   void answer_account(const InternalMessage& m, const std::string& kind);
   void answer_account_statz(const InternalMessage& m);
   void answer_account_conns(const InternalMessage& m);
+  void answer_account_info(const InternalMessage& m);
+  void answer_account_jsz(const InternalMessage& m);
   // nats-server's ServerInfo of this server (the "server" object of every reply).
   [[nodiscard]] std::string server_info_json();
   [[nodiscard]] std::string statsz_json();

@@ -63,6 +63,45 @@ void write_api(JsonWriter& w, const JszSnapshot& s) {
   w.key("api").begin_object().field("total", s.api_total).field("errors", s.api_errors).end_object();
 }
 
+// nats-server's AccountDetail of the global account, with the streams of the snapshot.
+void write_account_detail(JsonWriter& w, const JszSnapshot& s, Server& server) {
+  w.begin_object();
+  w.field("name", kGlobalAccount).field("id", kGlobalAccount);
+  w.field("memory", s.memory).field("storage", s.storage);
+  w.field("reserved_memory", kNoReservation).field("reserved_storage", kNoReservation);
+  w.field("accounts", 0).field("ha_assets", 0);
+  write_api(w, s);
+  if (!s.details.empty()) {
+    // A stream of a server that is not clustered has this server as its leader.
+    Cluster* cluster = server.cluster();
+    const std::string cluster_name = cluster != nullptr ? cluster->name() : std::string();
+    const std::string leader = server.server_name();
+    w.key("stream_detail").begin_array();
+    for (const StreamSnapshot& d : s.details) {
+      w.begin_object();
+      w.field("name", d.name).field("created", rfc3339_from_unix_ns(d.created_ns));
+      w.key("cluster").begin_object();
+      if (!cluster_name.empty()) w.field("name", cluster_name);
+      w.field("leader", leader).end_object();
+      if (d.config) {
+        w.key("config");
+        write_stream_config(w, *d.config);
+      }
+      w.key("state");
+      write_stream_state(w, d.state, nullptr);
+      if (!d.consumers.empty()) {
+        w.key("consumer_detail").begin_array();
+        for (const std::string& c : d.consumers) w.raw(c);
+        w.end_array();
+      }
+      if (!d.sources.empty()) w.raw(d.sources);  // one member: "mirror" or "sources"
+      w.end_object();
+    }
+    w.end_array();
+  }
+  w.end_object();
+}
+
 }  // namespace
 
 JszConfig jsz_config(const Options& o, const StorePaths& paths) {
@@ -86,8 +125,10 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
   const std::string now = rfc3339(std::chrono::system_clock::now());
   JszOptions o = options;
   if (o.limit == 0) o.limit = kDefaultAccountLimit;
-  if (o.consumers) o.streams = true;
-  if (o.streams) o.accounts = true;
+  if (!o.account_detail) {  // Jsz's implications; JszAccount has none
+    if (o.consumers) o.streams = true;
+    if (o.streams) o.accounts = true;
+  }
   // Our one JetStream account gets details when asked for by name, or listed from an offset
   // of 0 with room for it. (nats-server's handler panics on a negative offset or limit: here a
   // negative offset counts as 0 and a negative limit lists nothing.)
@@ -99,7 +140,7 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
   auto answer = done->get_future();
   // The promise is shared: after a timeout the snapshot is still taken, and dropped.
   const bool with_consumers = with_streams && o.consumers;
-  asio::post(server_.service_thread().context(), [this, done, with_streams, with_config, with_consumers] {
+  auto take = [this, done, with_streams, with_config, with_consumers] {
     JszSnapshot s;
     s.running = running_;
     if (running_) {
@@ -147,7 +188,14 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
       }
     }
     done->set_value(std::move(s));
-  });
+  };
+  // A system account request runs on the service thread: waiting there for a post would
+  // wait for itself.
+  if (server_.service_thread().context().get_executor().running_in_this_thread()) {
+    take();
+  } else {
+    asio::post(server_.service_thread().context(), std::move(take));
+  }
   if (answer.wait_for(timeout) != std::future_status::ready) {
     return std::unexpected(JszError{503, "JetStream did not answer within " + format_go_duration(timeout)});
   }
@@ -155,6 +203,10 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
   if (!s.running) return std::unexpected(JszError{503, "JetStream not enabled (10076)"});
 
   JsonWriter w;
+  if (o.account_detail) {
+    write_account_detail(w, s, server_);
+    return w.take();
+  }
   w.begin_object();
   w.field("server_id", server_.server_id());
   w.field("now", now);
@@ -170,44 +222,13 @@ std::expected<std::string, JszError> JetStreamService::jsz(const JszOptions& opt
   write_api(w, s);
   w.field("streams", s.streams).field("consumers", s.consumers).field("messages", s.messages).field("bytes", s.bytes);
   if (detail) {
-    w.key("account_details").begin_array().begin_object();
-    w.field("name", kGlobalAccount).field("id", kGlobalAccount);
-    w.field("memory", s.memory).field("storage", s.storage);
-    w.field("reserved_memory", kNoReservation).field("reserved_storage", kNoReservation);
-    w.field("accounts", 0).field("ha_assets", 0);
-    write_api(w, s);
-    if (!s.details.empty()) {
-      // A stream of a server that is not clustered has this server as its leader.
-      Cluster* cluster = server_.cluster();
-      const std::string cluster_name = cluster != nullptr ? cluster->name() : std::string();
-      const std::string leader = server_.server_name();
-      w.key("stream_detail").begin_array();
-      for (const StreamSnapshot& d : s.details) {
-        w.begin_object();
-        w.field("name", d.name).field("created", rfc3339_from_unix_ns(d.created_ns));
-        w.key("cluster").begin_object();
-        if (!cluster_name.empty()) w.field("name", cluster_name);
-        w.field("leader", leader).end_object();
-        if (d.config) {
-          w.key("config");
-          write_stream_config(w, *d.config);
-        }
-        w.key("state");
-        write_stream_state(w, d.state, nullptr);
-        if (!d.consumers.empty()) {
-          w.key("consumer_detail").begin_array();
-          for (const std::string& c : d.consumers) w.raw(c);
-          w.end_array();
-        }
-        if (!d.sources.empty()) w.raw(d.sources);  // one member: "mirror" or "sources"
-        w.end_object();
-      }
-      w.end_array();
-    }
-    w.end_object().end_array();
+    w.key("account_details").begin_array();
+    write_account_detail(w, s, server_);
+    w.end_array();
   }
   w.end_object();
   return w.take();
 }
+
 
 }  // namespace forest::broker::js
