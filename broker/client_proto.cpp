@@ -144,15 +144,18 @@ void ClientConn::recheck_credentials() {
   }
   auto verdict = [self = self<ClientConn>()](const std::optional<AuthResult>& auth) {
     if (self->closing_) return;
-    bool gone = false;
+    bool moved = false;
     {
+      // The user it was authorized as: named in CONNECT, or no_auth_user, or its certificate's.
       std::lock_guard lock(self->info_mu_);
-      gone = self->server_.options()->user_gone(self->given_user_, self->given_nkey_);
+      const std::string& user = self->given_user_.empty() ? self->user_ : self->given_user_;
+      moved = self->server_.options()->user_moved_or_gone(user, self->given_nkey_,
+                                                          self->account_ ? self->account_->name() : "");
     }
-    if (gone) {
-      // As nats-server: its user is gone, so it is closed as one that moved account (no
-      // error, no auth error event); a user that stays but no longer passes is a violation.
-      self->server_.log().info("{} - user removed by a reload, closing", self->describe());
+    if (moved) {
+      // As nats-server: its user is gone or in another account, so it is closed to reconnect
+      // (no error, no auth error event); a user that stays but no longer passes is a violation.
+      self->server_.log().info("{} - user removed or moved to another account by a reload, closing", self->describe());
       self->close(CloseReason::client_closed);
       return;
     }

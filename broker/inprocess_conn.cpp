@@ -497,12 +497,17 @@ void InProcessConn::notify_lame_duck() { post_event(InProcessEvent::lame_duck, {
 
 void InProcessConn::recheck_authorization(bool credentials_changed) {
   if (!credentials_changed) return;
+  if (!server_.options()->auth_required()) {
+    reload_permissions(nullptr);  // as a TCP client: no users any more, so no permissions either
+    return;
+  }
   Credentials credentials{opts_.user, opts_.pass, opts_.token};
   credentials.connection_type = "IN_PROCESS";
   const auto auth = server_.authenticate(credentials);
   // As a TCP client: a user that is gone or moved to another account is closed, credentials
   // that no longer pass are a violation.
-  if (server_.options()->user_gone(opts_.user, "") || (auth && auth->account != account_)) {
+  const std::string& user = opts_.user.empty() ? user_ : opts_.user;
+  if (server_.options()->user_moved_or_gone(user, "", account_->name()) || (auth && auth->account != account_)) {
     close_with(CloseReason::client_closed, "");
     return;
   }

@@ -230,15 +230,20 @@ struct Options {
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(tls.timeout() + 1.0));
   }
   [[nodiscard]] bool auth_required() const { return !username.empty() || !token.empty() || !users.empty(); }
-  // Whether a client that named the user `user` (or the nkey `nkey`) in its CONNECT names one
-  // that these options no longer have: a reload closes it as nats-server does a client whose
-  // user is gone (not as an authorization violation). A client that named neither (a token,
-  // a certificate, no credentials) is never gone.
-  [[nodiscard]] bool user_gone(const std::string& user, const std::string& nkey) const {
+  // nats-server's clientHasMovedToDifferentAccount, on a reload: whether a client authorized as
+  // `user` (or with the nkey `nkey`) in `account` names a user these options no longer have,
+  // or one that now belongs to another account. Such a client is closed as "Client Closed" (it
+  // reconnects into the new account), not as an authorization violation, and before its
+  // credentials are checked again. One authorized as no user (a token, none) is neither.
+  // Unlike nats-server, the single `user` of an authorization block counts as known (Go keeps
+  // no user list for it, so every client that named a user is closed on such a reload).
+  [[nodiscard]] bool user_moved_or_gone(const std::string& user, const std::string& nkey,
+                                        const std::string& account) const {
+    const std::string global = "$G";  // broker/account.hpp's kGlobalAccount
     if (user.empty() && nkey.empty()) return false;
-    if (nkey.empty() && user == username) return false;
+    if (nkey.empty() && user == username) return account != global;
     for (const User& u : users) {
-      if (nkey.empty() ? u.username == user : u.nkey == nkey) return false;
+      if (nkey.empty() ? u.username == user : u.nkey == nkey) return (u.account.empty() ? global : u.account) != account;
     }
     return true;
   }

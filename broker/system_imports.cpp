@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "subject.hpp"
+
 namespace forest::broker {
 namespace {
 
@@ -16,14 +18,16 @@ AccountConfig& entry_for(std::vector<AccountConfig>& accounts, const std::string
   return a;
 }
 
+// Unless a configured export covers it already (nats-server's hasServiceExportMatching).
 void add_export(AccountConfig& system, const std::string& kind) {
   const std::string subject = std::string(kAccountRequest) + "*." + kind;
   for (const ServiceExport& e : system.service_exports) {
-    if (e.subject == subject) return;
+    if (subject_is_subset(subject, e.subject)) return;
   }
   ServiceExport e;
   e.subject = subject;
   e.response_type = ResponseType::stream;
+  e.account_token_position = 4;  // an importer fills the `*` with its own name only
   system.service_exports.push_back(std::move(e));
 }
 

@@ -683,17 +683,17 @@ void SystemService::answer_account_jsz(const InternalMessage& m) {
   JszOptions o;
   o.account = account;
   o.account_detail = true;
-  Asked asked = read_account_body(m.body(), "JSZ", server_, options, error);
-  if (asked == Asked::yes && !m.body().empty() && !json::for_each_field(m.body(), [&](std::string_view key, json::value v) {
-        if (json::key_is(key, "streams")) return json::read_bool(v, o.streams);
-        if (json::key_is(key, "consumer")) return json::read_bool(v, o.consumers);
-        if (json::key_is(key, "config")) return json::read_bool(v, o.config);
-        return true;
-      })) {
-    asked = Asked::bad_body;
-    error = "invalid request options for JSZ";
-  }
+  const Asked asked = read_account_body(m.body(), "JSZ", server_, options, error);
   if (asked == Asked::no) return;
+  if (asked == Asked::yes && !m.body().empty()) {
+    // Their types were checked with the body's other options: these only read them.
+    (void)json::for_each_field(m.body(), [&](std::string_view key, json::value v) {
+      if (json::key_is(key, "streams")) return json::read_bool(v, o.streams);
+      if (json::key_is(key, "consumer")) return json::read_bool(v, o.consumers);
+      if (json::key_is(key, "config")) return json::read_bool(v, o.config);
+      return true;
+    });
+  }
   JsonWriter w;
   w.begin_object();
   w.key("server").raw(server_info_json());

@@ -53,6 +53,7 @@ TEST_CASE("system imports: every other account asks the system account about its
   for (const ServiceExport& e : sys->service_exports) {
     CHECK(e.response_type == ResponseType::stream);  // every server of a cluster answers
     CHECK(e.accounts.empty());
+    CHECK(e.account_token_position == 4);
   }
 
   const AccountConfig* g = find(out, "$G");
@@ -76,6 +77,16 @@ TEST_CASE("system imports: every other account asks the system account about its
   REQUIRE(out_b != nullptr);
   CHECK(out_b->service_exports.size() == 1);
   CHECK(out_b->service_imports.size() == 3);
+
+  // An export of the system account's own that covers these already is the one that counts.
+  AccountConfig own;
+  own.name = "SYS";
+  ServiceExport wide;
+  wide.subject = "$SYS.REQ.ACCOUNT.>";
+  own.service_exports.push_back(wide);
+  const auto covered = with_system_imports({own}, "SYS", {"$G", "SYS"});
+  REQUIRE(find(covered, "SYS")->service_exports.size() == 1);
+  CHECK(find(covered, "$G")->service_imports.size() == 3);
 
   // Applied again (a reload), nothing doubles.
   const auto again = with_system_imports(out, "SYS", {"$G", "A", "B", "SYS"});
