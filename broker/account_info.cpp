@@ -1,5 +1,7 @@
 #include "account_info.hpp"
 
+#include <utility>
+
 #include "account.hpp"
 #include "json_writer.hpp"
 #include "options.hpp"
@@ -101,7 +103,11 @@ void write_imports(JsonWriter& w, const AccountConfig& a, const std::vector<Acco
 
 std::expected<std::string, std::string> account_info_json(Server& server, std::string_view name) {
   Account* account = server.find_account(name);
-  if (account == nullptr) return std::unexpected("Account " + std::string(name) + " does not exist");
+  if (account == nullptr) {
+    std::string error = "Account ";
+    error.append(name).append(" does not exist");
+    return std::unexpected(std::move(error));
+  }
   const auto o = server.options();
   const std::vector<AccountConfig> applied = server.applied_imports();
   const AccountConfig* config = nullptr;

@@ -20,7 +20,9 @@ AccountConfig& entry_for(std::vector<AccountConfig>& accounts, const std::string
 
 // Unless a configured export covers it already (nats-server's hasServiceExportMatching).
 void add_export(AccountConfig& system, const std::string& kind) {
-  const std::string subject = std::string(kAccountRequest) + "*." + kind;
+  // Built with append: GCC 12 reports a false -Warray-bounds for `std::string(...) + "..."`.
+  std::string subject(kAccountRequest);
+  subject.append("*.").append(kind);
   for (const ServiceExport& e : system.service_exports) {
     if (subject_is_subset(subject, e.subject)) return;
   }
@@ -37,7 +39,8 @@ void add_import(AccountConfig& importer, const std::string& system, const std::s
   if (taken) return;
   ServiceImport i;
   i.account = system;
-  i.subject = std::string(kAccountRequest) + importer.name + "." + kind;
+  i.subject = kAccountRequest;
+  i.subject.append(importer.name).append(".").append(kind);
   i.to = local;
   importer.service_imports.push_back(std::move(i));
 }

@@ -263,8 +263,13 @@ std::expected<void, std::string> SystemService::start() {
   }
   ok = ok && add(std::string(kAccountPrefix) + "*.STATZ", [this](const InternalMessage& m) { answer_account_statz(m); });
   ok = ok && add(std::string(kAccountPrefix) + "*.CONNS", [this](const InternalMessage& m) { answer_account_conns(m); });
-  ok = ok && add(std::string(kAccountPrefix) + "*.INFO", [this](const InternalMessage& m) { answer_account_info(m); });
-  ok = ok && add(std::string(kAccountPrefix) + "*.JSZ", [this](const InternalMessage& m) { answer_account_jsz(m); });
+  for (const char* kind : {"*.INFO", "*.JSZ"}) {
+    std::string subject(kAccountPrefix);
+    subject.append(kind);
+    ok = ok && add(subject, [this, info = std::string_view(kind) == "*.INFO"](const InternalMessage& m) {
+      info ? answer_account_info(m) : answer_account_jsz(m);
+    });
+  }
   if (!ok) return std::unexpected(std::string("system account: cannot subscribe to the server requests"));
   server_.log().info("System account \"{}\" answers $SYS.REQ.SERVER requests", account_.name());
   running_.store(true);
@@ -705,9 +710,9 @@ void SystemService::answer_account_jsz(const InternalMessage& m) {
     if (js == nullptr || !js->enabled()) {
       r.body = "jetstream not enabled";
     } else if (server_.find_account(account) == nullptr) {
-      r.body = "account \"" + account + "\" not found";
+      r.body.append("account \"").append(account).append("\" not found");
     } else if (account != kGlobalAccount) {
-      r.body = "account \"" + account + "\" not jetstream enabled";
+      r.body.append("account \"").append(account).append("\" not jetstream enabled");
     } else if (auto detail = js->jsz(o, kJszTimeout)) {
       r = HttpReply{200, "application/json", std::move(*detail)};
     } else {
